@@ -1,0 +1,119 @@
+package patcher
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/gohotfix/hotfix/patcher/internal/osmem"
+	"github.com/gohotfix/hotfix/patcher/internal/stw"
+)
+
+// readCode returns the first bytes of live code at addr, enough to decode
+// the prologue.
+func readCode(addr uintptr) []byte {
+	b := make([]byte, 32)
+	copy(b, osmem.Bytes(addr, 32))
+	return b
+}
+
+func isJump(code []byte) bool { return code[0] == 0xE9 }
+
+// trampolines hands out one trampoline per destination and reach. Pages
+// are filled while writable and then made executable for good: a page that
+// code may run in is never written again, so trampolines are never freed
+// (a patch applied again reuses its own).
+type trampolines struct {
+	byTarget map[uintptr][]uintptr
+	page     uintptr // current page being filled, or 0
+	used     uintptr
+}
+
+func (t *trampolines) get(from, to uintptr) (uintptr, error) {
+	for _, tr := range t.byTarget[to] {
+		if reach(from, tr) {
+			return tr, nil
+		}
+	}
+	page, err := osmem.MapNear(from, maxReach-osmem.PageSize)
+	if err != nil {
+		return 0, err
+	}
+	code := trampolineCode(to)
+	copy(osmem.Bytes(page, trampolineLen), code[:])
+	if err := osmem.MakeExecutable(page); err != nil {
+		return 0, err
+	}
+	if t.byTarget == nil {
+		t.byTarget = map[uintptr][]uintptr{}
+	}
+	t.byTarget[to] = append(t.byTarget[to], page)
+	return page, nil
+}
+
+func reach(from, tramp uintptr) bool {
+	d := int64(tramp) - int64(from+jumpLen)
+	return d <= maxReach && d >= -maxReach
+}
+
+// commit installs every write or none. Pages are made writable and
+// pre-faulted before the world stops; with the world stopped only the
+// prepared words are compared and stored, with no allocation, lock or
+// system call.
+func commit(ws []write) (pause time.Duration, warn error, err error) {
+	if len(ws) == 0 {
+		return 0, nil, nil
+	}
+	pages := pagesOf(ws, osmem.PageOf)
+	made := 0
+	defer func() {
+		var errs []error
+		for _, pg := range pages[:made] {
+			if e := osmem.MakeExecutable(pg); e != nil {
+				errs = append(errs, e)
+			}
+		}
+		warn = errors.Join(errs...)
+	}()
+	for _, pg := range pages {
+		if err := osmem.MakeWritable(pg); err != nil {
+			return 0, nil, err
+		}
+		made++
+	}
+	bad := -1
+	ps := stw.Do(func() {
+		for i := range ws {
+			if load(ws[i].addr) != ws[i].old {
+				bad = i
+				return
+			}
+		}
+		for i := range ws {
+			store(ws[i].addr, ws[i].new)
+		}
+	})
+	pause = time.Duration(ps.Stopping + ps.Stopped)
+	if bad >= 0 {
+		return pause, nil, fmt.Errorf("%w at %#x", ErrForeignCode, ws[bad].addr)
+	}
+	return pause, nil, nil
+}
+
+//go:nosplit
+func load(addr uintptr) [8]byte {
+	return *(*[8]byte)(osmem.Pointer(addr))
+}
+
+// store writes 8 bytes; at an 8-aligned address (Go aligns functions to 32
+// bytes on amd64) it is a single MOVQ, so no CPU can fetch half of it.
+//
+//go:nosplit
+func store(addr uintptr, b [8]byte) {
+	if addr%8 == 0 {
+		*(*uint64)(osmem.Pointer(addr)) = *(*uint64)(unsafe.Pointer(&b))
+		return
+	}
+	*(*[8]byte)(osmem.Pointer(addr)) = b
+}

@@ -1,0 +1,175 @@
+package patcher
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+//go:noinline
+func oldAnswer(x int) string { return fmt.Sprint("old ", x) }
+
+//go:noinline
+func newAnswer(x int) string { return fmt.Sprint("new ", x) }
+
+//go:noinline
+func newerAnswer(x int) string { return fmt.Sprint("newer ", x) }
+
+//go:noinline
+func mediumFrame(x int) int {
+	var buf [512]byte
+	for i := range buf {
+		buf[i] = byte(x + i)
+	}
+	return int(buf[x%len(buf)]) + len(fmt.Sprint(x))
+}
+
+//go:noinline
+func largeFrame(x int) int {
+	var buf [8192]byte
+	for i := range buf {
+		buf[i] = byte(x + i)
+	}
+	return int(buf[x%len(buf)]) + len(fmt.Sprint(x))
+}
+
+//go:noinline
+func leaf(a, b int) int { return a + b }
+
+func addr(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+
+func TestPrologueShapes(t *testing.T) {
+	tests := []struct {
+		name   string
+		fn     any
+		want   string // shape, or error substring
+		reason string
+	}{
+		{"small", oldAnswer, "small-frame stack check", "CMPQ SP, 16(R14) is 4 bytes: the JLS after it is async-unsafe"},
+		{"medium", mediumFrame, "medium-frame stack check", "LEAQ -n(SP), R12 alone covers the jump"},
+		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ"},
+		{"leaf", leaf, "no stack check", "a frameless leaf may be preempted after any instruction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shape, err := New().Check(tt.name, addr(tt.fn))
+			got := shape
+			if err != nil {
+				got = err.Error()
+				if !errors.Is(err, ErrUnsafePrologue) {
+					t.Errorf("error %v is not ErrUnsafePrologue", err)
+				}
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("Check = %q, want %q (%s)", got, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestApplyRevertLayers(t *testing.T) {
+	p := New()
+	from := addr(oldAnswer)
+	orig := readCode(from)
+	if got := oldAnswer(1); got != "old 1" {
+		t.Fatalf("before apply: %q", got)
+	}
+	if _, err := p.Apply("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newAnswer)}}); err != nil {
+		t.Fatalf("apply v1: %v", err)
+	}
+	if got := oldAnswer(1); got != "new 1" {
+		t.Fatalf("after v1: %q", got)
+	}
+	if _, err := p.Apply("v2", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}); err != nil {
+		t.Fatalf("apply v2: %v", err)
+	}
+	if got := oldAnswer(1); got != "newer 1" {
+		t.Fatalf("after v2: %q", got)
+	}
+	if _, err := p.Revert("v2"); err != nil {
+		t.Fatalf("revert v2: %v", err)
+	}
+	if got := oldAnswer(1); got != "new 1" {
+		t.Fatalf("after revert v2, want v1 back: %q", got)
+	}
+	if _, err := p.Revert("v1"); err != nil {
+		t.Fatalf("revert v1: %v", err)
+	}
+	if got := oldAnswer(1); got != "old 1" {
+		t.Fatalf("after revert v1: %q", got)
+	}
+	if got := readCode(from); string(got) != string(orig) {
+		t.Fatalf("code not restored byte for byte:\n got %x\nwant %x", got, orig)
+	}
+	if _, err := p.Revert("v1"); !errors.Is(err, ErrUnknownPatch) {
+		t.Fatalf("second revert: %v, want ErrUnknownPatch", err)
+	}
+}
+
+func TestApplyAllOrNothing(t *testing.T) {
+	p := New()
+	rs := []Redirect{
+		{Func: "mediumFrame", From: addr(mediumFrame), To: addr(largeFrame)},
+		{Func: "leaf", From: addr(leaf), To: addr(mediumFrame)},
+	}
+	before := readCode(addr(mediumFrame))
+	_, err := p.Apply("bad", rs)
+	var pe *PatchError
+	if !errors.As(err, &pe) || pe.Func != "leaf" || !errors.Is(err, ErrUnsafePrologue) {
+		t.Fatalf("Apply = %v, want PatchError for leaf wrapping ErrUnsafePrologue", err)
+	}
+	if got := readCode(addr(mediumFrame)); string(got) != string(before) {
+		t.Fatalf("first function changed although the patch was refused")
+	}
+	if p.Applied("bad") {
+		t.Fatal("refused patch reported as applied")
+	}
+}
+
+// TestApplyUnderLoad redirects and restores a function while goroutines
+// call it: every call must return the old or the new answer, and none may
+// crash (a goroutine resumed inside rewritten bytes would fault).
+func TestApplyUnderLoad(t *testing.T) {
+	// Each cycle waits for a P among the spinning callers, so cycles are
+	// slow here; `make stress` runs the long version in its own test.
+	cycles := 300
+	p := New()
+	from, to := addr(oldAnswer), addr(newAnswer)
+	var stop atomic.Bool
+	var wrong atomic.Value
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < 2*runtime.GOMAXPROCS(0)+4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				got := oldAnswer(i)
+				if got != "old "+fmt.Sprint(i) && got != "new "+fmt.Sprint(i) {
+					wrong.Store(got)
+				}
+				calls.Add(1)
+			}
+		}()
+	}
+	for c := 0; c < cycles; c++ {
+		if _, err := p.Apply("load", []Redirect{{Func: "oldAnswer", From: from, To: to}}); err != nil {
+			t.Fatalf("cycle %d apply: %v", c, err)
+		}
+		runtime.Gosched()
+		if _, err := p.Revert("load"); err != nil {
+			t.Fatalf("cycle %d revert: %v", c, err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if w := wrong.Load(); w != nil {
+		t.Fatalf("wrong answer under load: %q", w)
+	}
+	t.Logf("%d apply/revert cycles, %d calls", cycles, calls.Load())
+}

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package patcher
+
+func prologue([]byte) (string, error) { return "", ErrNotSupported }
+
+func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) { return orig, ErrNotSupported }
