@@ -1,0 +1,321 @@
+package hotfix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gohotfix/hotfix/ledger"
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/patcher"
+	"github.com/gohotfix/hotfix/policy"
+	"github.com/gohotfix/hotfix/watcher"
+)
+
+// ErrClosed is returned by methods of an Agent after Close.
+var ErrClosed = errors.New("hotfix: agent closed")
+
+// Config configures an Agent.
+type Config struct {
+	// PolicyPath is the hotfix.yaml file. Required; the environment
+	// variable HOTFIX_POLICY overrides it when set.
+	PolicyPath string
+	// Logger receives one record per decision. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// State of a patch in this process.
+const (
+	StateApplied  = string(ledger.Applied)
+	StateReverted = string(ledger.Reverted)
+	StateRefused  = string(ledger.Refused)
+	StateFailed   = string(ledger.Failed)
+)
+
+// PatchStatus describes one patch the agent has seen in this process.
+type PatchStatus struct {
+	ID        string
+	Version   string
+	File      string // base name in the patch directory
+	SHA256    string
+	Functions []string
+	State     string // StateApplied, StateReverted, StateRefused or StateFailed
+	Err       string // why it was refused or failed
+	AppliedAt time.Time
+}
+
+// Agent applies the patches of one directory to the running process.
+// Its methods are safe for concurrent use.
+type Agent struct {
+	log     *slog.Logger
+	polPath string
+	quiet   time.Duration
+
+	mu     sync.Mutex // guards status and pol for readers outside the loop
+	status map[string]*PatchStatus
+	pol    *policy.Policy
+
+	ledger  *ledger.Ledger
+	patcher *patcher.Patcher
+	self    *loader.Binary
+	selfErr error
+
+	patchW, policyW *watcher.Watcher
+	cancel          context.CancelFunc
+	done            chan struct{}
+	closeOnce       sync.Once
+
+	// Owned by the loop goroutine (and by Start before it runs).
+	files   map[string]*fileState  // path -> what it holds
+	patches map[string]*patchState // patch ID -> state in this process
+	opened  int                    // plugins opened in this process
+	retries map[string]int
+	retryC  chan string
+}
+
+type fileState struct {
+	id     fileKey
+	sha    string
+	patch  string // patch ID, "" when refused before the manifest was read
+	refuse string
+}
+
+type fileKey struct {
+	size  int64
+	mtime time.Time
+}
+
+type patchState struct {
+	manifest loader.Manifest
+	sha      string
+	file     string
+	loaded   *loader.Loaded
+	applied  bool
+}
+
+// Start reads the policy, applies every patch already in the patch
+// directory in manifest sequence order, and returns; the agent then keeps
+// watching the directory and the policy file until ctx ends or Close is
+// called. Start fails only when the policy file or the patch or state
+// directory is unusable; a bad patch is logged, recorded and refused.
+func Start(ctx context.Context, cfg Config) (*Agent, error) {
+	path := cfg.PolicyPath
+	if env := os.Getenv("HOTFIX_POLICY"); env != "" {
+		path = env
+	}
+	if path == "" {
+		return nil, errors.New("hotfix: Config.PolicyPath is required (or set HOTFIX_POLICY)")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "hotfix")
+	pol, err := policy.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("hotfix: policy: %w", err)
+	}
+	if err := usableDir(pol.PatchDir, 0o755); err != nil {
+		return nil, fmt.Errorf("hotfix: patch_dir %s: %w", pol.PatchDir, err)
+	}
+	if err := usableDir(pol.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
+	}
+	led, err := ledger.Open(pol.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
+	}
+	a := &Agent{
+		log: log, polPath: path, quiet: 250 * time.Millisecond,
+		status: map[string]*PatchStatus{}, pol: pol,
+		ledger: led, patcher: patcher.New(),
+		done:  make(chan struct{}),
+		files: map[string]*fileState{}, patches: map[string]*patchState{}, retries: map[string]int{},
+		retryC: make(chan string, 16),
+	}
+	a.self, a.selfErr = loader.Self()
+	if a.selfErr != nil {
+		log.Error("this binary cannot take patches; every patch will be refused", "reason", a.selfErr)
+	}
+
+	// Watch before the first scan, so a file that lands during start-up
+	// is not missed; its Ready is deduplicated by content.
+	a.patchW, err = watcher.New(watcher.Config{Dir: pol.PatchDir, Quiet: a.quiet, Complete: loader.Complete})
+	if err != nil {
+		led.Close()
+		return nil, fmt.Errorf("hotfix: watch patch_dir %s: %w", pol.PatchDir, err)
+	}
+	polBase := filepath.Base(path)
+	a.policyW, err = watcher.New(watcher.Config{Dir: filepath.Dir(path), Quiet: 100 * time.Millisecond,
+		Match: func(name string) bool { return name == polBase }})
+	if err != nil {
+		a.patchW.Close()
+		led.Close()
+		return nil, fmt.Errorf("hotfix: watch policy %s: %w", path, err)
+	}
+	a.startup()
+	ctx, a.cancel = context.WithCancel(ctx)
+	go a.loop(ctx)
+	return a, nil
+}
+
+func usableDir(dir string, mode os.FileMode) error {
+	if dir == "" {
+		return errors.New("not set")
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return errors.New("not a directory")
+	}
+	return nil
+}
+
+// startup brings the process to the state the directory asks for: every
+// patch file in sequence order. What the ledger says was applied by an
+// earlier process is not applied in this one until its file is seen again.
+func (a *Agent) startup() {
+	start := time.Now()
+	names, err := os.ReadDir(a.pol.PatchDir)
+	if err != nil {
+		a.log.Error("scan patch_dir", "file", a.pol.PatchDir, "reason", err)
+	}
+	type cand struct {
+		path string
+		seq  int64
+	}
+	var cands []cand
+	for _, de := range names {
+		if !watcher.MatchPatch(de.Name()) {
+			continue
+		}
+		p := filepath.Join(a.pol.PatchDir, de.Name())
+		var seq int64
+		if f, err := loader.ReadFile(p, a.pol.Limits.MaxFileBytes); err == nil {
+			seq = f.Manifest.Sequence
+		}
+		cands = append(cands, cand{p, seq})
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].seq != cands[j].seq {
+			return cands[i].seq < cands[j].seq
+		}
+		return cands[i].path < cands[j].path
+	})
+	for _, c := range cands {
+		a.ready(c.path, 0)
+	}
+	pid := os.Getpid()
+	for _, e := range a.ledger.Entries() {
+		if e.State == ledger.Applied && e.PID != pid {
+			e.State = ledger.Reverted
+			e.Reason = "process restarted and the patch file is no longer in patch_dir"
+			if err := a.ledger.Record(e); err != nil {
+				a.log.Error("ledger", "patch", e.ID, "reason", err)
+			}
+		}
+	}
+	a.log.Info("hotfix agent started", "file", a.pol.PatchDir, "patches", len(cands), "took", time.Since(start))
+}
+
+func (a *Agent) loop(ctx context.Context) {
+	defer close(a.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-a.patchW.Events():
+			if !ok {
+				return
+			}
+			switch ev.Op {
+			case watcher.Ready:
+				a.ready(ev.Path, ev.Settle)
+			case watcher.Removed:
+				a.removed(ev.Path)
+			}
+		case err, ok := <-a.patchW.Errors():
+			if ok {
+				a.log.Warn("watch patch_dir", "file", a.pol.PatchDir, "reason", err)
+			}
+		case ev, ok := <-a.policyW.Events():
+			if ok && ev.Op == watcher.Ready {
+				a.reloadPolicy()
+			}
+		case <-a.policyW.Errors():
+		case path := <-a.retryC:
+			a.ready(path, 0)
+		}
+	}
+}
+
+// Close stops watching and waits for the agent's goroutine. Applied
+// patches stay applied: plugins cannot be unloaded, and a process that is
+// shutting down gains nothing from reverting. Close is idempotent and
+// nil-safe.
+func (a *Agent) Close() error {
+	if a == nil {
+		return nil
+	}
+	var err error
+	a.closeOnce.Do(func() {
+		a.cancel()
+		err = errors.Join(a.patchW.Close(), a.policyW.Close())
+		<-a.done
+		err = errors.Join(err, a.ledger.Close())
+	})
+	return err
+}
+
+// Status returns the patches seen by this process, sorted by file name.
+func (a *Agent) Status() []PatchStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]PatchStatus, 0, len(a.status))
+	for _, s := range a.status {
+		c := *s
+		c.Functions = append([]string(nil), s.Functions...)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (a *Agent) reloadPolicy() {
+	p, err := policy.Load(a.polPath)
+	if err != nil {
+		a.log.Error("policy edit refused; the previous policy stays in force", "file", a.polPath, "reason", err)
+		return
+	}
+	a.mu.Lock()
+	old := a.pol
+	if p.PatchDir != old.PatchDir || p.StateDir != old.StateDir {
+		a.log.Warn("patch_dir and state_dir changes take effect at restart", "file", a.polPath)
+		p.PatchDir, p.StateDir = old.PatchDir, old.StateDir
+	}
+	a.pol = p
+	a.mu.Unlock()
+	a.log.Info("policy reloaded; it applies to the next patch", "file", a.polPath)
+}
+
+func (a *Agent) policy() *policy.Policy {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pol
+}

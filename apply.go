@@ -1,0 +1,305 @@
+package hotfix
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gohotfix/hotfix/ledger"
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/patcher"
+)
+
+// refusal is a patch turned away before any of its code ran.
+type refusal struct {
+	fn  string // the function concerned, if one
+	err error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(fn string, err error) error { return &refusal{fn: fn, err: err} }
+
+// ready handles a complete patch file: inspect, check, open, apply, record.
+func (a *Agent) ready(path string, settle time.Duration) {
+	base := filepath.Base(path)
+	st, err := os.Lstat(path)
+	if err != nil {
+		return // gone again before we got to it
+	}
+	key := fileKey{st.Size(), st.ModTime()}
+	if prev := a.files[path]; prev != nil && prev.id == key {
+		return // reported again with nothing changed
+	}
+	tm := ledger.Timings{Settle: settle}
+	t0 := time.Now()
+	pol := a.policy()
+	f, err := loader.ReadFile(path, pol.Limits.MaxFileBytes)
+	if err != nil {
+		if a.stillGrowing(path, key, err) {
+			a.log.Info("patch file not complete yet; waiting", "file", base, "reason", err)
+			return
+		}
+		delete(a.retries, path)
+		a.forgetFile(path)
+		a.files[path] = &fileState{id: key}
+		a.record(base, nil, "", nil, tm, ledger.Refused, refuse("", err))
+		return
+	}
+	delete(a.retries, path)
+	if prev := a.files[path]; prev != nil {
+		if prev.sha == f.SHA256 {
+			prev.id = key // touched, not changed
+			return
+		}
+		a.forgetFile(path) // rewritten in place: the old patch goes first
+	}
+	fs := &fileState{id: key, sha: f.SHA256, patch: f.Manifest.ID}
+	a.files[path] = fs
+	m := f.Manifest
+
+	if ps, ok := a.patches[m.ID]; ok {
+		if ps.sha != f.SHA256 {
+			fs.patch = ""
+			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused,
+				refuse("", fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file)))
+			return
+		}
+		if ps.loaded == nil {
+			fs.patch = ""
+			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused,
+				refuse("", fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID)))
+			return
+		}
+		if ps.applied {
+			a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+ps.file)
+			return
+		}
+		// Dropped again after a revert: plugins never unload, so apply the
+		// copy already in memory.
+		ps.file = base
+		a.apply(ps, tm, t0)
+		return
+	}
+
+	p, err := a.check(f, path)
+	tm.Inspect = time.Since(t0)
+	if err != nil {
+		fs.patch = ""
+		a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, err)
+		return
+	}
+	if a.opened >= pol.Limits.MaxPatches {
+		fs.patch = ""
+		a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, refuse("",
+			fmt.Errorf("%d patches already loaded in this process, limits.max_patches is %d: plugins never unload, restart the service to load more", a.opened, pol.Limits.MaxPatches)))
+		return
+	}
+	t1 := time.Now()
+	ps := &patchState{manifest: m, sha: f.SHA256, file: base}
+	a.patches[m.ID] = ps
+	a.opened++
+	ps.loaded, err = loader.Open(p, filepath.Join(pol.StateDir, "loaded"))
+	tm.Open = time.Since(t1)
+	if err != nil {
+		a.record(base, &m, f.SHA256, nil, tm, ledger.Failed, err)
+		return
+	}
+	a.apply(ps, tm, time.Now())
+}
+
+// check runs every check that needs no code from the patch: build
+// compatibility, symbols, trust, policy, superseding, prologue shapes.
+func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
+	if a.selfErr != nil {
+		return nil, refuse("", a.selfErr)
+	}
+	pol := a.policy()
+	var signer ed25519.PublicKey
+	if f.Signature != nil {
+		signer = f.Signature.PublicKey
+	}
+	if err := pol.CheckSigner(signer); err != nil {
+		return nil, refuse("", err)
+	}
+	for _, t := range f.Manifest.Targets {
+		if err := pol.Check(t.Name); err != nil {
+			return nil, refuse(t.Name, err)
+		}
+	}
+	p, err := loader.Check(f, path, a.self)
+	if err != nil {
+		return nil, refuse("", err)
+	}
+	for _, fn := range p.Funcs {
+		for id, other := range a.patches {
+			if other.applied && other.manifest.Sequence > f.Manifest.Sequence && targets(other.manifest, fn.Name) {
+				return nil, refuse(fn.Name, fmt.Errorf("older than applied patch %s (sequence %d > %d) which replaces the same function", id, other.manifest.Sequence, f.Manifest.Sequence))
+			}
+		}
+		if _, err := a.patcher.Check(fn.Name, fn.From); err != nil {
+			return nil, refuse(fn.Name, err)
+		}
+	}
+	return p, nil
+}
+
+func targets(m loader.Manifest, fn string) bool {
+	for _, t := range m.Targets {
+		if t.Name == fn {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
+	rs := make([]patcher.Redirect, 0, len(ps.loaded.Funcs))
+	for _, f := range ps.loaded.Funcs {
+		rs = append(rs, patcher.Redirect{Func: f.Name, From: f.From, To: f.To})
+	}
+	st, err := a.patcher.Apply(ps.manifest.ID, rs)
+	tm.Apply, tm.StoppedWorld = time.Since(t0), st.Pause
+	if err != nil {
+		fn := ""
+		var pe *patcher.PatchError
+		if errors.As(err, &pe) {
+			fn = pe.Func
+		}
+		a.record(ps.file, &ps.manifest, ps.sha, nil, tm, ledger.Failed, refuse(fn, err))
+		return
+	}
+	if st.Warn != nil {
+		a.log.Warn("page protection not restored", "patch", ps.manifest.ID, "reason", st.Warn)
+	}
+	ps.applied = true
+	a.record(ps.file, &ps.manifest, ps.sha, ps.loaded, tm, ledger.Applied, nil)
+}
+
+// removed reverts the patch a deleted file held, unless another file in
+// the directory still holds the same patch.
+func (a *Agent) removed(path string) {
+	a.forgetFile(path)
+	delete(a.retries, path)
+}
+
+func (a *Agent) forgetFile(path string) {
+	fs := a.files[path]
+	delete(a.files, path)
+	if fs == nil || fs.patch == "" {
+		return
+	}
+	for other, o := range a.files {
+		if o.patch == fs.patch {
+			a.log.Info("patch file removed; the same patch stays applied from another file", "file", filepath.Base(path), "patch", fs.patch, "reason", "also in "+filepath.Base(other))
+			return
+		}
+	}
+	ps := a.patches[fs.patch]
+	if ps == nil || !ps.applied {
+		return
+	}
+	t0 := time.Now()
+	st, err := a.patcher.Revert(ps.manifest.ID)
+	tm := ledger.Timings{Apply: time.Since(t0), StoppedWorld: st.Pause}
+	if err != nil {
+		a.record(filepath.Base(path), &ps.manifest, ps.sha, ps.loaded, tm, ledger.Failed, fmt.Errorf("revert: %w", err))
+		return
+	}
+	ps.applied = false
+	a.record(filepath.Base(path), &ps.manifest, ps.sha, ps.loaded, tm, ledger.Reverted, nil)
+}
+
+// stillGrowing tells a file that is still being written (a failed read
+// while its size or time still move) from a bad one, a few times at most.
+func (a *Agent) stillGrowing(path string, key fileKey, err error) bool {
+	if !errors.Is(err, loader.ErrFormat) {
+		return false
+	}
+	if a.retries[path] >= 3 {
+		return false
+	}
+	st, serr := os.Lstat(path)
+	if serr != nil {
+		return false
+	}
+	moved := st.Size() != key.size || !st.ModTime().Equal(key.mtime)
+	young := time.Since(st.ModTime()) < 4*a.quiet
+	if !moved && !young {
+		return false
+	}
+	a.retries[path]++
+	// The watcher reports the file again when it changes; if it does not
+	// change, look again once it has been quiet.
+	time.AfterFunc(4*a.quiet, func() {
+		select {
+		case a.retryC <- path:
+		case <-a.done:
+		}
+	})
+	return true
+}
+
+// record logs one decision, writes it to the ledger and updates Status.
+func (a *Agent) record(file string, m *loader.Manifest, sha string, l *loader.Loaded, tm ledger.Timings, state ledger.State, err error) {
+	e := ledger.Entry{File: file, SHA256: sha, State: state, Timings: tm}
+	if a.self != nil {
+		e.HostBuildID = a.self.BuildID()
+	}
+	if m != nil {
+		e.ID, e.Version, e.Sequence = m.ID, m.Version, m.Sequence
+		for _, t := range m.Targets {
+			e.Targets = append(e.Targets, t.Name)
+		}
+	}
+	fn := ""
+	if err != nil {
+		e.Reason = err.Error()
+		var r *refusal
+		if errors.As(err, &r) {
+			fn = r.fn
+		}
+	}
+	now := time.Now()
+	if state == ledger.Applied {
+		e.AppliedAt = now
+	}
+	attrs := []any{"file", file, "patch", e.ID}
+	if fn != "" {
+		attrs = append(attrs, "func", fn)
+	}
+	switch state {
+	case ledger.Applied:
+		attrs = append(attrs, "version", e.Version, "functions", len(e.Targets),
+			"took", tm.Inspect+tm.Open+tm.Apply, "inspect", tm.Inspect, "open", tm.Open, "apply", tm.Apply, "stopped_world", tm.StoppedWorld)
+		a.log.Info("patch applied", attrs...)
+	case ledger.Reverted:
+		attrs = append(attrs, "version", e.Version, "stopped_world", tm.StoppedWorld)
+		a.log.Info("patch reverted", attrs...)
+	case ledger.Refused:
+		a.log.Warn("patch refused", append(attrs, "reason", e.Reason)...)
+	default:
+		a.log.Error("patch failed", append(attrs, "reason", e.Reason)...)
+	}
+	if lerr := a.ledger.Record(e); lerr != nil {
+		a.log.Error("ledger write failed", "file", a.ledger.Path(), "patch", e.ID, "reason", lerr)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := e.ID
+	if key == "" {
+		key = "file:" + file
+	}
+	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: string(state), Err: e.Reason}
+	if old, ok := a.status[key]; ok && state != ledger.Applied {
+		s.AppliedAt = old.AppliedAt
+	}
+	if state == ledger.Applied {
+		s.AppliedAt = now
+	}
+	a.status[key] = s
+}

@@ -1,0 +1,369 @@
+// Command hotfix builds, checks and inspects live patches for Go services
+// that run the hotfix agent.
+//
+//	hotfix flags   [-policy hotfix.yaml]
+//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] -func NAME...
+//	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
+//	hotfix inspect [-json] FIX.so
+//	hotfix keygen  -o NAME
+//	hotfix status  [-policy hotfix.yaml] [-json]
+//
+// Exit codes: 0 ok, 1 refused or failed, 2 usage.
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gohotfix/hotfix/cmd/hotfix/internal/patchbuild"
+	"github.com/gohotfix/hotfix/ledger"
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// errUsage makes main exit with 2.
+var errUsage = errors.New("usage")
+
+type command struct {
+	name, args, help string
+	run              func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+var commands = []command{
+	{"flags", "[-policy hotfix.yaml]", "print the go build flags a host and its patches must use", runFlags},
+	{"build", "[-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] -func NAME...", "build a patch from the working tree against the release at REV", runBuild},
+	{"verify", "-binary APP [-policy hotfix.yaml] FIX.so", "run every pre-load check of FIX.so against APP, offline", runVerify},
+	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
+	{"keygen", "-o NAME", "write an ed25519 key pair NAME.key (private) and NAME.pub", runKeygen},
+	{"status", "[-policy hotfix.yaml] [-json]", "print the patches recorded in the ledger", runStatus},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
+		usage(stderr)
+		return 2
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
+			}
+			fmt.Fprintf(stderr, "usage: hotfix %s %s\n", c.name, c.args)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "hotfix: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hotfix <command> [flags]")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
+	}
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	p, err := policy.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func runFlags(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("flags")
+	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	p, err := loadPolicy(*pol)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, strings.Join(p.BuildFlags(), " "))
+	return nil
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("build")
+	var funcs multi
+	base := fs.String("base", "HEAD", "git revision of the running release")
+	binary := fs.String("binary", "", "the release binary (instead of rebuilding -base)")
+	mainPkg := fs.String("main", "", "main package of the release, e.g. ./cmd/server")
+	out := fs.String("o", "", "output file (default hotfix-VERSION.so)")
+	keyFile := fs.String("key", "", "private key from hotfix keygen, to sign the patch")
+	version := fs.String("version", "", "version shown to operators (default: unique per build)")
+	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if len(funcs) == 0 {
+		return fmt.Errorf("%w: name the functions to replace with -func", errUsage)
+	}
+	p, err := loadPolicy(*pol)
+	if err != nil {
+		return err
+	}
+	var refusals []error
+	for _, fn := range funcs {
+		if err := p.Check(fn); err != nil {
+			refusals = append(refusals, err)
+		}
+	}
+	if len(refusals) > 0 {
+		return errors.Join(refusals...)
+	}
+	var key ed25519.PrivateKey
+	if *keyFile != "" {
+		if key, err = readKey(*keyFile); err != nil {
+			return err
+		}
+	}
+	opt := patchbuild.Options{
+		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs,
+		Flags: p.BuildFlags(), Version: *version, Key: key, Out: *out, Log: os.Stderr,
+	}
+	if opt.Out == "" {
+		v := *version
+		if v == "" {
+			v = time.Now().UTC().Format("20060102t150405")
+		}
+		opt.Out = "hotfix-" + v + ".so"
+	}
+	res, err := patchbuild.Build(ctx, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d bytes): patch %s version %s, %d function(s), for binary %s\n",
+		res.Out, res.Size, res.Manifest.ID, res.Manifest.Version, len(res.Manifest.Targets), res.Manifest.Host.BuildID)
+	return nil
+}
+
+func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("verify")
+	binary := fs.String("binary", "", "the release binary the patch is for")
+	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *binary == "" || fs.NArg() != 1 {
+		return fmt.Errorf("%w: need -binary APP and one patch file", errUsage)
+	}
+	file := fs.Arg(0)
+	p, err := loadPolicy(*pol)
+	if err != nil {
+		return err
+	}
+	bin, err := loader.ReadBinary(*binary)
+	if err != nil {
+		return err
+	}
+	patch, err := loader.Inspect(file, bin, p.Limits.MaxFileBytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var signer ed25519.PublicKey
+	if patch.Signature != nil {
+		signer = patch.Signature.PublicKey
+	}
+	if err := p.CheckSigner(signer); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var errs []error
+	var names []string
+	for _, t := range patch.Manifest.Targets {
+		names = append(names, t.Name)
+		if err := p.Check(t.Name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", file, err))
+		}
+	}
+	if err := patchbuild.CheckPrologues(bin, names); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", file, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s)\n", file, *binary, bin.BuildID(), len(names))
+	return nil
+}
+
+func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("inspect")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: need one patch file", errUsage)
+	}
+	f, err := loader.ReadFile(fs.Arg(0), 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	signer := ""
+	if f.Signature != nil {
+		signer = "ed25519:" + base64.StdEncoding.EncodeToString(f.Signature.PublicKey) + " (" + loader.Fingerprint(f.Signature.PublicKey) + ")"
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			File     string          `json:"file"`
+			SHA256   string          `json:"sha256"`
+			Size     int64           `json:"size"`
+			Signer   string          `json:"signer,omitempty"`
+			Manifest loader.Manifest `json:"manifest"`
+		}{fs.Arg(0), f.SHA256, f.Size, signer, f.Manifest})
+	}
+	m := f.Manifest
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "file\t%s\nsha256\t%s\nsize\t%d\n", fs.Arg(0), f.SHA256, f.Size)
+	fmt.Fprintf(tw, "id\t%s\nversion\t%s\nsequence\t%d\nbase\t%s\n", m.ID, m.Version, m.Sequence, m.BaseRevision)
+	fmt.Fprintf(tw, "host build id\t%s\nhost main\t%s\ngo\t%s\nflags\t%s\nbuilt\t%s\n", m.Host.BuildID, m.Host.MainPath, m.GoVersion, strings.Join(m.BuildFlags, " "), m.Built.Format(time.RFC3339))
+	if signer == "" {
+		signer = "unsigned"
+	}
+	fmt.Fprintf(tw, "signer\t%s\n", signer)
+	for _, t := range m.Targets {
+		fmt.Fprintf(tw, "target\t%s\t%s\n", t.Name, t.Reason)
+	}
+	return tw.Flush()
+}
+
+func runKeygen(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("keygen")
+	out := fs.String("o", "", "base name of the key files")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: need -o NAME", errUsage)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	keyFile, pubFile := *out+".key", *out+".pub"
+	for _, f := range []string{keyFile, pubFile} {
+		if _, err := os.Lstat(f); err == nil {
+			return fmt.Errorf("%s exists; not overwriting a key", f)
+		}
+	}
+	pubText := "ed25519:" + base64.StdEncoding.EncodeToString(pub)
+	privText := "hotfix-ed25519-private:" + base64.StdEncoding.EncodeToString(priv.Seed()) + "\n"
+	if err := os.WriteFile(keyFile, []byte(privText), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(pubFile, []byte(pubText+"\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (private, mode 0600) and %s\nadd to hotfix.yaml trust.keys: %s\nfingerprint %s\n", keyFile, pubFile, pubText, loader.Fingerprint(pub))
+	return nil
+}
+
+func readKey(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := strings.TrimSpace(string(b))
+	const prefix = "hotfix-ed25519-private:"
+	if !strings.HasPrefix(s, prefix) {
+		return nil, fmt.Errorf("%s: not a key written by hotfix keygen", path)
+	}
+	seed, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, prefix))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: malformed private key", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("status")
+	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	p, err := loadPolicy(*pol)
+	if err != nil {
+		return err
+	}
+	entries, err := ledger.Read(p.StateDir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tVERSION\tFILE\tFUNCTIONS\tUPDATED\tREASON")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.State, e.Version, e.File, len(e.Targets), e.UpdatedAt.Local().Format(time.DateTime), e.Reason)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,54 @@
+// Command shop is the example service: a price quote over HTTP, with a bug
+// in package pricing that a hotfix repairs while it runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"example.com/shop/pricing"
+	"github.com/gohotfix/hotfix"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	policy := flag.String("policy", "hotfix.yaml", "hotfix policy file")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	agent, err := hotfix.Start(ctx, hotfix.Config{PolicyPath: *policy, Logger: log})
+	if err != nil {
+		log.Error("hotfix", "err", err)
+		os.Exit(1)
+	}
+	defer agent.Close()
+
+	http.HandleFunc("/quote", func(w http.ResponseWriter, r *http.Request) {
+		qty, _ := strconv.Atoi(r.URL.Query().Get("qty"))
+		q, err := pricing.Quote(r.URL.Query().Get("item"), qty)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%s (pid %d)\n", q, os.Getpid())
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("listen", "err", err)
+		os.Exit(1)
+	}
+	log.Info("shop listening", "addr", ln.Addr().String(), "pid", os.Getpid())
+	srv := &http.Server{}
+	go func() { <-ctx.Done(); srv.Close() }()
+	srv.Serve(ln)
+}

@@ -1,0 +1,114 @@
+package loader
+
+import (
+	"debug/elf"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"sync"
+)
+
+// Binary is a Go executable that patches are checked against: the running
+// process (Self) or a file on disk (ReadBinary, for offline checks).
+type Binary struct {
+	Path string
+	file string // what to open to read code: /proc/self/exe for Self
+	img  *image
+	bias uintptr // runtime address = symbol value + bias (non-zero for PIE)
+}
+
+// BuildID returns the Go build ID of the binary.
+func (b *Binary) BuildID() string { return b.img.buildID }
+
+// BuildInfo returns the build information embedded by the go command.
+func (b *Binary) BuildInfo() *debug.BuildInfo { return b.img.info }
+
+// Func returns the address of a function: in the running process for
+// Self, the link address for ReadBinary.
+func (b *Binary) Func(name string) (uintptr, bool) {
+	v, ok := b.img.funcs[name]
+	if !ok {
+		return 0, false
+	}
+	return uintptr(v) + b.bias, true
+}
+
+// PluginReady reports whether the binary was linked with plugin support,
+// which is what records package fingerprints in it.
+func (b *Binary) PluginReady() bool { return len(b.img.pkgHash) > 0 }
+
+// ReadBinary reads a Go executable from disk.
+func ReadBinary(path string) (*Binary, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := readImage(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if img.fileType != elf.ET_EXEC && img.fileType != elf.ET_DYN {
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrFormat, "ELF type %v is not an executable", img.fileType))
+	}
+	if img.info == nil {
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrFormat, "no Go build information"))
+	}
+	return &Binary{Path: path, file: path, img: img}, nil
+}
+
+var self struct {
+	once sync.Once
+	bin  *Binary
+	err  error
+}
+
+// Self describes the running process, read once from /proc/self/exe (which
+// stays readable even after a deploy replaces the file on disk).
+func Self() (*Binary, error) {
+	self.once.Do(func() {
+		b, err := ReadBinary("/proc/self/exe")
+		if err != nil {
+			self.err = err
+			return
+		}
+		// A PIE binary runs at an offset from its link addresses: measure
+		// it on a function whose runtime address we know.
+		const anchor = "github.com/gohotfix/hotfix/loader.Self"
+		v, ok := b.img.funcs[anchor]
+		if !ok {
+			self.err = fmt.Errorf("/proc/self/exe: %w", errorf(ErrSymbol, "no symbol %s (binary stripped with -s?)", anchor))
+			return
+		}
+		b.bias = reflect.ValueOf(Self).Pointer() - uintptr(v)
+		if exe, err := os.Readlink("/proc/self/exe"); err == nil {
+			b.Path = exe
+		}
+		self.bin = b
+	})
+	return self.bin, self.err
+}
+
+// Code returns the first n bytes of a function's code as the binary file
+// holds them: the code before any patch was applied.
+func (b *Binary) Code(name string, n int) (code []byte, err error) {
+	v, ok := b.img.funcs[name]
+	if !ok {
+		return nil, errorf(ErrSymbol, "%s: not in %s", name, b.Path)
+	}
+	f, err := elf.Open(b.file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_EXECINSTR != 0 && v >= s.Addr && v+uint64(n) <= s.Addr+s.Size {
+			code = make([]byte, n)
+			if _, err := s.ReadAt(code, int64(v-s.Addr)); err != nil {
+				return nil, fmt.Errorf("read code of %s: %w", name, err)
+			}
+			return code, nil
+		}
+	}
+	return nil, errorf(ErrSymbol, "%s: address %#x in no code section", name, v)
+}

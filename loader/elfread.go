@@ -1,0 +1,115 @@
+package loader
+
+import (
+	"bytes"
+	"debug/buildinfo"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"runtime/debug"
+	"strings"
+)
+
+// image is what hotfix needs of one ELF file, the running binary or a
+// patch: read from its headers and tables, never by running it.
+type image struct {
+	buildID  string
+	info     *debug.BuildInfo
+	funcs    map[string]uint64 // symbol name -> value, FUNC symbols
+	objects  map[string]uint64 // symbol name -> value, OBJECT symbols
+	pkgHash  map[string]string // package path -> link fingerprint (hex)
+	machine  elf.Machine
+	fileType elf.Type
+}
+
+const pkgHashPrefix = "go:link.pkghashbytes."
+
+// readImage parses an ELF image from memory. debug/elf panics on some
+// hostile inputs; that becomes an ErrFormat here, at our boundary.
+func readImage(b []byte) (img *image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, errorf(ErrFormat, "malformed ELF: %v", r)
+		}
+	}()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return nil, errorf(ErrFormat, "not an ELF file: %v", err)
+	}
+	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
+	if f.Class != elf.ELFCLASS64 {
+		return img, nil // the caller names the class/machine mismatch
+	}
+	if s := f.Section(".note.go.buildid"); s != nil {
+		data, err := s.Data()
+		if err != nil {
+			return nil, errorf(ErrFormat, "read build id note: %v", err)
+		}
+		img.buildID = parseGoNote(data)
+	}
+	if info, err := buildinfo.Read(bytes.NewReader(b)); err == nil {
+		img.info = info
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, errorf(ErrFormat, "read symbol table: %v (stripped binary?)", err)
+	}
+	var hashSyms []elf.Symbol
+	for _, s := range syms {
+		switch elf.ST_TYPE(s.Info) {
+		case elf.STT_FUNC:
+			name := s.Name
+			if strings.HasPrefix(name, "local.") {
+				// The copy of a function in a plugin is a local symbol
+				// with this prefix; keep both spellings.
+				img.funcs[name] = s.Value
+				continue
+			}
+			if _, dup := img.funcs[name]; !dup {
+				img.funcs[name] = s.Value
+			}
+		case elf.STT_OBJECT:
+			img.objects[s.Name] = s.Value
+			if strings.HasPrefix(s.Name, pkgHashPrefix) && s.Size > 0 && s.Size <= 64 {
+				hashSyms = append(hashSyms, s)
+			}
+		}
+	}
+	for _, s := range hashSyms {
+		data, err := symbolData(f, s)
+		if err != nil {
+			return nil, err
+		}
+		img.pkgHash[strings.TrimPrefix(s.Name, pkgHashPrefix)] = fmt.Sprintf("%x", data)
+	}
+	return img, nil
+}
+
+func symbolData(f *elf.File, s elf.Symbol) ([]byte, error) {
+	if int(s.Section) <= 0 || int(s.Section) >= len(f.Sections) {
+		return nil, errorf(ErrFormat, "symbol %s in no section", s.Name)
+	}
+	sec := f.Sections[s.Section]
+	if s.Value < sec.Addr || s.Value-sec.Addr+s.Size > sec.Size {
+		return nil, errorf(ErrFormat, "symbol %s outside its section", s.Name)
+	}
+	b := make([]byte, s.Size)
+	if _, err := sec.ReadAt(b, int64(s.Value-sec.Addr)); err != nil {
+		return nil, errorf(ErrFormat, "read symbol %s: %v", s.Name, err)
+	}
+	return b, nil
+}
+
+// parseGoNote extracts the Go build ID from a .note.go.buildid section:
+// namesz, descsz, type, "Go\x00\x00", then the ID (cmd/internal/buildid).
+func parseGoNote(b []byte) string {
+	if len(b) < 16 {
+		return ""
+	}
+	namesz := binary.LittleEndian.Uint32(b[0:4])
+	descsz := binary.LittleEndian.Uint32(b[4:8])
+	if namesz != 4 || string(b[12:16]) != "Go\x00\x00" || uint64(descsz) > uint64(len(b)-16) {
+		return ""
+	}
+	return string(b[16 : 16+descsz])
+}

@@ -1,0 +1,138 @@
+package loader
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func testManifest() Manifest {
+	return Manifest{
+		ID: "20261125t120000-abcdef", Version: "1.0.1", Sequence: 7,
+		PluginPath: "example.com/app/hotfix_patch_x", Anchor: "HotfixTargets",
+		Targets:   []Target{{Name: "example.com/app/router.Greet"}},
+		GoVersion: "go1.26.8", Host: Host{BuildID: "a/b/c/d", MainPath: "example.com/app"},
+	}
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	elfBytes := []byte("\x7fELF pretend shared object")
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, tc := range []struct {
+		name   string
+		key    ed25519.PrivateKey
+		reason string
+	}{
+		{"unsigned", nil, "the signature block is optional"},
+		{"signed", key, "signature covers ELF and manifest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := Encode(elfBytes, testManifest(), tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := Decode(b)
+			if err != nil {
+				t.Fatalf("Decode: %v (%s)", err, tc.reason)
+			}
+			want := testManifest()
+			want.Format = FormatVersion
+			if diff := cmp.Diff(want, f.Manifest); diff != "" {
+				t.Errorf("manifest (-want +got):\n%s", diff)
+			}
+			if !bytes.Equal(f.ELF, elfBytes) {
+				t.Errorf("ELF bytes changed")
+			}
+			if (f.Signature != nil) != (tc.key != nil) {
+				t.Errorf("signature present = %v", f.Signature != nil)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	good, err := Encode([]byte("\x7fELF code"), testManifest(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(i int) []byte {
+		b := bytes.Clone(good)
+		b[i] ^= 1
+		return b
+	}
+	manifestAt := len("\x7fELF code") + 5
+	tests := []struct {
+		name   string
+		data   []byte
+		want   error
+		reason string
+	}{
+		{"empty", nil, ErrFormat, "zero bytes"},
+		{"truncated", good[:len(good)-10], ErrFormat, "a copy in progress has no complete trailer"},
+		{"no trailer", []byte("just some bytes that are long enough"), ErrFormat, "not built by hotfix build"},
+		{"code byte flipped", flip(2), ErrSignature, "signature covers the ELF"},
+		{"manifest byte flipped", flip(manifestAt), ErrSignature, "signature covers the manifest"},
+		{"signature byte flipped", flip(len(good) - footerLen - 3), ErrSignature, "the signature itself"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(tt.data)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Decode = %v, want %v (%s)", err, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestComplete(t *testing.T) {
+	b, err := Encode([]byte("\x7fELF code"), testManifest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.so")
+	for i := 0; i < len(b); i += 7 {
+		os.WriteFile(p, b[:i], 0o644)
+		if Complete(p) {
+			t.Fatalf("Complete true after %d of %d bytes", i, len(b))
+		}
+	}
+	os.WriteFile(p, b, 0o644)
+	if !Complete(p) {
+		t.Fatal("Complete false for the whole file")
+	}
+}
+
+// FuzzDecode: the trailer parser reads bytes from the patch directory,
+// which anyone who can write there controls. It must never panic.
+func FuzzDecode(f *testing.F) {
+	good, _ := Encode([]byte("\x7fELF code"), testManifest(), nil)
+	_, key, _ := ed25519.GenerateKey(nil)
+	signed, _ := Encode([]byte("\x7fELF code"), testManifest(), key)
+	f.Add(good)
+	f.Add(signed)
+	f.Add([]byte{})
+	f.Add(good[len(good)-footerLen:])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		Decode(b)
+	})
+}
+
+// FuzzReadImage: our ELF reading wraps debug/elf, which can panic on
+// hostile input; readImage must turn every such panic into an error.
+func FuzzReadImage(f *testing.F) {
+	if self, err := os.ReadFile("/proc/self/exe"); err == nil && len(self) > 4096 {
+		f.Add(self[:4096])
+	}
+	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		readImage(b)
+	})
+}

@@ -1,0 +1,190 @@
+package loader
+
+import (
+	"debug/elf"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// Patch is a patch file checked against a binary: what Open needs, found
+// without running any of the file.
+type Patch struct {
+	*File
+	Path    string
+	Funcs   []Func
+	plugImg *image
+}
+
+// Func is one function a patch replaces. To is known only after Open.
+type Func struct {
+	Name       string
+	From       uintptr // entry in the binary
+	PluginAddr uint64  // link address of the new code in the patch
+	To         uintptr
+}
+
+// Inspect reads the patch file at path and checks that it fits bin. It
+// runs nothing from the file. maxBytes limits the file size (0: none).
+func Inspect(path string, bin *Binary, maxBytes int64) (*Patch, error) {
+	f, err := ReadFile(path, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return Check(f, path, bin)
+}
+
+// Check checks a decoded patch file against bin: ELF kind, Go version,
+// build settings, module versions, build ID, package fingerprints and
+// symbols, and names the first difference.
+func Check(f *File, path string, bin *Binary) (*Patch, error) {
+	img, err := readImage(f.ELF)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKind(img); err != nil {
+		return nil, err
+	}
+	if img.info == nil {
+		return nil, errorf(ErrFormat, "no Go build information in the patch")
+	}
+	if err := compatible(img.info, bin.BuildInfo()); err != nil {
+		return nil, err
+	}
+	if got, want := f.Manifest.Host.BuildID, bin.BuildID(); got != want {
+		return nil, errorf(ErrIncompatible, "patch built for binary %s, this binary is %s", got, want)
+	}
+	if !bin.PluginReady() {
+		return nil, errorf(ErrIncompatible, "this binary was linked without plugin support (it must import github.com/gohotfix/hotfix)")
+	}
+	if err := samePackages(img.pkgHash, bin.img.pkgHash); err != nil {
+		return nil, err
+	}
+	p := &Patch{File: f, Path: path, plugImg: img}
+	anchor := f.Manifest.PluginPath + "." + f.Manifest.Anchor
+	if _, ok := img.objects[anchor]; !ok {
+		return nil, errorf(ErrSymbol, "anchor %s not in the patch", anchor)
+	}
+	for _, t := range f.Manifest.Targets {
+		from, ok := bin.Func(t.Name)
+		if !ok {
+			return nil, errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
+		}
+		v, ok := img.funcs["local."+t.Name]
+		if !ok {
+			return nil, errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, t.Name)
+		}
+		p.Funcs = append(p.Funcs, Func{Name: t.Name, From: from, PluginAddr: v})
+	}
+	return p, nil
+}
+
+func checkKind(img *image) error {
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if img.machine != want {
+		return errorf(ErrIncompatible, "ELF for %v, this process is %s/%s", img.machine, runtime.GOOS, runtime.GOARCH)
+	}
+	if img.fileType != elf.ET_DYN {
+		return errorf(ErrFormat, "ELF type %v, want a shared object built with -buildmode=plugin", img.fileType)
+	}
+	return nil
+}
+
+// ignoredSettings differ between a host and its patch by design.
+func ignoredSetting(key string) bool {
+	return key == "-buildmode" || key == "-ldflags" || strings.HasPrefix(key, "vcs")
+}
+
+// compatible compares the build information of a patch with the binary's
+// and names the first difference.
+func compatible(patch, bin *debug.BuildInfo) error {
+	if patch.GoVersion != bin.GoVersion {
+		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", patch.GoVersion, bin.GoVersion)
+	}
+	ps, bs := settings(patch), settings(bin)
+	keys := make([]string, 0, len(ps)+len(bs))
+	for k := range ps {
+		keys = append(keys, k)
+	}
+	for k := range bs {
+		if _, ok := ps[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if ignoredSetting(k) || ps[k] == bs[k] {
+			continue
+		}
+		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", setting(k, ps), setting(k, bs))
+	}
+	if patch.Main.Path != bin.Main.Path {
+		return errorf(ErrIncompatible, "patch built in module %s, this binary in module %s", patch.Main.Path, bin.Main.Path)
+	}
+	deps := map[string]*debug.Module{}
+	for _, m := range bin.Deps {
+		deps[m.Path] = m
+	}
+	for _, m := range patch.Deps {
+		b, ok := deps[m.Path]
+		if !ok {
+			continue // a module only the patch uses is checked package by package
+		}
+		if modString(m) != modString(b) {
+			return errorf(ErrIncompatible, "patch built with %s, this binary with %s", modString(m), modString(b))
+		}
+	}
+	return nil
+}
+
+func settings(bi *debug.BuildInfo) map[string]string {
+	m := map[string]string{}
+	for _, s := range bi.Settings {
+		m[s.Key] = s.Value
+	}
+	return m
+}
+
+func setting(k string, m map[string]string) string {
+	v, ok := m[k]
+	if !ok {
+		return "no " + k
+	}
+	return k + "=" + v
+}
+
+func modString(m *debug.Module) string {
+	s := m.Path + "@" + m.Version
+	if m.Sum != "" {
+		s += " (" + m.Sum + ")"
+	}
+	if m.Replace != nil {
+		s += " => " + modString(m.Replace)
+	}
+	return s
+}
+
+// samePackages catches what would make plugin.Open fail with "plugin was
+// built with a different version of package X" (runtime/plugin.go): a
+// failed Open marks the module bad and poisons later loads, so it must
+// never be tried. The fingerprints are the linker's pkghashbytes symbols.
+func samePackages(patch, bin map[string]string) error {
+	pkgs := make([]string, 0, len(patch))
+	for p := range patch {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, p := range pkgs {
+		if h, ok := bin[p]; ok && h != patch[p] {
+			return errorf(ErrIncompatible, "package %s in the patch differs from this binary's (export data changed: a changed signature, type, constant or inlinable body, or other -gcflags); plugin.Open would fail with %q", p, "plugin was built with a different version of package "+p)
+		}
+	}
+	return nil
+}
+
+// String describes the patch for logs.
+func (p *Patch) String() string {
+	return fmt.Sprintf("%s (%s %s)", p.Path, p.Manifest.ID, p.Manifest.Version)
+}

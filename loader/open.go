@@ -1,0 +1,76 @@
+package loader
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"plugin"
+	"reflect"
+	"runtime"
+)
+
+// Loaded is an opened patch: its code is mapped and initialized, and every
+// Func has its To address. Plugins never unload, so neither does this.
+type Loaded struct {
+	Patch *Patch
+	Funcs []Func
+	File  string // the private copy that was opened
+}
+
+// Open writes the verified ELF bytes of p to a private copy in dir (created
+// with mode 0700) and opens that copy with plugin.Open: the bytes that run
+// are the bytes Inspect checked, whatever happens to the original file.
+// This is the first point where code from the patch runs (its package
+// init functions). A patch must be opened at most once per process.
+func Open(p *Patch, dir string) (*Loaded, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, errorf(ErrOpen, "private dir: %v", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, errorf(ErrOpen, "private dir: %v", err)
+	}
+	name := filepath.Join(dir, p.Manifest.ID+"-"+p.SHA256[:16]+".so")
+	tmp, err := os.CreateTemp(dir, ".open-*")
+	if err != nil {
+		return nil, errorf(ErrOpen, "private copy: %v", err)
+	}
+	_, werr := tmp.Write(p.ELF)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return nil, errorf(ErrOpen, "private copy: write: %v %v", werr, cerr)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return nil, errorf(ErrOpen, "private copy: %v", err)
+	}
+	plug, err := plugin.Open(name)
+	if err != nil {
+		return nil, errorf(ErrOpen, "plugin.Open: %v", err)
+	}
+	sym, err := plug.Lookup(p.Manifest.Anchor)
+	if err != nil {
+		return nil, errorf(ErrOpen, "lookup %s: %v", p.Manifest.Anchor, err)
+	}
+	anchor := p.plugImg.objects[p.Manifest.PluginPath+"."+p.Manifest.Anchor]
+	base := reflect.ValueOf(sym).Pointer() - uintptr(anchor)
+	l := &Loaded{Patch: p, File: name}
+	for _, f := range p.Funcs {
+		f.To = base + uintptr(f.PluginAddr)
+		// Cross-check the address against the runtime's own table of the
+		// new module: a wrong base would send calls into the wrong code.
+		rf := runtime.FuncForPC(f.To)
+		if rf == nil || rf.Entry() != f.To || rf.Name() != f.Name {
+			got := "nothing"
+			if rf != nil {
+				got = fmt.Sprintf("%s+%#x", rf.Name(), f.To-rf.Entry())
+			}
+			return nil, errorf(ErrOpen, "%s: new code resolved to %s", f.Name, got)
+		}
+		l.Funcs = append(l.Funcs, f)
+	}
+	// The ELF bytes are on disk and mapped; keeping them would double the
+	// memory cost of every patch for the life of the process.
+	p.ELF = nil
+	return l, nil
+}
