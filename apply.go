@@ -268,6 +268,10 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, l *loader.Lo
 	if state == ledger.Applied {
 		e.AppliedAt = now
 	}
+	// The ledger first: whoever reads the log line can rely on the ledger.
+	if lerr := a.ledger.Record(e); lerr != nil {
+		a.log.Error("ledger write failed", "file", a.ledger.Path(), "patch", e.ID, "reason", lerr)
+	}
 	attrs := []any{"file", file, "patch", e.ID}
 	if fn != "" {
 		attrs = append(attrs, "func", fn)
@@ -284,9 +288,6 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, l *loader.Lo
 		a.log.Warn("patch refused", append(attrs, "reason", e.Reason)...)
 	default:
 		a.log.Error("patch failed", append(attrs, "reason", e.Reason)...)
-	}
-	if lerr := a.ledger.Record(e); lerr != nil {
-		a.log.Error("ledger write failed", "file", a.ledger.Path(), "patch", e.ID, "reason", lerr)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -42,7 +42,7 @@ say "4. Start the shop"
 ./shop -addr 127.0.0.1:0 -policy hotfix.yaml 2>shop.log &
 SHOP_PID=$!
 for _ in $(seq 100); do grep -q 'shop listening' shop.log 2>/dev/null && break; sleep 0.1; done
-ADDR=$(sed -n 's/.*shop listening addr=\([^ ]*\).*/\1/p' shop.log)
+ADDR=$(sed -n 's/.*shop listening" addr=\([^ ]*\).*/\1/p' shop.log)
 URL="http://$ADDR/quote?item=apple&qty=10"
 step "pid $SHOP_PID listening on $ADDR"
 

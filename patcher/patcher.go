@@ -100,26 +100,33 @@ func (p *Patcher) Check(fn string, from uintptr) (shape string, err error) {
 
 func (p *Patcher) check(fn string, from uintptr) (string, [8]byte, error) {
 	if s, ok := p.sites[from]; ok {
-		shape, err := prologue(withOrig(readCode(from), s.orig))
+		shape, err := checkPrologue(withOrig(readCode(from), s.orig))
 		return shape, s.orig, err
 	}
 	code := readCode(from)
 	var orig [8]byte
 	copy(orig[:], code)
-	if isJump(code) {
-		return "", orig, fmt.Errorf("%w: entry is a jump already", ErrForeignCode)
-	}
-	shape, err := prologue(code)
-	if err != nil {
-		return "", orig, fmt.Errorf("%w: %v", ErrUnsafePrologue, err)
-	}
-	return shape, orig, nil
+	shape, err := CheckPrologue(code)
+	return shape, orig, err
 }
 
 func withOrig(code []byte, orig [8]byte) []byte {
 	c := append([]byte(nil), code...)
 	copy(c, orig[:])
 	return c
+}
+
+// CheckPrologue reports whether a function whose first bytes are code can
+// be redirected, and the prologue shape it found.
+func CheckPrologue(code []byte) (shape string, err error) {
+	if isJump(code) {
+		return "", fmt.Errorf("%w: entry is a jump already", ErrForeignCode)
+	}
+	shape, err = checkPrologue(code)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnsafePrologue, err)
+	}
+	return shape, nil
 }
 
 // Applied reports whether the patch is applied.

@@ -2,6 +2,6 @@
 
 package patcher
 
-func prologue([]byte) (string, error) { return "", ErrNotSupported }
+func checkPrologue([]byte) (string, error) { return "", ErrNotSupported }
 
 func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) { return orig, ErrNotSupported }

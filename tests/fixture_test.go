@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gohotfix/hotfix/loader"
 )
 
 // fixture is what every end-to-end test shares, built once: the hotfix
@@ -86,7 +88,7 @@ func buildFixture() (*fixture, error) {
 	if err := writeGoMod(f.src, repo); err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"policy.yaml", "permissive.yaml", "otherflags.yaml"} {
+	for _, p := range []string{"policy.yaml", "otherflags.yaml"} {
 		if err := copyFile(filepath.Join(repo, "tests", "testdata", p), filepath.Join(f.src, p)); err != nil {
 			return nil, err
 		}
@@ -118,7 +120,6 @@ func buildFixture() (*fixture, error) {
 	}{
 		{"v1", "v1", f.host, "policy.yaml", greet},
 		{"v2", "v2", f.host, "policy.yaml", greet},
-		{"evil", "evil", f.host, "permissive.yaml", "example.com/hostapp/guard.Check"},
 		{"v1-for-B", "v1", f.hostB, "policy.yaml", greet},
 		{"v1-otherflags", "v1", f.hostC, "otherflags.yaml", greet},
 	}
@@ -137,7 +138,52 @@ func buildFixture() (*fixture, error) {
 		}
 		f.patches[b.name] = out
 	}
+	if f.patches["evil"], err = f.buildEvil(); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// buildEvil builds a patch by hand, without `hotfix build`: a plugin main
+// package that imports a package with an init function, and a manifest
+// naming a function the host's policy denies.
+func (f *fixture) buildEvil() (string, error) {
+	dir := filepath.Join(f.root, "src", "evil")
+	if err := copyTree(f.src, dir); err != nil {
+		return "", err
+	}
+	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "patches", "evil"), dir); err != nil {
+		return "", err
+	}
+	flags, err := f.flags("policy.yaml")
+	if err != nil {
+		return "", err
+	}
+	elfFile := filepath.Join(f.root, "evil.elf")
+	args := append([]string{"build", "-buildmode=plugin"}, flags...)
+	if _, err := run(dir, "go", append(args, "-o", elfFile, "./hotfix_patch_evil")...); err != nil {
+		return "", err
+	}
+	elfBytes, err := os.ReadFile(elfFile)
+	if err != nil {
+		return "", err
+	}
+	host, err := loader.ReadBinary(f.host)
+	if err != nil {
+		return "", err
+	}
+	b, err := loader.Encode(elfBytes, loader.Manifest{
+		ID: "evil-1", Version: "evil", Sequence: 1,
+		PluginPath: "example.com/hostapp/hotfix_patch_evil", Anchor: "HotfixTargets",
+		Targets:   []loader.Target{{Name: "example.com/hostapp/guard.Check"}},
+		GoVersion: runtime.Version(), BuildFlags: flags,
+		Host: loader.Host{BuildID: host.BuildID(), MainPath: host.BuildInfo().Path},
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(f.root, "patches", "evil.so")
+	return out, os.WriteFile(out, b, 0o644)
 }
 
 func (f *fixture) flags(policy string) ([]string, error) {

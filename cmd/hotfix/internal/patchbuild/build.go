@@ -84,10 +84,6 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		pkgs[n.Package] = true
 	}
 
-	host, err := hostIdentity(ctx, opt, modPath)
-	if err != nil {
-		return nil, err
-	}
 
 	rnd := make([]byte, 6)
 	rand.Read(rnd)
@@ -108,6 +104,10 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	host, err := hostIdentity(ctx, opt, tmp)
+	if err != nil {
+		return nil, err
+	}
 	src, err := generateMain(opt.Funcs, pkgs)
 	if err != nil {
 		return nil, err
@@ -218,7 +218,8 @@ type hostInfo struct {
 // hostIdentity finds the build ID of the release: read from the binary when
 // given, else reproduced by building the base revision with the same flags
 // (builds with -trimpath are reproducible across directories).
-func hostIdentity(ctx context.Context, opt Options, modPath string) (*hostInfo, error) {
+// The base binary is written to tmp, which must outlive the result.
+func hostIdentity(ctx context.Context, opt Options, tmp string) (*hostInfo, error) {
 	if opt.Binary != "" {
 		bin, err := loader.ReadBinary(opt.Binary)
 		if err != nil {
@@ -263,11 +264,11 @@ func hostIdentity(ctx context.Context, opt Options, modPath string) (*hostInfo, 
 	}
 	fmt.Fprintf(opt.Log, "building base release %s to learn its build ID\n", mainPkg)
 	args := append([]string{"build"}, opt.Flags...)
-	args = append(args, "-o", filepath.Join(wt, "host"), mainPkg)
+	args = append(args, "-o", filepath.Join(tmp, "host"), mainPkg)
 	if _, err := goOut(ctx, baseDir, nil, args...); err != nil {
 		return nil, fmt.Errorf("build base: %w", err)
 	}
-	bin, err := loader.ReadBinary(filepath.Join(wt, "host"))
+	bin, err := loader.ReadBinary(filepath.Join(tmp, "host"))
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +307,9 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 }
 
 func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp := path + ".part"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return err

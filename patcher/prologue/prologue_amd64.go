@@ -1,20 +1,20 @@
-package patcher
+// Package prologue decides, from the first bytes of a compiled Go function,
+// whether its entry can be replaced by a jump with no goroutine ever
+// resuming inside the replaced bytes. It is pure: the agent runs it on live
+// code, offline tools on code read from a binary file.
+package prologue
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/arch/x86/x86asm"
 )
 
-// jumpLen is the size of the JMP rel32 written at a function's entry.
-const jumpLen = 5
+// JumpLen is the size of the JMP rel32 written at a function's entry.
+const JumpLen = 5
 
-// maxReach is how far a JMP rel32 reaches in either direction.
-const maxReach = 1<<31 - 1
-
-// prologue decodes the first instructions of a Go function and reports
-// whether its first jumpLen bytes can be replaced with no goroutine ever
+// Check decodes the first instructions of a Go function and reports
+// whether its first JumpLen bytes can be replaced with no goroutine ever
 // resuming inside them.
 //
 // A goroutine parked by the scheduler resumes at an instruction boundary
@@ -23,11 +23,11 @@ const maxReach = 1<<31 - 1
 // StartUnsafePoint after the first instruction of the check, EndUnsafePoint
 // after the JLS), and its call to morestack returns to the function end,
 // which jumps back to the entry. So in the three prologue shapes the
-// compiler emits, every PC in (entry, entry+jumpLen) is either inside the
+// compiler emits, every PC in (entry, entry+JumpLen) is either inside the
 // first instruction or inside the unsafe region, and the jump may be
 // written. Anything else (frameless leaf functions, //go:nosplit
 // functions) has preemptible boundaries there and is refused.
-func prologue(code []byte) (shape string, err error) {
+func Check(code []byte) (shape string, err error) {
 	insts, err := decode(code, 4)
 	if err != nil {
 		return "", err
@@ -36,11 +36,11 @@ func prologue(code []byte) (shape string, err error) {
 	switch {
 	case isStackCmp(i0, x86asm.RSP):
 		// small frame: CMPQ SP, 16(R14); JLS
-		if i0.Len+insts[1].Len < jumpLen || insts[1].Op != x86asm.JBE {
+		if i0.Len+insts[1].Len < JumpLen || insts[1].Op != x86asm.JBE {
 			return "", fmt.Errorf("stack check without JLS after it: %v; %v", i0, insts[1])
 		}
 		return "small-frame stack check", nil
-	case i0.Op == x86asm.LEA && i0.Args[0] == x86asm.R12 && i0.Len >= jumpLen:
+	case i0.Op == x86asm.LEA && i0.Args[0] == x86asm.R12 && i0.Len >= JumpLen:
 		// medium frame: LEAQ -n(SP), R12; CMPQ R12, 16(R14); JLS
 		if m, ok := i0.Args[1].(x86asm.Mem); !ok || m.Base != x86asm.RSP {
 			return "", fmt.Errorf("first instruction %v is not the stack check", i0)
@@ -52,7 +52,7 @@ func prologue(code []byte) (shape string, err error) {
 	case i0.Op == x86asm.MOV && i0.Args[0] == x86asm.R12 && i0.Args[1] == x86asm.RSP:
 		// large frame: MOVQ SP, R12; SUBQ $n, R12; JCS; CMPQ R12, 16(R14); JLS.
 		// The unsafe region starts at the SUBQ, which ends past the jump.
-		if insts[1].Op != x86asm.SUB || insts[1].Args[0] != x86asm.R12 || i0.Len+insts[1].Len < jumpLen {
+		if insts[1].Op != x86asm.SUB || insts[1].Args[0] != x86asm.R12 || i0.Len+insts[1].Len < JumpLen {
 			return "", fmt.Errorf("MOVQ SP, R12 without SUBQ after it: %v", insts[1])
 		}
 		return "large-frame stack check", nil
@@ -83,30 +83,4 @@ func isStackCmp(i x86asm.Inst, reg x86asm.Reg) bool {
 	}
 	m, ok := i.Args[1].(x86asm.Mem)
 	return ok && m.Base == x86asm.R14 && m.Disp == 16 && m.Index == 0
-}
-
-// jumpCode returns the bytes that replace the first 8 bytes at from: a JMP
-// rel32 to tramp followed by the original bytes 5 to 7, so one aligned
-// 8-byte store installs it.
-func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) {
-	rel := int64(tramp) - int64(from+jumpLen)
-	if rel > maxReach || rel < -maxReach {
-		return orig, fmt.Errorf("trampoline %#x out of reach of %#x", tramp, from)
-	}
-	b := orig
-	b[0] = 0xE9
-	binary.LittleEndian.PutUint32(b[1:5], uint32(int32(rel)))
-	return b, nil
-}
-
-// trampolineLen is the size of one trampoline: JMP [RIP+0]; .quad to.
-// 16 keeps each one aligned.
-const trampolineLen = 16
-
-func trampolineCode(to uintptr) [trampolineLen]byte {
-	var b [trampolineLen]byte
-	copy(b[:], []byte{0xFF, 0x25, 0, 0, 0, 0})
-	binary.LittleEndian.PutUint64(b[6:14], uint64(to))
-	b[14], b[15] = 0xCC, 0xCC // INT3 padding: never executed
-	return b
 }
