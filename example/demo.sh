@@ -53,7 +53,7 @@ step "-> $BUGGY"
 step "50 cents x 10 = 5.00, with the discount it should be 4.50: that is the bug."
 
 say "6. Write the fix and build a patch against the release"
-cp "$REPO/example/fix/pricing/pricing.go" pricing/pricing.go
+cp "$REPO/example/_fix/pricing/pricing.go" pricing/pricing.go
 git --no-pager diff --stat
 "$HOTFIX" build -policy hotfix.yaml -version 1.0.1 -o "$WORK/fix-1.0.1.so" \
 	-func 'example.com/shop/pricing.Quote'

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,11 +23,20 @@ func acquire(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
+	// A lock released by Close can stay held for a moment: a fork by any
+	// goroutine of this process (os/exec) copies the descriptor into the
+	// child until its exec closes it (O_CLOEXEC). So wait briefly before
+	// calling the lock someone else's.
+	deadline := time.Now().Add(500 * time.Millisecond)
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
+		if err == unix.EINTR {
+			continue
+		}
+		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
 			break
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		holder := holderOf(f)

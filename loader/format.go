@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/gohotfix/hotfix/internal/keys"
 )
 
 // A patch file is one ELF shared object built with -buildmode=plugin, with
@@ -72,10 +73,7 @@ type Signature struct {
 }
 
 // Fingerprint is the short form of a public key shown to operators.
-func Fingerprint(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
-}
+func Fingerprint(pub ed25519.PublicKey) string { return keys.Fingerprint(pub) }
 
 // File is a patch file split into its parts.
 type File struct {

@@ -2,29 +2,40 @@ package policy
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/base64"
+	"errors"
 	"fmt"
+
+	"github.com/gohotfix/hotfix/internal/keys"
 )
 
-// ErrUntrusted means a patch's signature does not satisfy trust.
-var ErrUntrusted = fmt.Errorf("%w: untrusted signer", ErrDenied)
+// ErrUntrusted is wrapped by CheckSigner's refusals.
+var ErrUntrusted = errors.New("policy: untrusted")
 
 // CheckSigner applies trust to the key that signed a patch, nil for an
-// unsigned patch. The signature itself is verified by the loader; this
-// only decides whether that signer may run code here.
+// unsigned one. The loader has already verified the signature itself; this
+// only decides whether that signer may run code here:
+//   - with require_signature, the signer must be one of trust.keys;
+//   - without it, an unsigned patch passes, and so does a signed one when no
+//     keys are listed; a patch signed by a key other than the listed ones is
+//     refused either way, because it says who made it and that is not us.
 func (p *Policy) CheckSigner(signer ed25519.PublicKey) error {
-	if !p.Trust.RequireSignature {
+	if p == nil {
+		return fmt.Errorf("%w: no policy", ErrUntrusted)
+	}
+	listed := p.PublicKeys()
+	if signer == nil {
+		if p.Trust.RequireSignature {
+			return fmt.Errorf("%w: patch is unsigned and trust.require_signature is true", ErrUntrusted)
+		}
 		return nil
 	}
-	if signer == nil {
-		return fmt.Errorf("%w: patch is unsigned and trust.require_signature is true", ErrUntrusted)
-	}
-	for _, k := range p.PublicKeys() {
+	for _, k := range listed {
 		if k.Equal(signer) {
 			return nil
 		}
 	}
-	sum := sha256.Sum256(signer)
-	return fmt.Errorf("%w: signed by SHA256:%s, which is not in trust.keys", ErrUntrusted, base64.RawStdEncoding.EncodeToString(sum[:]))
+	if len(listed) == 0 && !p.Trust.RequireSignature {
+		return nil
+	}
+	return fmt.Errorf("%w: signed by %s, which is not in trust.keys", ErrUntrusted, keys.Fingerprint(signer))
 }

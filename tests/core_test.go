@@ -272,3 +272,50 @@ func TestCallsDuringApplyAndRevert(t *testing.T) {
 	t.Logf("%d calls from 8 goroutines during 4 apply/revert cycles: %v", r.Calls, r.Answers)
 	h.stop()
 }
+
+// TestPolicyEdits: a valid edit of hotfix.yaml applies to the next patch;
+// an invalid edit is logged and the previous policy stays in force.
+func TestPolicyEdits(t *testing.T) {
+	f := requireFixture(t)
+	dir := newWorkDir(t, "policy.yaml")
+	h := startHost(t, f.host, dir)
+	polFile := filepath.Join(dir, "hotfix.yaml")
+	orig, err := os.ReadFile(polFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denyGreet := strings.Replace(string(orig), "functions: [example.com/hostapp/guard.Check]",
+		"functions: [example.com/hostapp/guard.Check, example.com/hostapp/greet.Hello]", 1)
+	if denyGreet == string(orig) {
+		t.Fatal("test policy changed shape; update this test")
+	}
+	if err := os.WriteFile(polFile, []byte(denyGreet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord("policy reloaded; it applies to the next patch", 1)
+	drop(t, dir, f.patches["v1"], "v1.so")
+	rec := h.waitRecord("patch refused", 1)
+	if rec["func"] != "example.com/hostapp/greet.Hello" {
+		t.Fatalf("refusal: %v", rec)
+	}
+	remove(t, dir, "v1.so")
+
+	if err := os.WriteFile(polFile, []byte("patch_dir: patches\nstate_dir: state\nalow: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec = h.waitRecord("policy edit refused; the previous policy stays in force", 1)
+	if r, _ := rec["reason"].(string); !strings.Contains(r, "hotfix.yaml:3") {
+		t.Fatalf("invalid policy reason lacks file:line: %v", rec)
+	}
+	drop(t, dir, f.patches["v1"], "v1-b.so")
+	h.waitRecord("patch refused", 2) // still the deny of the last valid policy
+
+	if err := os.WriteFile(polFile, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord("policy reloaded; it applies to the next patch", 2)
+	remove(t, dir, "v1-b.so")
+	drop(t, dir, f.patches["v1"], "v1-c.so")
+	h.waitGreet("v1")
+	h.stop()
+}

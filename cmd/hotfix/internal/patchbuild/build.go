@@ -84,7 +84,6 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		pkgs[n.Package] = true
 	}
 
-
 	rnd := make([]byte, 6)
 	rand.Read(rnd)
 	id := time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(rnd)
