@@ -24,11 +24,17 @@ vet:
 test: deps vet
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...
 
-bench: deps
-	$(GO) test $(TESTFLAGS) -run '^$$' -bench . -count 5 ./...
+# The long versions of the stress and fault tests (minutes).
+stress: deps
+	HOTFIX_STRESS=long $(GO) test $(TESTFLAGS) -count=1 -timeout 60m -run 'Stress' -v ./tests/ ./patcher/
 
+# Benchmarks of every performance figure, printed as one table.
+bench: deps
+	./scripts/bench.sh
+
+# Every fuzz target for FUZZTIME each (default 1m); seeds run in `make test`.
+FUZZTIME ?= 1m
 fuzz: deps
-	@for t in $$($(GO) test -list '^Fuzz' ./... | grep '^Fuzz'); do :; done
 	./scripts/fuzz.sh $(FUZZTIME)
 
 clean:

@@ -112,8 +112,10 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	a.apply(ps, tm, time.Now())
 }
 
-// check runs every check that needs no code from the patch: build
-// compatibility, symbols, trust, policy, superseding, prologue shapes.
+// check runs every check that needs no code from the patch, in a fixed
+// order: trust, build compatibility, policy, symbols, superseding,
+// prologue shapes. (File rules, size, signature and manifest were checked
+// by loader.ReadFile.)
 func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
 	if a.selfErr != nil {
 		return nil, refuse("", a.selfErr)
@@ -126,13 +128,16 @@ func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
 	if err := pol.CheckSigner(signer); err != nil {
 		return nil, refuse("", err)
 	}
+	p, err := loader.CheckBuild(f, path, a.self)
+	if err != nil {
+		return nil, refuse("", err)
+	}
 	for _, t := range f.Manifest.Targets {
 		if err := pol.Check(t.Name); err != nil {
 			return nil, refuse(t.Name, err)
 		}
 	}
-	p, err := loader.Check(f, path, a.self)
-	if err != nil {
+	if err := p.Resolve(a.self); err != nil {
 		return nil, refuse("", err)
 	}
 	for _, fn := range p.Funcs {

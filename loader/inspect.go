@@ -40,6 +40,17 @@ func Inspect(path string, bin *Binary, maxBytes int64) (*Patch, error) {
 // build settings, module versions, build ID, package fingerprints and
 // symbols, and names the first difference.
 func Check(f *File, path string, bin *Binary) (*Patch, error) {
+	p, err := CheckBuild(f, path, bin)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Resolve(bin)
+}
+
+// CheckBuild checks that a decoded patch was built for bin: ELF kind, Go
+// version, build settings, module versions, build ID and package
+// fingerprints. It names the first difference.
+func CheckBuild(f *File, path string, bin *Binary) (*Patch, error) {
 	img, err := readImage(f.ELF)
 	if err != nil {
 		return nil, err
@@ -62,23 +73,29 @@ func Check(f *File, path string, bin *Binary) (*Patch, error) {
 	if err := samePackages(img.pkgHash, bin.img.pkgHash); err != nil {
 		return nil, err
 	}
-	p := &Patch{File: f, Path: path, plugImg: img}
+	return &Patch{File: f, Path: path, plugImg: img}, nil
+}
+
+// Resolve finds every target in bin and its new code in the patch.
+func (p *Patch) Resolve(bin *Binary) error {
+	f, img := p.File, p.plugImg
+	p.Funcs = nil
 	anchor := f.Manifest.PluginPath + "." + f.Manifest.Anchor
 	if _, ok := img.objects[anchor]; !ok {
-		return nil, errorf(ErrSymbol, "anchor %s not in the patch", anchor)
+		return errorf(ErrSymbol, "anchor %s not in the patch", anchor)
 	}
 	for _, t := range f.Manifest.Targets {
 		from, ok := bin.Func(t.Name)
 		if !ok {
-			return nil, errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
+			return errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
 		}
 		v, ok := img.funcs["local."+t.Name]
 		if !ok {
-			return nil, errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, t.Name)
+			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, t.Name)
 		}
 		p.Funcs = append(p.Funcs, Func{Name: t.Name, From: from, PluginAddr: v})
 	}
-	return p, nil
+	return nil
 }
 
 func checkKind(img *image) error {
