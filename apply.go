@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/gohotfix/hotfix/ledger"
@@ -183,6 +184,10 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 	}
 	ps.applied = true
 	a.record(ps.file, &ps.manifest, ps.sha, ps.loaded, tm, ledger.Applied, nil)
+	// Reading and checking the file took several times its size in heap;
+	// hand it back now rather than whenever the scavenger gets to it, so a
+	// patch costs the process about its mapped size and no more.
+	debug.FreeOSMemory()
 }
 
 // removed reverts the patch a deleted file held, unless another file in
@@ -284,7 +289,7 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, l *loader.Lo
 	switch state {
 	case ledger.Applied:
 		attrs = append(attrs, "version", e.Version, "functions", len(e.Targets),
-			"took", tm.Inspect+tm.Open+tm.Apply, "inspect", tm.Inspect, "open", tm.Open, "apply", tm.Apply, "stopped_world", tm.StoppedWorld)
+			"took", tm.Inspect+tm.Open+tm.Apply, "settle", tm.Settle, "inspect", tm.Inspect, "open", tm.Open, "apply", tm.Apply, "stopped_world", tm.StoppedWorld)
 		a.log.Info("patch applied", attrs...)
 	case ledger.Reverted:
 		attrs = append(attrs, "version", e.Version, "stopped_world", tm.StoppedWorld)

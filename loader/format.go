@@ -184,7 +184,7 @@ func Decode(b []byte) (*File, error) {
 	elf := b[:ft.elfLen]
 	js := b[ft.elfLen : ft.elfLen+ft.manLen]
 	sum := sha256.Sum256(b)
-	f := &File{ELF: elf, RawJSON: js, SHA256: hex.EncodeToString(sum[:]), Size: size}
+	f := &File{ELF: elf, RawJSON: bytes.Clone(js), SHA256: hex.EncodeToString(sum[:]), Size: size}
 	if ft.sigLen != 0 {
 		sb := b[ft.elfLen+ft.manLen : ft.elfLen+ft.manLen+ft.sigLen]
 		f.Signature = &Signature{

@@ -69,8 +69,10 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		}
 		l.Funcs = append(l.Funcs, f)
 	}
-	// The ELF bytes are on disk and mapped; keeping them would double the
+	// The ELF bytes are on disk and mapped, and the symbol tables were
+	// needed only to find the new code: keeping either would double the
 	// memory cost of every patch for the life of the process.
 	p.ELF = nil
+	p.plugImg = nil
 	return l, nil
 }

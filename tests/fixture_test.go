@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 
 // requireFixture builds the shared binaries on first use, or skips the
 // test with the reason when this machine cannot build Go plugins.
-func requireFixture(t *testing.T) *fixture {
+func requireFixture(t testing.TB) *fixture {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: builds real binaries and plugins (skipped with -short)")

@@ -21,7 +21,7 @@ import (
 // startHost, which kills it when the test ends and fails the test if it
 // was still running then without the test having stopped it.
 type hostProc struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	cmd  *exec.Cmd
 	addr string
@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 
 // newWorkDir makes a directory holding hotfix.yaml (a copy of the named
 // policy from testdata) and an empty patches/ directory.
-func newWorkDir(t *testing.T, policy string) string {
+func newWorkDir(t testing.TB, policy string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := copyFile(filepath.Join("testdata", policy), filepath.Join(dir, "hotfix.yaml")); err != nil {
@@ -62,7 +62,7 @@ func newWorkDir(t *testing.T, policy string) string {
 	return dir
 }
 
-func startHost(t *testing.T, bin, dir string, env ...string) *hostProc {
+func startHost(t testing.TB, bin, dir string, env ...string) *hostProc {
 	t.Helper()
 	h := &hostProc{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
 	h.cmd = exec.Command(bin, "-policy", filepath.Join(dir, "hotfix.yaml"))
@@ -201,7 +201,7 @@ func (h *hostProc) mapped(s string) bool {
 
 // drop copies a patch into the patch directory the way scp plus rename
 // does: a hidden temporary name, then a rename into place.
-func drop(t *testing.T, dir, patch, name string) {
+func drop(t testing.TB, dir, patch, name string) {
 	t.Helper()
 	tmp := filepath.Join(dir, "patches", "."+name+".part")
 	if err := copyFile(patch, tmp); err != nil {
@@ -212,7 +212,7 @@ func drop(t *testing.T, dir, patch, name string) {
 	}
 }
 
-func remove(t *testing.T, dir, name string) {
+func remove(t testing.TB, dir, name string) {
 	t.Helper()
 	if err := os.Remove(filepath.Join(dir, "patches", name)); err != nil {
 		t.Fatal(err)

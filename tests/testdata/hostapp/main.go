@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,12 @@ func main() {
 	})
 	http.HandleFunc("/guard", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, guard.Check(r.URL.Query().Get("token")))
+	})
+	http.HandleFunc("/gc", func(w http.ResponseWriter, r *http.Request) {
+		debug.FreeOSMemory() // a memory baseline without start-up garbage
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(w, "heap_alloc=%d heap_sys=%d heap_released=%d stack_sys=%d other_sys=%d gc_sys=%d sys=%d", m.HeapAlloc, m.HeapSys, m.HeapReleased, m.StackSys, m.OtherSys, m.GCSys, m.Sys)
 	})
 	http.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(agent.Status())

@@ -1,0 +1,126 @@
+package patcher
+
+import (
+	"fmt"
+	"runtime/metrics"
+	"sort"
+	"testing"
+	"time"
+)
+
+//go:noinline
+func sink(x int) int { return x }
+
+// BenchmarkPause measures how long the world stands still to install (and
+// then remove) 1, 10 and 100 redirects: from our own timer (stopping every
+// P plus the copy) and from runtime/metrics, which counts every
+// stop-the-world pause that is not the GC's as "other".
+func BenchmarkPause(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("funcs=%d", n), func(b *testing.B) {
+			rs := make([]Redirect, n)
+			for i := range rs {
+				rs[i] = Redirect{Func: fmt.Sprint("benchOld", i), From: addr(benchOlds[i]), To: addr(benchNews[i])}
+			}
+			p := New()
+			// Warm up: trampolines are mapped once per destination and
+			// text pages take their copy-on-write fault on first write.
+			if _, err := p.Apply("warm", rs); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := p.Revert("warm"); err != nil {
+				b.Fatal(err)
+			}
+			before := otherPauses()
+			var ours []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st, err := p.Apply("bench", rs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ours = append(ours, st.Pause)
+				if benchOlds[0](1000) != 1000 {
+					b.Fatal("redirect not live")
+				}
+				st, err = p.Revert("bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				ours = append(ours, st.Pause)
+			}
+			b.StopTimer()
+			after := otherPauses()
+			sort.Slice(ours, func(i, j int) bool { return ours[i] < ours[j] })
+			b.ReportMetric(float64(ours[len(ours)/2].Nanoseconds()), "pause-p50-ns")
+			b.ReportMetric(float64(ours[len(ours)*99/100].Nanoseconds()), "pause-p99-ns")
+			if d := after.count - before.count; d > 0 {
+				b.ReportMetric(after.median(before), "metrics-pause-p50-ns")
+			}
+		})
+	}
+}
+
+type pauseHist struct {
+	count   uint64
+	buckets []float64
+	counts  []uint64
+}
+
+func otherPauses() pauseHist {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/other:seconds"}}
+	metrics.Read(s)
+	h := s[0].Value.Float64Histogram()
+	ph := pauseHist{buckets: h.Buckets, counts: append([]uint64(nil), h.Counts...)}
+	for _, c := range h.Counts {
+		ph.count += c
+	}
+	return ph
+}
+
+// median of the pauses recorded between before and p, in ns: the upper
+// bound of the histogram bucket that holds the middle pause.
+func (p pauseHist) median(before pauseHist) float64 {
+	var total uint64
+	diff := make([]uint64, len(p.counts))
+	for i := range p.counts {
+		diff[i] = p.counts[i] - before.counts[i]
+		total += diff[i]
+	}
+	var seen uint64
+	for i, c := range diff {
+		seen += c
+		if seen*2 >= total {
+			return p.buckets[i+1] * 1e9
+		}
+	}
+	return 0
+}
+
+var benchSink int
+
+// BenchmarkCall compares a call of a redirected function (entry jump,
+// trampoline, new code) with a direct call of the new code, and an
+// untouched function with itself.
+func BenchmarkCall(b *testing.B) {
+	p := New()
+	if _, err := p.Apply("call", []Redirect{{Func: "benchOld1", From: addr(benchOlds[1]), To: addr(benchNews[1])}}); err != nil {
+		b.Fatal(err)
+	}
+	defer p.Revert("call")
+	b.Run("direct", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			benchSink += benchNew1(i)
+		}
+	})
+	b.Run("redirected", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			benchSink += benchOld1(i)
+		}
+	})
+	b.Run("untouched", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			benchSink += benchOld2(i)
+		}
+	})
+}
