@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"example.com/shop/catalog"
 	"example.com/shop/pricing"
 	"github.com/gohotfix/hotfix"
 )
@@ -41,6 +42,16 @@ func main() {
 			return
 		}
 		fmt.Fprintf(w, "%s (pid %d)\n", q, os.Getpid())
+	})
+	products := catalog.Sample(200)
+	http.HandleFunc("/catalog", func(w http.ResponseWriter, r *http.Request) {
+		_, doc, err := catalog.Listing(products)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make bench`: every performance figure of hotfix, measured side by side in
+# one run on this machine, then printed as one table (medians).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/hotfix-bench.XXXXXX)}
+COUNT=${BENCH_COUNT:-10}
+echo "raw results in $OUT"
+
+echo "== pause and call overhead (patcher, in process)"
+go test -ldflags=-checklinkname=0 -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
+
+echo "== drop to live and memory (real host process, fresh per iteration)"
+go test -ldflags=-checklinkname=0 -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
+
+echo "== inlining tax on the example's hot path (catalog, not patchable)"
+go build -o "$OUT/hotfix" ./cmd/hotfix
+FLAGS=$(cd example/shop && "$OUT/hotfix" flags -policy hotfix.yaml)
+(
+	cd example/shop
+	# Interleaved, so that drift of the machine hits all three alike.
+	for i in $(seq "$COUNT"); do
+		go test -run '^$' -bench Listing -count 1 ./catalog | sed -n 's/^BenchmarkListing/BenchmarkListing\/default/p' >>"$OUT/inline.txt"
+		go test $FLAGS -run '^$' -bench Listing -count 1 ./catalog | sed -n 's/^BenchmarkListing/BenchmarkListing\/hotfix-flags/p' >>"$OUT/inline.txt"
+		go test -gcflags=all=-l -run '^$' -bench Listing -count 1 ./catalog | sed -n 's/^BenchmarkListing/BenchmarkListing\/all=-l/p' >>"$OUT/inline.txt"
+	done
+)
+cat "$OUT/inline.txt"
+
+echo
+go run ./scripts/benchtable "$OUT/patcher.txt" "$OUT/live.txt" "$OUT/inline.txt"

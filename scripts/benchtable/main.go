@@ -1,0 +1,85 @@
+// Command benchtable reads `go test -bench` output and prints hotfix's
+// performance table: each figure (median over runs), its target, and the
+// go-hotfix/hotfix baseline where the issue measured one.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// values maps "benchmark name/unit" to every value seen.
+type values map[string][]float64
+
+func main() {
+	v := values{}
+	for _, f := range os.Args[1:] {
+		if err := v.read(f); err != nil {
+			fmt.Fprintln(os.Stderr, "benchtable:", err)
+			os.Exit(1)
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\thotfix (median)\ttarget\tgo-hotfix baseline")
+	row := func(name, ours, target, base string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, ours, target, base) }
+	live := v.med("BenchmarkDropToLive", "live-ms")
+	row("drop to live (example patch)", fmt.Sprintf("%.1f ms", live), "≤ 50 ms", "~1.5 s")
+	row("  split: settle / inspect / open / apply", fmt.Sprintf("%.2f / %.1f / %.1f / %.2f ms",
+		v.med("BenchmarkDropToLive", "settle-ms"), v.med("BenchmarkDropToLive", "inspect-ms"),
+		v.med("BenchmarkDropToLive", "open-ms"), v.med("BenchmarkDropToLive", "apply-ms")), "", "")
+	for _, n := range []string{"1", "10", "100"} {
+		b := "BenchmarkPause/funcs=" + n
+		row("stopped world, "+n+" function(s)", fmt.Sprintf("%.1f µs (runtime/metrics ≤ %.1f µs)", v.med(b, "pause-p50-ns")/1e3, v.med(b, "metrics-pause-p50-ns")/1e3),
+			map[string]string{"100": "≤ 20 µs"}[n], map[string]string{"1": "~150 µs"}[n])
+	}
+	row("peak RSS growth while applying", fmt.Sprintf("%.2f × .so (%.1f MB)", v.med("BenchmarkDropToLive", "peak-rss/so"), v.med("BenchmarkDropToLive", "so-MB")), "≤ 1.5 × .so", "")
+	row("lasting RSS growth", fmt.Sprintf("%.2f × .so", v.med("BenchmarkDropToLive", "lasting-rss/so")), "≤ 1.2 × .so", "~110 MB per hotfix")
+	direct, redirected, untouched := v.med("BenchmarkCall/direct", "ns/op"), v.med("BenchmarkCall/redirected", "ns/op"), v.med("BenchmarkCall/untouched", "ns/op")
+	row("call of a redirected function", fmt.Sprintf("+%.2f ns (%.2f vs %.2f direct)", redirected-direct, redirected, direct), "≤ +2 ns", "")
+	row("call of an unpatched function", fmt.Sprintf("%.2f ns", untouched), "unchanged", "")
+	def, hf, all := v.med("BenchmarkListing/default", "ns/op"), v.med("BenchmarkListing/hotfix-flags", "ns/op"), v.med("BenchmarkListing/all=-l", "ns/op")
+	row("hot path, hotfix flags vs default build", fmt.Sprintf("%+.1f%% (%.0f vs %.0f µs)", (hf/def-1)*100, hf/1e3, def/1e3), "within 3%", "")
+	row("hot path, -gcflags=all=-l vs default", fmt.Sprintf("%.2f×", all/def), "(shown for comparison)", "all=-l: 1.5–1.95×; with -N: 2.2–3.7×")
+	tw.Flush()
+}
+
+func (v values) read(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 4 || !strings.HasPrefix(fs[0], "Benchmark") {
+			continue
+		}
+		name := fs[0]
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			name = name[:i] // drop -GOMAXPROCS
+		}
+		for i := 2; i+1 < len(fs); i += 2 {
+			x, err := strconv.ParseFloat(fs[i], 64)
+			if err != nil {
+				continue
+			}
+			v[name+" "+fs[i+1]] = append(v[name+" "+fs[i+1]], x)
+		}
+	}
+	return sc.Err()
+}
+
+func (v values) med(name, unit string) float64 {
+	xs := append([]float64(nil), v[name+" "+unit]...)
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
+}
