@@ -202,8 +202,8 @@ func (a *Agent) startup() {
 		}
 		p := filepath.Join(a.pol.PatchDir, de.Name())
 		var seq int64
-		if f, err := loader.ReadFile(p, a.pol.Limits.MaxFileBytes); err == nil {
-			seq = f.Manifest.Sequence
+		if m, err := loader.PeekManifest(p); err == nil {
+			seq = m.Sequence
 		}
 		cands = append(cands, cand{p, seq})
 	}

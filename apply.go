@@ -1,7 +1,6 @@
 package hotfix
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -39,7 +38,9 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	tm := ledger.Timings{Settle: settle}
 	t0 := time.Now()
 	pol := a.policy()
-	f, err := loader.ReadFile(path, pol.Limits.MaxFileBytes)
+	// File rules, size, signature and trust, manifest: in this order, on
+	// the file descriptor the bytes are read from.
+	f, err := loader.ReadPatch(pol.PatchDir, base, loader.Rules{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.CheckSigner})
 	if err != nil {
 		if a.stillGrowing(path, key, err) {
 			a.log.Info("patch file not complete yet; waiting", "file", base, "reason", err)
@@ -114,21 +115,14 @@ func (a *Agent) ready(path string, settle time.Duration) {
 }
 
 // check runs every check that needs no code from the patch, in a fixed
-// order: trust, build compatibility, policy, symbols, superseding,
-// prologue shapes. (File rules, size, signature and manifest were checked
-// by loader.ReadFile.)
+// order: build compatibility, policy, symbols, superseding, prologue
+// shapes. (File rules, size, signature and trust, and the manifest were
+// checked before, by loader.ReadPatch.)
 func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
 	if a.selfErr != nil {
 		return nil, refuse("", a.selfErr)
 	}
 	pol := a.policy()
-	var signer ed25519.PublicKey
-	if f.Signature != nil {
-		signer = f.Signature.PublicKey
-	}
-	if err := pol.CheckSigner(signer); err != nil {
-		return nil, refuse("", err)
-	}
 	p, err := loader.CheckBuild(f, path, a.self)
 	if err != nil {
 		return nil, refuse("", err)

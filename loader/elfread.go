@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 )
@@ -23,6 +24,9 @@ type image struct {
 }
 
 const pkgHashPrefix = "go:link.pkghashbytes."
+
+// nativeMachine is the ELF machine of each GOARCH hotfix knows.
+var nativeMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 
 // readImage parses an ELF image from memory. debug/elf panics on some
 // hostile inputs; that becomes an ErrFormat here, at our boundary.
@@ -52,6 +56,11 @@ func readImage(b []byte) (img *image, err error) {
 	}
 	syms, err := f.Symbols()
 	if err != nil {
+		if f.Machine != nativeMachine[runtime.GOARCH] {
+			// An ELF for another machine, say a bare hand-made header: the
+			// caller names the machine, which says more than "no symbols".
+			return img, nil
+		}
 		return nil, errorf(ErrFormat, "read symbol table: %v (stripped binary?)", err)
 	}
 	var hashSyms []elf.Symbol

@@ -89,11 +89,18 @@ func (p *Patch) Resolve(bin *Binary) error {
 		if !ok {
 			return errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
 		}
-		v, ok := img.funcs["local."+t.Name]
-		if !ok {
-			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, t.Name)
+		// The new code of a function of package main lives under the
+		// patch's package path (Target.PluginSymbol), and the runtime
+		// names it so: Func.Name is what Open finds at the new address.
+		sym := t.Name
+		if t.PluginSymbol != "" {
+			sym = t.PluginSymbol
 		}
-		p.Funcs = append(p.Funcs, Func{Name: t.Name, From: from, PluginAddr: v})
+		v, ok := img.funcs["local."+sym]
+		if !ok {
+			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, sym)
+		}
+		p.Funcs = append(p.Funcs, Func{Name: sym, From: from, PluginAddr: v})
 	}
 	return nil
 }

@@ -2,8 +2,6 @@ package loader
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"plugin"
 	"reflect"
 	"runtime"
@@ -18,30 +16,20 @@ type Loaded struct {
 }
 
 // Open writes the verified ELF bytes of p to a private copy in dir (created
-// with mode 0700) and opens that copy with plugin.Open: the bytes that run
+// with mode 0700, owned by this process's user, in a parent nobody else
+// can write) and opens that copy with plugin.Open: the bytes that run
 // are the bytes Inspect checked, whatever happens to the original file.
 // This is the first point where code from the patch runs (its package
 // init functions). A patch must be opened at most once per process.
 func Open(p *Patch, dir string) (*Loaded, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privateDir(dir); err != nil {
 		return nil, errorf(ErrOpen, "private dir: %v", err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, errorf(ErrOpen, "private dir: %v", err)
-	}
-	name := filepath.Join(dir, p.Manifest.ID+"-"+p.SHA256[:16]+".so")
-	tmp, err := os.CreateTemp(dir, ".open-*")
+	// A new file renamed over the name: whatever was planted there is
+	// replaced, not trusted. Only this service's user (or root) can change
+	// the private dir between here and plugin.Open.
+	name, err := writePrivate(dir, p.Manifest.ID+"-"+p.SHA256[:16]+".so", p.ELF)
 	if err != nil {
-		return nil, errorf(ErrOpen, "private copy: %v", err)
-	}
-	_, werr := tmp.Write(p.ELF)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return nil, errorf(ErrOpen, "private copy: write: %v %v", werr, cerr)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		os.Remove(tmp.Name())
 		return nil, errorf(ErrOpen, "private copy: %v", err)
 	}
 	plug, err := plugin.Open(name)

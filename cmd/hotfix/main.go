@@ -2,7 +2,7 @@
 // that run the hotfix agent.
 //
 //	hotfix flags   [-policy hotfix.yaml]
-//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] -func NAME...
+//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...
 //	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
 //	hotfix inspect [-json] FIX.so
 //	hotfix keygen  -o NAME
@@ -43,7 +43,7 @@ type command struct {
 
 var commands = []command{
 	{"flags", "[-policy hotfix.yaml]", "print the go build flags a host and its patches must use", runFlags},
-	{"build", "[-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] -func NAME...", "build a patch from the working tree against the release at REV", runBuild},
+	{"build", "[-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...", "build a patch from the working tree against the release at REV", runBuild},
 	{"verify", "-binary APP [-policy hotfix.yaml] FIX.so", "run every pre-load check of FIX.so against APP, offline", runVerify},
 	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
 	{"keygen", "-o NAME", "write an ed25519 key pair NAME.key (private) and NAME.pub", runKeygen},
@@ -130,7 +130,13 @@ func runFlags(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, strings.Join(p.BuildFlags(), " "))
+	// A policy allowing package main needs main's import path: the CLI,
+	// run in the module, knows it.
+	flags, err := patchbuild.Flags(ctx, ".", p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, strings.Join(flags, " "))
 	return nil
 }
 
@@ -149,15 +155,16 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	keyFile := fs.String("key", "", "private key from hotfix keygen, to sign the patch")
 	version := fs.String("version", "", "version shown to operators (default: unique per build)")
 	pol := fs.String("policy", "hotfix.yaml", "policy file")
-	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable)")
+	dryRun := fs.Bool("dry-run", false, "print the plan (functions to replace, refusals) and stop")
+	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable; default: every changed function)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	if len(funcs) == 0 {
-		return fmt.Errorf("%w: name the functions to replace with -func", errUsage)
+	if *dryRun && len(funcs) > 0 {
+		return fmt.Errorf("%w: -dry-run prints the plan of a build without -func", errUsage)
 	}
 	p, err := loadPolicy(*pol)
 	if err != nil {
@@ -179,8 +186,8 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	opt := patchbuild.Options{
-		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs,
-		Flags: p.BuildFlags(), Version: *version, Key: key, Out: *out, Log: os.Stderr,
+		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs, Policy: p,
+		Version: *version, Key: key, Out: *out, DryRun: *dryRun, Plan: stdout, Log: os.Stderr,
 	}
 	if opt.Out == "" {
 		v := *version
@@ -192,6 +199,9 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	res, err := patchbuild.Build(ctx, opt)
 	if err != nil {
 		return err
+	}
+	if *dryRun {
+		return nil
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): patch %s version %s, %d function(s), for binary %s\n",
 		res.Out, res.Size, res.Manifest.ID, res.Manifest.Version, len(res.Manifest.Targets), res.Manifest.Host.BuildID)
@@ -217,15 +227,16 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	patch, err := loader.Inspect(file, bin, p.Limits.MaxFileBytes)
+	// The agent's order (see loader.ReadPatch and the README's security
+	// model), less the file rules, which are about patch_dir on the host:
+	// size, signature and trust, manifest, build compatibility, policy,
+	// symbols, prologue shapes.
+	f, err := loader.CheckFile(file, loader.Rules{MaxBytes: p.Limits.MaxFileBytes, Trust: p.CheckSigner})
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	var signer ed25519.PublicKey
-	if patch.Signature != nil {
-		signer = patch.Signature.PublicKey
-	}
-	if err := p.CheckSigner(signer); err != nil {
+	patch, err := loader.CheckBuild(f, file, bin)
+	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	var errs []error
@@ -236,13 +247,20 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 			errs = append(errs, fmt.Errorf("%s: %w", file, err))
 		}
 	}
-	if err := patchbuild.CheckPrologues(bin, names); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", file, err))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s)\n", file, *binary, bin.BuildID(), len(names))
+	if err := patch.Resolve(bin); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := patchbuild.CheckPrologues(bin, names); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	signer := "unsigned"
+	if f.Signature != nil {
+		signer = "signed by " + loader.Fingerprint(f.Signature.PublicKey)
+	}
+	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s), %s\n", file, *binary, bin.BuildID(), len(names), signer)
 	return nil
 }
 
@@ -310,13 +328,34 @@ func runKeygen(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	pubText := "ed25519:" + base64.StdEncoding.EncodeToString(pub)
 	privText := "hotfix-ed25519-private:" + base64.StdEncoding.EncodeToString(priv.Seed()) + "\n"
-	if err := os.WriteFile(keyFile, []byte(privText), 0o600); err != nil {
+	// O_EXCL: never write a key through a link or over a file that
+	// appeared since the check above; the mode is set on the file created,
+	// so the key is never readable by others, not even for a moment.
+	if err := writeNew(keyFile, []byte(privText), 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(pubFile, []byte(pubText+"\n"), 0o644); err != nil {
+	if err := writeNew(pubFile, []byte(pubText+"\n"), 0o644); err != nil {
+		os.Remove(keyFile)
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (private, mode 0600) and %s\nadd to hotfix.yaml trust.keys: %s\nfingerprint %s\n", keyFile, pubFile, pubText, loader.Fingerprint(pub))
+	return nil
+}
+
+func writeNew(path string, b []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher/prologue"
+	"github.com/gohotfix/hotfix/policy"
 )
 
 // ErrRefused means the change cannot be shipped as a patch; the message
@@ -33,17 +34,20 @@ var ErrRefused = errors.New("refused")
 
 // Options says what to build.
 type Options struct {
-	Dir      string             // module root of the fixed working tree
-	Base     string             // git revision of the running release; "" for HEAD
-	Binary   string             // the release binary itself; when set, Base is not built
-	Main     string             // main package of the release (pattern relative to Dir); "" to find it
-	Funcs    []string           // target functions, as linker symbols
-	Flags    []string           // go build flags of the release, from `hotfix flags`
-	Version  string             // "" for a unique default
-	Sequence int64              // 0 for the build time
-	Key      ed25519.PrivateKey // nil for unsigned
-	Out      string
-	Log      io.Writer // progress lines
+	Dir     string             // module root of the fixed working tree
+	Base    string             // git revision of the running release; "" for HEAD
+	Binary  string             // the release binary itself; when set, Base is not built
+	Main    string             // main package of the release (pattern relative to Dir); "" to find it
+	Funcs   []string           // target functions, as linker symbols; none: found by comparing Base with Dir
+	Policy  *policy.Policy     // the allowed targets and the build flags; nil allows every target
+	Flags   []string           // go build flags of the release; nil: from Policy (see Flags)
+	Version string             // "" for a unique default
+	Sequence int64             // 0 for the build time
+	Key     ed25519.PrivateKey // nil for unsigned
+	Out     string
+	DryRun  bool      // print the plan and stop
+	Plan    io.Writer // where the plan goes; nil: Log
+	Log     io.Writer // progress lines
 }
 
 // Result is what was built.
@@ -51,24 +55,66 @@ type Result struct {
 	Manifest loader.Manifest
 	Out      string
 	Size     int
+	Plan     *Plan // nil when the targets were named with Funcs
 }
 
-// Build builds the patch described by opt.
+// meta is what identifies one patch build.
+type meta struct {
+	id, version string
+	seq         int64
+	modPath     string
+	goVersion   string
+}
+
+func newMeta(ctx context.Context, opt Options) (*meta, error) {
+	m := &meta{}
+	var err error
+	if m.modPath, err = goOut(ctx, opt.Dir, nil, "list", "-m"); err != nil {
+		return nil, err
+	}
+	if m.goVersion, err = goOut(ctx, opt.Dir, nil, "env", "GOVERSION"); err != nil {
+		return nil, err
+	}
+	rnd := make([]byte, 6)
+	rand.Read(rnd)
+	m.id = time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(rnd)
+	m.version = opt.Version
+	if m.version == "" {
+		m.version = m.id
+	}
+	m.seq = opt.Sequence
+	if m.seq == 0 {
+		m.seq = time.Now().UnixNano()
+	}
+	return m, nil
+}
+
+// pkgDir is the directory name of the generated plugin main package:
+// its import path, and so the plugin path, is unique per patch, because
+// the runtime refuses a second plugin with a path it has seen
+// ("plugin already loaded").
+func (m *meta) pkgDir() string { return "hotfix_patch_" + strings.ReplaceAll(m.id, "-", "_") }
+
+// Build builds the patch described by opt. Without Funcs, it compares the
+// release source with the working tree, prints the plan to opt.Plan, and
+// refuses (with every reason, as an error wrapping ErrRefused) what it
+// cannot ship.
 func Build(ctx context.Context, opt Options) (*Result, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
-	if len(opt.Funcs) == 0 {
-		return nil, fmt.Errorf("%w: no target functions", ErrRefused)
+	if opt.Plan == nil {
+		opt.Plan = opt.Log
 	}
-	modPath, err := goOut(ctx, opt.Dir, nil, "list", "-m")
-	if err != nil {
-		return nil, err
+	if len(opt.Funcs) > 0 {
+		return buildFuncs(ctx, opt)
 	}
-	goVersion, err := goOut(ctx, opt.Dir, nil, "env", "GOVERSION")
-	if err != nil {
-		return nil, err
-	}
+	return buildChanged(ctx, opt)
+}
+
+// buildFuncs builds a patch for the functions named in opt.Funcs, from the
+// working tree as it is.
+func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	pkgs := map[string]bool{}
 	for _, fn := range opt.Funcs {
 		n, err := symbol.Parse(fn)
@@ -81,23 +127,22 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		if n.Generic {
 			return nil, fmt.Errorf("%w: -func %s: generic functions are shared by instantiation shape and are not patched by name", ErrRefused, fn)
 		}
+		if opt.Policy != nil {
+			if err := opt.Policy.Check(fn); err != nil {
+				return nil, err
+			}
+		}
 		pkgs[n.Package] = true
 	}
-
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	id := time.Now().UTC().Format("20060102t150405") + "-" + hex.EncodeToString(rnd)
-	version := opt.Version
-	if version == "" {
-		version = id
+	m, err := newMeta(ctx, opt)
+	if err != nil {
+		return nil, err
 	}
-	seq := opt.Sequence
-	if seq == 0 {
-		seq = time.Now().UnixNano()
+	if opt.Flags == nil {
+		if opt.Flags, err = Flags(ctx, opt.Dir, opt.Policy); err != nil {
+			return nil, err
+		}
 	}
-	pkgDir := "hotfix_patch_" + strings.ReplaceAll(id, "-", "_")
-	pluginPath := modPath + "/" + pkgDir
-
 	tmp, err := os.MkdirTemp("", "hotfix-build-")
 	if err != nil {
 		return nil, err
@@ -107,52 +152,158 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var targets []loader.Target
+	for _, fn := range opt.Funcs {
+		targets = append(targets, loader.Target{Name: fn, Reason: "named with -func"})
+	}
+	absDir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return nil, err
+	}
 	src, err := generateMain(opt.Funcs, pkgs)
 	if err != nil {
 		return nil, err
 	}
-	genFile := filepath.Join(tmp, "main.go")
-	if err := os.WriteFile(genFile, src, 0o644); err != nil {
+	pluginPath := m.modPath + "/" + m.pkgDir()
+	files := map[string][]byte{filepath.Join(absDir, m.pkgDir(), "zz_hotfix_main.go"): src}
+	return finish(ctx, opt, m, host, tmp, absDir, files, "./"+m.pkgDir(), pluginPath, targets, nil)
+}
+
+// buildChanged finds the changed functions itself.
+func buildChanged(ctx context.Context, opt Options) (*Result, error) {
+	m, err := newMeta(ctx, opt)
+	if err != nil {
 		return nil, err
 	}
 	absDir, err := filepath.Abs(opt.Dir)
 	if err != nil {
 		return nil, err
 	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{
-		filepath.Join(absDir, pkgDir, "zz_hotfix_main.go"): genFile,
-	}})
+	tmp, err := os.MkdirTemp("", "hotfix-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	wt, err := checkoutBase(ctx, opt, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer wt.remove()
+	if opt.Flags == nil {
+		// The flags the release was built with: from its own tree, whose
+		// main packages `hotfix flags` saw.
+		if opt.Flags, err = Flags(ctx, wt.dir, opt.Policy); err != nil {
+			return nil, err
+		}
+	}
+	mainPkg, err := resolveMain(ctx, wt.dir, opt.Main)
+	if err != nil {
+		return nil, err
+	}
+	var host *hostInfo
+	if opt.Binary != "" {
+		bin, err := loader.ReadBinary(opt.Binary)
+		if err != nil {
+			return nil, err
+		}
+		host = &hostInfo{bin: bin, revision: wt.rev}
+	} else {
+		fmt.Fprintf(opt.Log, "building the release (%s at %s) to learn its build ID\n", mainPkg, wt.rev[:12])
+		if host, err = buildHost(ctx, opt, wt.dir, mainPkg, tmp); err != nil {
+			return nil, err
+		}
+		host.revision = wt.rev
+	}
+	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Log: opt.Log})
+	if err != nil {
+		return nil, err
+	}
+	objs, err := elfObjects(host.bin.Path)
+	if err != nil {
+		return nil, err
+	}
+	plan.check(host.bin, opt.Policy, objs)
+	res := &Result{Plan: plan}
+	fmt.Fprintf(opt.Plan, "release %s (%s), working tree %s\n", wt.rev[:12], opt.baseName(), absDir)
+	if err := plan.Write(opt.Plan); err != nil {
+		return nil, err
+	}
+	if err := plan.Err(); err != nil {
+		return res, err
+	}
+	if opt.DryRun {
+		return res, nil
+	}
+	files, pkgPattern, pluginPath, targets, err := plan.sources(m, wt.dir, mainPkg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := finish(ctx, opt, m, host, tmp, wt.dir, files, pkgPattern, pluginPath, targets, plan)
+	if err != nil && errors.Is(err, loader.ErrIncompatible) {
+		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
+			err = fmt.Errorf("%w\n%s", err, d)
+		}
+	}
+	if r != nil {
+		r.Plan = plan
+	}
+	return r, err
+}
+
+func (opt Options) baseName() string {
+	if opt.Base == "" {
+		return "HEAD"
+	}
+	return opt.Base
+}
+
+// finish builds the plugin from files (absolute path -> source, given to
+// the go command as an overlay) in dir, adds the manifest, checks the
+// result against the host and writes it.
+func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir string, files map[string][]byte, pkgPattern, pluginPath string, targets []loader.Target, plan *Plan) (*Result, error) {
+	repl := map[string]string{}
+	i := 0
+	for path, src := range files {
+		i++
+		f := filepath.Join(tmp, "overlay", fmt.Sprintf("%d-%s", i, filepath.Base(path)))
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			return nil, err
+		}
+		repl[path] = f
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": repl})
 	overlayFile := filepath.Join(tmp, "overlay.json")
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		return nil, err
 	}
 	soFile := filepath.Join(tmp, "patch.so")
-	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", version, pluginPath, len(opt.Funcs))
+	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", m.version, pluginPath, len(targets))
 	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
-	args = append(args, "-o", soFile, "./"+pkgDir)
-	if _, err := goOut(ctx, opt.Dir, nil, args...); err != nil {
+	args = append(args, "-o", soFile, pkgPattern)
+	if _, err := goOut(ctx, dir, nil, args...); err != nil {
 		return nil, err
 	}
 	elfBytes, err := os.ReadFile(soFile)
 	if err != nil {
 		return nil, err
 	}
-	m := loader.Manifest{
-		ID:           id,
-		Version:      version,
-		Sequence:     seq,
+	man := loader.Manifest{
+		ID:           m.id,
+		Version:      m.version,
+		Sequence:     m.seq,
 		BaseRevision: host.revision,
 		PluginPath:   pluginPath,
 		Anchor:       anchorName,
-		GoVersion:    goVersion,
+		Targets:      targets,
+		GoVersion:    m.goVersion,
 		BuildFlags:   opt.Flags,
 		Host:         loader.Host{BuildID: host.bin.BuildID(), MainPath: host.bin.BuildInfo().Path},
 		Built:        time.Now().UTC().Truncate(time.Second),
 	}
-	for _, fn := range opt.Funcs {
-		m.Targets = append(m.Targets, loader.Target{Name: fn, Reason: "named with -func"})
-	}
-	out, err := loader.Encode(elfBytes, m, opt.Key)
+	out, err := loader.Encode(elfBytes, man, opt.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +316,17 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	if _, err := loader.Check(f, opt.Out, host.bin); err != nil {
 		return nil, fmt.Errorf("self-check against %s: %w", host.bin.Path, err)
 	}
-	if err := CheckPrologues(host.bin, opt.Funcs); err != nil {
+	var names []string
+	for _, t := range targets {
+		names = append(names, t.Name)
+	}
+	if err := CheckPrologues(host.bin, names); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(opt.Out, out); err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: m, Out: opt.Out, Size: len(out)}, nil
+	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
 }
 
 const anchorName = "HotfixTargets"
@@ -182,20 +337,35 @@ var mainTemplate = template.Must(template.New("main").Parse(`// Code generated b
 // so the runtime never sees the same plugin path twice, and its exported
 // variable keeps every target function in the plugin: the linker drops
 // whatever a plugin's exported symbols do not reach.
+{{- if .Main}}
+//
+// The other files of this package are the fix's package main, without
+// its variables and init functions: each variable below is the release's
+// own (go:linkname to main.NAME, which the dynamic linker binds to the
+// running program's), so the new code shares the program's state and
+// opening the plugin initializes nothing twice.
+{{- end}}
 package main
 
 import (
 	_ "unsafe" // go:linkname
+{{range .Imports}}
+	{{.Name}} {{printf "%q" .Path}}{{end}}
 {{range .Pkgs}}
 	_ {{printf "%q" .}}{{end}}
 )
-{{range $i, $f := .Funcs}}
+{{range .Vars}}
+//go:linkname {{.Name}} main.{{.Name}}
+var {{.Name}} {{.Type}}
+{{end}}
+{{- range $i, $f := .Funcs}}
 //go:linkname hotfixTarget{{$i}} {{$f}}
 func hotfixTarget{{$i}}()
 {{end}}
-var {{.Anchor}} = []any{ {{- range $i, $f := .Funcs}}hotfixTarget{{$i}}, {{end -}} }
-
+var {{.Anchor}} = []any{ {{- range .Exprs}}{{.}}, {{end}}{{range $i, $f := .Funcs}}hotfixTarget{{$i}}, {{end -}} }
+{{if not .Main}}
 func main() {}
+{{- end}}
 `))
 
 func generateMain(funcs []string, pkgs map[string]bool) ([]byte, error) {
@@ -226,10 +396,48 @@ func hostIdentity(ctx context.Context, opt Options, tmp string) (*hostInfo, erro
 		}
 		return &hostInfo{bin: bin, revision: opt.Base}, nil
 	}
-	base := opt.Base
-	if base == "" {
-		base = "HEAD"
+	wt, err := checkoutBase(ctx, opt, tmp)
+	if err != nil {
+		return nil, err
 	}
+	defer wt.remove()
+	mainPkg, err := resolveMain(ctx, wt.dir, opt.Main)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opt.Log, "building base release %s to learn its build ID\n", mainPkg)
+	host, err := buildHost(ctx, opt, wt.dir, mainPkg, tmp)
+	if err != nil {
+		return nil, err
+	}
+	host.revision = wt.rev
+	return host, nil
+}
+
+func buildHost(ctx context.Context, opt Options, dir, mainPkg, tmp string) (*hostInfo, error) {
+	args := append([]string{"build"}, opt.Flags...)
+	args = append(args, "-o", filepath.Join(tmp, "host"), mainPkg)
+	if _, err := goOut(ctx, dir, nil, args...); err != nil {
+		return nil, fmt.Errorf("build base: %w", err)
+	}
+	bin, err := loader.ReadBinary(filepath.Join(tmp, "host"))
+	if err != nil {
+		return nil, err
+	}
+	return &hostInfo{bin: bin}, nil
+}
+
+// worktree is a temporary checkout of the release source.
+type worktree struct {
+	repo, path string
+	dir        string // the module root inside it
+	rev        string
+}
+
+// checkoutBase checks out opt.Base in a temporary git worktree under tmp;
+// remove takes it away again.
+func checkoutBase(ctx context.Context, opt Options, tmp string) (*worktree, error) {
+	base := opt.baseName()
 	rev, err := run(ctx, opt.Dir, nil, "git", "rev-parse", "--verify", base+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("base revision %s: %w", base, err)
@@ -239,39 +447,44 @@ func hostIdentity(ctx context.Context, opt Options, tmp string) (*hostInfo, erro
 		return nil, err
 	}
 	absDir, _ := filepath.Abs(opt.Dir)
+	if d, err := filepath.EvalSymlinks(absDir); err == nil {
+		absDir = d
+	}
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
 	rel, err := filepath.Rel(top, absDir)
 	if err != nil {
 		return nil, err
 	}
-	wt, err := os.MkdirTemp("", "hotfix-base-")
+	w := &worktree{repo: opt.Dir, path: filepath.Join(tmp, "base"), rev: rev}
+	fmt.Fprintf(opt.Log, "checking out the release %s (%s) in a temporary worktree\n", rev[:12], base)
+	if _, err := run(ctx, opt.Dir, nil, "git", "worktree", "add", "--detach", "--force", w.path, rev); err != nil {
+		return nil, err
+	}
+	w.dir = filepath.Join(w.path, rel)
+	return w, nil
+}
+
+func (w *worktree) remove() {
+	run(context.Background(), w.repo, nil, "git", "worktree", "remove", "--force", w.path)
+}
+
+// resolveMain returns the import path of the release's main package:
+// pattern (as given with -main) or the only main package of the module.
+func resolveMain(ctx context.Context, dir, pattern string) (string, error) {
+	if pattern == "" {
+		return findMain(ctx, dir)
+	}
+	out, err := goOut(ctx, dir, nil, "list", "-f", "{{.Name}} {{.ImportPath}}", pattern)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("-main %s: %w", pattern, err)
 	}
-	defer os.RemoveAll(wt)
-	fmt.Fprintf(opt.Log, "checking out base %s in a temporary worktree\n", rev[:12])
-	if _, err := run(ctx, opt.Dir, nil, "git", "worktree", "add", "--detach", "--force", wt+"/src", rev); err != nil {
-		return nil, err
+	name, path, _ := strings.Cut(out, " ")
+	if name != "main" || strings.Contains(path, "\n") {
+		return "", fmt.Errorf("-main %s: not one main package (%s)", pattern, out)
 	}
-	defer run(context.Background(), opt.Dir, nil, "git", "worktree", "remove", "--force", wt+"/src")
-	baseDir := filepath.Join(wt, "src", rel)
-	mainPkg := opt.Main
-	if mainPkg == "" {
-		mainPkg, err = findMain(ctx, baseDir)
-		if err != nil {
-			return nil, err
-		}
-	}
-	fmt.Fprintf(opt.Log, "building base release %s to learn its build ID\n", mainPkg)
-	args := append([]string{"build"}, opt.Flags...)
-	args = append(args, "-o", filepath.Join(tmp, "host"), mainPkg)
-	if _, err := goOut(ctx, baseDir, nil, args...); err != nil {
-		return nil, fmt.Errorf("build base: %w", err)
-	}
-	bin, err := loader.ReadBinary(filepath.Join(tmp, "host"))
-	if err != nil {
-		return nil, err
-	}
-	return &hostInfo{bin: bin, revision: rev}, nil
+	return path, nil
 }
 
 func findMain(ctx context.Context, dir string) (string, error) {
@@ -287,6 +500,15 @@ func findMain(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("found %d main packages (%s): say which one the release is built from with -main", len(mains), strings.Join(mains, ", "))
 	}
 	return mains[0], nil
+}
+
+// combined runs a command and returns its standard output and error
+// together, as the compiler's diagnostics need.
+func combined(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 func goOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {

@@ -1,0 +1,238 @@
+package patchbuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/gohotfix/hotfix/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden plans in testdata/cases")
+
+// TestAnalyze runs every base/fix pair of testdata/cases (see
+// testdata/README.md) through the comparison and checks the exact target
+// set, the exact refusals by rule, and the printed plan against its golden
+// file.
+func TestAnalyze(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads and type-checks two trees per case with the go command")
+	}
+	tests := []struct {
+		name     string
+		targets  []string
+		refusals []string // rules, sorted
+		notes    []string // rules, sorted
+		reason   string
+	}{
+		// Accepted.
+		{name: "body", targets: []string{"example.com/app/greet.Hello"}, reason: "a body change, same lines"},
+		{name: "body-longer", targets: []string{"example.com/app/greet.Hello"}, reason: "a longer body before other declarations is collapsed"},
+		{name: "body-shorter", targets: []string{"example.com/app/greet.Hello"}, reason: "a shorter body is padded"},
+		{name: "one-line", targets: []string{"example.com/app/greet.Last"}, reason: "a one-line body stays on its line"},
+		{name: "private", targets: []string{"example.com/app/greet.polite"}, reason: "unexported functions are replaced like exported ones"},
+		{name: "methods", targets: []string{"example.com/app/shop.(*Cart).Add", "example.com/app/shop.Cart.Total"}, reason: "pointer and value receivers, spelled as the linker does"},
+		{name: "closure-body", targets: []string{"example.com/app/greet.Wrap", "example.com/app/greet.Wrap.func1"}, reason: "a closure with the same captures is replaced with its function"},
+		{name: "closure-count", targets: []string{"example.com/app/greet.Wrap"}, notes: []string{"closures not replaced"}, reason: "renumbered closures: only the function"},
+		{name: "closure-captures", targets: []string{"example.com/app/greet.Wrap"}, notes: []string{"closures not replaced"}, reason: "another context layout: only the function"},
+		{name: "deep", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, reason: "a package five directories down"},
+		{name: "main-func", targets: []string{"main.label"}, reason: "functions of main are patchable"},
+		{name: "main-closure", targets: []string{"main.main", "main.main.func1", "main.main.func2"}, reason: "closures of main.main (handlers registered at start-up)"},
+		{name: "format-only", reason: "comments and formatting are not changes"},
+		{name: "import-moved", targets: []string{"example.com/app/greet.Hello"}, reason: "an import the package already has, added to one more file"},
+		{name: "import-dropped", targets: []string{"example.com/app/greet.Hello"}, reason: "a dropped import is kept blank"},
+		{name: "not-in-release", notes: []string{"not in the release"}, reason: "packages the binary does not link are ignored"},
+		// Refused.
+		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"signature changed"}, reason: "signature"},
+		{name: "struct-layout", refusals: []string{"type changed"}, reason: "struct layout"},
+		{name: "interface", refusals: []string{"type changed"}, reason: "interface method set"},
+		{name: "method-added", refusals: []string{"type changed"}, reason: "method set of a type"},
+		{name: "var-added", refusals: []string{"package-level variable added"}, reason: "new variable"},
+		{name: "var-removed", targets: []string{"example.com/app/greet.Hello", "example.com/app/greet.Last"}, refusals: []string{"package-level variable removed"}, reason: "removed variable"},
+		{name: "var-retyped", targets: []string{"example.com/app/greet.Last"}, refusals: []string{"package-level variable changed"}, reason: "variable type"},
+		{name: "var-init", refusals: []string{"package-level variable changed"}, reason: "variable initializer"},
+		{name: "const", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"constant changed"}, reason: "constant value (its user's form changes too: the value is compiled in)"},
+		{name: "init-added", refusals: []string{"init changed"}, reason: "new init"},
+		{name: "init-changed", refusals: []string{"init changed"}, reason: "changed init"},
+		{name: "generic", refusals: []string{"generic function changed"}, reason: "generic function"},
+		{name: "new-func", refusals: []string{"new package-level object"}, reason: "new function"},
+		{name: "removed-func", refusals: []string{"package-level object removed"}, reason: "removed function"},
+		{name: "import-added", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"import added"}, reason: "new import of the package"},
+		{name: "policy", targets: []string{"example.com/app/shop.Price"}, refusals: []string{"not allowed by policy"}, reason: "deny.functions"},
+		{name: "directive", refusals: []string{"compiler directive changed"}, reason: "//go:noinline added"},
+		{name: "gomod", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"module changed"}, reason: "go.mod"},
+		{name: "embed", refusals: []string{"embedded file changed"}, reason: "embedded data"},
+		{name: "asm", refusals: []string{"cgo or assembly changed"}, reason: "assembly"},
+		{name: "cgo", refusals: []string{"cgo or assembly changed"}, reason: "cgo"},
+		{name: "main-var", refusals: []string{"package-level variable changed"}, reason: "main's variables are the program's too"},
+		{
+			name:     "many",
+			targets:  []string{"example.com/app/greet.Hello", "example.com/app/greet.polite", "example.com/app/shop.Cart.Total", "main.label"},
+			refusals: []string{"constant changed", "type changed"},
+			reason:   "every refusal at once, with the targets",
+		},
+	}
+	pol, err := policy.Load(filepath.Join("testdata", "hotfix.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseArc, err := txtar.ParseFile(filepath.Join("testdata", "base.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		seen[tt.name] = true
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			base, fix := filepath.Join(dir, "base"), filepath.Join(dir, "fix")
+			writeCase(t, baseArc, filepath.Join("testdata", "cases", tt.name+".txtar"), base, fix)
+			plan, err := analyze(context.Background(), analyzeInput{Base: base, Fix: fix})
+			if err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+			plan.check(nil, pol, nil)
+			var got []string
+			for _, tg := range plan.Targets {
+				got = append(got, tg.Name)
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.targets, got); diff != "" {
+				t.Errorf("targets (-want +got), %s:\n%s", tt.reason, diff)
+			}
+			if diff := cmp.Diff(tt.refusals, rules(plan.Refusals)); diff != "" {
+				t.Errorf("refusals (-want +got), %s:\n%s", tt.reason, diff)
+			}
+			if diff := cmp.Diff(tt.notes, rules(plan.Notes)); diff != "" {
+				t.Errorf("notes (-want +got), %s:\n%s", tt.reason, diff)
+			}
+			err = plan.Err()
+			switch {
+			case len(tt.refusals) > 0 || len(tt.targets) == 0:
+				if !errors.Is(err, ErrRefused) {
+					t.Errorf("Err() = %v, want ErrRefused", err)
+				}
+			case err != nil:
+				t.Errorf("Err() = %v", err)
+			}
+			for _, r := range plan.Refusals {
+				if !strings.Contains(r.Pos, ":") && filepath.Ext(r.Pos) == "" {
+					t.Errorf("refusal without file:line: %s", r)
+				}
+			}
+			var out bytes.Buffer
+			if err := plan.Write(&out); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "cases", tt.name+".plan"), out.Bytes())
+			checkOverlays(t, base, plan)
+		})
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "cases", "*.txtar"))
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".txtar"); !seen[name] {
+			t.Errorf("testdata/cases/%s.txtar is in no test", name)
+		}
+	}
+}
+
+func rules(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// writeCase writes the base tree (base.txtar, then the case's base/ files)
+// and the fix (a copy of the base, then the case's fix/ files).
+func writeCase(t *testing.T, baseArc *txtar.Archive, caseFile, base, fix string) {
+	t.Helper()
+	arc, err := txtar.ParseFile(caseFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(root, name string, data []byte) {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if string(data) == "DELETE\n" {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range baseArc.Files {
+		write(base, f.Name, f.Data)
+		write(fix, f.Name, f.Data)
+	}
+	for _, f := range arc.Files {
+		if name, ok := strings.CutPrefix(f.Name, "base/"); ok {
+			write(base, name, f.Data)
+			write(fix, name, f.Data)
+		}
+	}
+	for _, f := range arc.Files {
+		if name, ok := strings.CutPrefix(f.Name, "fix/"); ok {
+			write(fix, name, f.Data)
+		} else if !strings.HasPrefix(f.Name, "base/") {
+			t.Fatalf("%s: file %s is neither base/ nor fix/", caseFile, f.Name)
+		}
+	}
+}
+
+// checkOverlays checks that every patched file still parses and compiles
+// with its package, as the patch build will compile it.
+func checkOverlays(t *testing.T, base string, p *Plan) {
+	t.Helper()
+	if len(p.overlays) == 0 || len(p.Refusals) > 0 {
+		return
+	}
+	for rel, src := range p.overlays {
+		f := filepath.Join(base, filepath.FromSlash(rel))
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = base
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("patched release does not build: %v\n%s", err, out)
+	}
+}
+
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", file, diff)
+	}
+}
+
+

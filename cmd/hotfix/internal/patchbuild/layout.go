@@ -1,0 +1,300 @@
+package patchbuild
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Why the release's layout must be kept: plugin.Open compares, for every
+// package the plugin shares with the host, the linker fingerprint
+// (go:link.pkghashbytes.<pkg>), a hash of the package's whole export data
+// (cmd/compile/internal/noder/unified.go: base.Ctxt.Fingerprint =
+// l.pw.DumpTo(out)). Function bodies are not in it when the package is
+// compiled with -l, but the position (line and column) of every
+// declaration is. A fix that adds one line inside a function moves every
+// later declaration of its file, and plugin.Open would fail with "plugin
+// was built with a different version of package". A //line directive does
+// not help: it makes another position base, which is in the export data
+// too. So the patch compiles the release's own file with only the bodies
+// of the changed functions replaced, each new body fitted into exactly
+// the lines of the old one.
+
+// fit returns the text to put between the braces of a function whose
+// release body, between its braces, was base, so that the closing brace
+// stays on its line and column; fix is the new body between its braces.
+// how says what was done to the new body ("" when it fits as written).
+func fit(base, fix string) (text, how string, err error) {
+	k := strings.Count(base, "\n")
+	kf := strings.Count(fix, "\n")
+	if k == 0 {
+		// A one-line body: the new one must fit on that line too.
+		line := fix
+		if kf > 0 {
+			lines, err := collapse(fix, 1)
+			if err != nil {
+				return "", "", err
+			}
+			line = " " + strings.TrimSpace(lines[0]) + " "
+			how = fmt.Sprintf("new body %d line(s) longer: collapsed onto the release's one line", kf)
+		}
+		if len(line) < len(base) {
+			line += strings.Repeat(" ", len(base)-len(line))
+		}
+		return line, how, nil
+	}
+	last := base[strings.LastIndexByte(base, '\n')+1:] // indentation of the closing brace
+	switch {
+	case kf == k:
+		return fix[:strings.LastIndexByte(fix, '\n')+1] + last, "", nil
+	case kf < k:
+		head := fix
+		if kf > 0 {
+			head = fix[:strings.LastIndexByte(fix, '\n')+1]
+		} else {
+			head = strings.TrimRight(fix, " \t")
+		}
+		return head + strings.Repeat("\n", k-kf) + last, fmt.Sprintf("new body %d line(s) shorter: padded with blank lines", k-kf), nil
+	}
+	// Longer: re-emit the new body's tokens on fewer lines.
+	slots := k - 1
+	if k == 1 {
+		slots = 1
+	}
+	lines, err := collapse(fix, slots)
+	if err != nil {
+		return "", "", err
+	}
+	how = fmt.Sprintf("new body %d line(s) longer: collapsed into the release's %d line(s)", kf-k, slots)
+	if k == 1 {
+		return " " + strings.TrimSpace(lines[0]) + "\n" + last, how, nil
+	}
+	return "\n" + strings.Join(lines, "\n") + "\n" + last, how, nil
+}
+
+// collapse re-emits the tokens of src, a function body between its
+// braces, on exactly n lines. Comments are dropped, an automatic
+// semicolon becomes an explicit ";" where two lines are joined, and raw
+// strings that span lines are written as interpreted strings. Each source
+// line keeps its indentation and spacing; lines are joined, as evenly as
+// possible, only when there are more of them than n.
+func collapse(src string, n int) ([]string, error) {
+	type tok struct {
+		start, end int // byte offsets of its source text
+		text       string
+		line, last int // first and last line of its source text
+		semi       bool
+	}
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var errs scanner.ErrorList
+	var s scanner.Scanner
+	s.Init(file, []byte(src), func(pos token.Position, msg string) { errs.Add(pos, msg) }, 0)
+	var toks []tok
+	for {
+		pos, t, lit := s.Scan()
+		if t == token.EOF {
+			break
+		}
+		off := file.Offset(pos)
+		tk := tok{start: off, line: file.Line(pos)}
+		switch {
+		case t == token.SEMICOLON && lit == "\n":
+			tk.text, tk.end, tk.semi = ";", off, true
+		case t == token.SEMICOLON:
+			tk.text, tk.end, tk.semi = ";", off+1, true
+		case t == token.STRING && strings.HasPrefix(lit, "`"):
+			// The scanner drops carriage returns from raw strings, so
+			// find the source end by the closing quote.
+			tk.end = off + 1 + strings.IndexByte(src[off+1:], '`') + 1
+			tk.text = lit
+			if strings.Contains(lit, "\n") {
+				tk.text = strconv.Quote(lit[1 : len(lit)-1])
+			}
+		case lit != "":
+			tk.text, tk.end = lit, off+len(lit)
+		default:
+			tk.text = t.String()
+			tk.end = off + len(tk.text)
+		}
+		tk.last = tk.line + strings.Count(src[tk.start:tk.end], "\n")
+		toks = append(toks, tk)
+	}
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	// A group is what was one source line: a new one starts on a line
+	// after the one where the previous token ended.
+	type group struct {
+		indent string
+		text   strings.Builder
+	}
+	var groups []*group
+	prevEnd, prevLast := 0, 0
+	for i, tk := range toks {
+		if i == 0 || tk.line > prevLast {
+			ls := strings.LastIndexByte(src[:tk.start], '\n') + 1
+			indent := src[ls:tk.start]
+			if strings.TrimLeft(indent, " \t") != "" {
+				indent = ""
+			}
+			groups = append(groups, &group{indent: indent})
+		} else if !(tk.semi && tk.start == tk.end) {
+			between := src[prevEnd:tk.start]
+			if strings.TrimSpace(between) != "" || strings.Contains(between, "\n") {
+				between = " " // a comment
+			}
+			groups[len(groups)-1].text.WriteString(between)
+		}
+		groups[len(groups)-1].text.WriteString(tk.text)
+		prevEnd, prevLast = tk.end, tk.last
+	}
+	lines := make([]string, n)
+	if len(groups) <= n {
+		for i, g := range groups {
+			lines[i] = g.indent + g.text.String()
+		}
+		return lines, nil
+	}
+	for i := 0; i < n; i++ {
+		from, to := i*len(groups)/n, (i+1)*len(groups)/n
+		var b strings.Builder
+		for j := from; j < to; j++ {
+			if j == from {
+				b.WriteString(groups[j].indent)
+			} else {
+				b.WriteByte(' ')
+			}
+			b.WriteString(groups[j].text.String())
+		}
+		lines[i] = b.String()
+	}
+	return lines, nil
+}
+
+// An edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+func applyEdits(src []byte, edits []edit) ([]byte, error) {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+	out := bytes.Clone(src)
+	prev := len(src) + 1
+	for _, e := range edits {
+		if e.start > e.end || e.end > prev {
+			return nil, errors.New("overlapping edits")
+		}
+		out = append(out[:e.start:e.start], append([]byte(e.text), out[e.end:]...)...)
+		prev = e.start
+	}
+	return out, nil
+}
+
+// checkLayout compares the declarations of two versions of a file: every
+// token outside the bodies of the functions named in changed (keys as
+// funcKey writes them) and outside import declarations must be the same
+// token at the same line and column. It is the builder's own check of
+// what plugin.Open will check with the package fingerprint.
+func checkLayout(name string, base, patched []byte, changed map[string]bool) error {
+	type tk struct {
+		tok       token.Token
+		lit       string
+		line, col int
+	}
+	scan := func(src []byte) ([]tk, error) {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		var skip [][2]token.Pos
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.GenDecl:
+				if d.Tok == token.IMPORT {
+					skip = append(skip, [2]token.Pos{d.Pos(), d.End()})
+				}
+			case *ast.FuncDecl:
+				if d.Body != nil && changed[funcKey(d)] {
+					// The closing brace too: where a body ends is not in
+					// the export data of a function compiled with -l.
+					skip = append(skip, [2]token.Pos{d.Body.Lbrace + 1, d.Body.Rbrace + 1})
+				}
+			}
+		}
+		file := fset.File(f.Pos())
+		var s scanner.Scanner
+		s.Init(file, src, nil, 0)
+		var out []tk
+	next:
+		for {
+			pos, t, lit := s.Scan()
+			if t == token.EOF {
+				return out, nil
+			}
+			for _, r := range skip {
+				if pos >= r[0] && pos < r[1] {
+					continue next
+				}
+			}
+			if t == token.SEMICOLON {
+				continue // where a line ends is not a declaration's position
+			}
+			p := file.Position(pos)
+			out = append(out, tk{t, lit, p.Line, p.Column})
+		}
+	}
+	a, err := scan(base)
+	if err != nil {
+		return err
+	}
+	b, err := scan(patched)
+	if err != nil {
+		return fmt.Errorf("patched %s does not parse: %v", name, err)
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return fmt.Errorf("%s: layout of the release not kept: %s at %d:%d became %s at %d:%d", name, a[i].tok, a[i].line, a[i].col, b[i].tok, b[i].line, b[i].col)
+		}
+	}
+	if len(a) != len(b) {
+		return fmt.Errorf("%s: layout of the release not kept: %d tokens outside changed bodies, now %d", name, len(a), len(b))
+	}
+	return nil
+}
+
+// funcKey names a function declaration within its package: "F", "T.M",
+// "(*T).M", with type parameters of the receiver dropped.
+func funcKey(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return fd.Name.Name
+	}
+	t := fd.Recv.List[0].Type
+	ptr := false
+	if st, ok := t.(*ast.StarExpr); ok {
+		ptr, t = true, st.X
+	}
+	switch x := t.(type) {
+	case *ast.IndexExpr:
+		t = x.X
+	case *ast.IndexListExpr:
+		t = x.X
+	}
+	name := "?"
+	if id, ok := t.(*ast.Ident); ok {
+		name = id.Name
+	}
+	if ptr {
+		return "(*" + name + ")." + fd.Name.Name
+	}
+	return name + "." + fd.Name.Name
+}

@@ -1,0 +1,205 @@
+package patchbuild
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/patcher/prologue"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// Plan is what a build will do: the functions it replaces and why, what
+// the reader should know, and every change it cannot ship.
+type Plan struct {
+	Module   string
+	Main     string // import path of the release's main package
+	Targets  []*Target
+	Notes    []Finding
+	Refusals []Finding
+
+	overlays map[string][]byte // file relative to the module root -> patched source
+	pkgs     []string          // packages, other than main, with targets
+	mainPkg  *mainPatch        // nil unless functions of main changed
+}
+
+// Target is one function the patch replaces.
+type Target struct {
+	Name      string // linker symbol in the release binary
+	Pos       string // file:line of the new code in the working tree
+	Reason    string
+	Layout    string // how the new body was fitted into the release's lines, if it was
+	Signature string
+
+	pkg     string // import path
+	main    bool   // a function of the release's main package
+	outer   string // the enclosing function of a closure
+	changed bool   // its own code changed
+}
+
+// Finding is one refusal or note, for a file:line, an object and a rule.
+type Finding struct {
+	Pos    string // file:line (relative to the module root), or a file
+	Object string // the package-level object or package it is about
+	Rule   string // a short, stable name of the rule
+	Detail string
+}
+
+func (f Finding) String() string {
+	s := f.Pos + ": " + f.Object + ": " + f.Rule
+	if f.Detail != "" {
+		s += ": " + f.Detail
+	}
+	return s
+}
+
+// Error makes a refusal an error.
+func (f Finding) Error() string { return f.String() }
+
+// Unwrap makes every refusal an ErrRefused.
+func (f Finding) Unwrap() error { return ErrRefused }
+
+func (p *Plan) target(name string) *Target {
+	for _, t := range p.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return &Target{}
+}
+
+func (p *Plan) sort() {
+	slices.SortStableFunc(p.Targets, func(a, b *Target) int {
+		return cmp.Or(cmpPos(a.Pos, b.Pos), cmp.Compare(a.Name, b.Name))
+	})
+	byPos := func(a, b Finding) int {
+		return cmp.Or(cmpPos(a.Pos, b.Pos), cmp.Compare(a.Object, b.Object), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Detail, b.Detail))
+	}
+	slices.SortStableFunc(p.Notes, byPos)
+	slices.SortStableFunc(p.Refusals, byPos)
+	p.Notes = slices.Compact(p.Notes)
+	p.Refusals = slices.Compact(p.Refusals)
+}
+
+// cmpPos orders file:line by file, then by line as a number.
+func cmpPos(a, b string) int {
+	af, al := splitPos(a)
+	bf, bl := splitPos(b)
+	return cmp.Or(cmp.Compare(af, bf), cmp.Compare(al, bl))
+}
+
+func splitPos(s string) (string, int) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return s, 0
+	}
+	var n int
+	if _, err := fmt.Sscanf(s[i+1:], "%d", &n); err != nil {
+		return s, 0
+	}
+	return s[:i], n
+}
+
+// Err returns the refusals as one error wrapping ErrRefused, or nil.
+func (p *Plan) Err() error {
+	if len(p.Refusals) == 0 {
+		if len(p.Targets) == 0 {
+			return fmt.Errorf("%w: nothing to patch: no function of %s differs from the release", ErrRefused, p.Main)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %d change(s) cannot be hot-patched (listed above with file:line, object and rule)", ErrRefused, len(p.Refusals))
+}
+
+// Write prints the plan for people.
+func (p *Plan) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	switch {
+	case len(p.Targets) == 0:
+		fmt.Fprintf(tw, "plan: no function to replace\n")
+	default:
+		fmt.Fprintf(tw, "plan: replace %d function(s)\n", len(p.Targets))
+	}
+	collapsed := false
+	for _, t := range p.Targets {
+		why := t.Reason
+		if t.Layout != "" {
+			why += "; " + t.Layout
+			if strings.Contains(t.Layout, "collapsed") {
+				collapsed = true
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Pos, t.Name, why)
+	}
+	if collapsed {
+		fmt.Fprintf(tw, "  (a collapsed function reports the release's line numbers in panics and stack traces)\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Notes) > 0 {
+		fmt.Fprintf(w, "notes:\n")
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+	if len(p.Refusals) > 0 {
+		fmt.Fprintf(w, "refused: %d change(s) cannot be hot-patched:\n", len(p.Refusals))
+		for _, r := range p.Refusals {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
+	return nil
+}
+
+// check adds what only the release binary and the policy can tell: every
+// target must be in the binary, have a prologue the patcher can redirect,
+// and be allowed by the policy. A closure whose own code did not change
+// and cannot be redirected is left alone (its code is the same, and calls
+// from it reach the replaced functions); a changed one is refused.
+func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[string]bool) {
+	var keep []*Target
+	for _, t := range p.Targets {
+		if bin != nil {
+			if _, ok := bin.Func(t.Name); !ok {
+				if t.outer != "" && !t.changed {
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "left alone"})
+					continue
+				}
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "inlined everywhere or dead code in the release: nothing to redirect"})
+				continue
+			}
+			code, err := bin.Code(t.Name, 32)
+			if err == nil {
+				_, err = prologue.Check(code)
+			}
+			if err != nil {
+				if t.outer != "" && !t.changed {
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure left alone", Detail: "unchanged, and its entry cannot be redirected safely (" + err.Error() + ")"})
+					continue
+				}
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "unsafe prologue", Detail: err.Error() + "; patch its callers instead"})
+			}
+		}
+		if pol != nil {
+			if err := pol.Check(t.Name); err != nil {
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")})
+			}
+		}
+		keep = append(keep, t)
+	}
+	p.Targets = keep
+	if p.mainPkg != nil && hostObjects != nil {
+		for _, v := range p.mainPkg.vars {
+			if len(v.UsedBy) > 0 && !hostObjects["main."+v.Name] {
+				p.Refusals = append(p.Refusals, Finding{Pos: p.mainPkg.dir, Object: "main." + v.Name, Rule: "not in the release binary",
+					Detail: "the release never uses this variable, so its initial value is not there for " + strings.Join(v.UsedBy, ", ")})
+			}
+		}
+	}
+	p.sort()
+}

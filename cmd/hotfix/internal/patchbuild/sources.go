@@ -1,0 +1,225 @@
+package patchbuild
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gohotfix/hotfix/internal/symbol"
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// sources returns what the go command compiles for the patch: the files
+// (absolute paths inside the release checkout at root, given as an
+// overlay), the package to build, its import path (the plugin path) and
+// the manifest's targets.
+//
+// Without changes in package main, the plugin main package is a generated
+// file in a new directory of the module. With them, it is a copy of the
+// fix's package main in a new directory under main's own (so that main's
+// internal imports still resolve), plus the generated file: the command
+// line form (go build a.go b.go) would give it a plugin path that the
+// runtime accepts, but no main module in its build information, which
+// the loader refuses.
+func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string, string, []loader.Target, error) {
+	files := map[string][]byte{}
+	for rel, src := range p.overlays {
+		files[filepath.Join(root, filepath.FromSlash(rel))] = src
+	}
+	var linked []string // targets outside main, by linker name
+	var exprs []string  // targets in main, as Go expressions of the copy
+	var targets []loader.Target
+	pkgs := map[string]bool{}
+	dir, pluginPath := m.pkgDir(), m.modPath+"/"+m.pkgDir()
+	if p.mainPkg != nil {
+		dir = filepath.Join(p.mainPkg.dir, m.pkgDir())
+		pluginPath = mainPkg + "/" + m.pkgDir()
+	}
+	for _, t := range p.Targets {
+		lt := loader.Target{Name: t.Name, Signature: t.Signature, Reason: t.Reason}
+		if !t.main {
+			if t.outer == "" {
+				linked = append(linked, t.Name)
+			}
+			pkgs[t.pkg] = true
+			targets = append(targets, lt)
+			continue
+		}
+		n, err := symbol.Parse(t.Name)
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		ps := n
+		ps.Package = pluginPath
+		lt.PluginSymbol = ps.String()
+		targets = append(targets, lt)
+		// A closure is kept by its function, which creates it.
+		switch {
+		case n.Receiver != "" && n.Pointer:
+			exprs = append(exprs, "(*"+n.Receiver+")."+n.Func)
+		case n.Receiver != "":
+			exprs = append(exprs, n.Receiver+"."+n.Func)
+		default:
+			exprs = append(exprs, n.Func)
+		}
+	}
+	slices.Sort(exprs)
+	exprs = slices.Compact(exprs)
+	var pkgList []string
+	for pk := range pkgs {
+		pkgList = append(pkgList, pk)
+	}
+	sort.Strings(pkgList)
+	data := map[string]any{"Pkgs": pkgList, "Funcs": linked, "Exprs": exprs, "Anchor": anchorName}
+	gen := filepath.Join(root, dir, "zz_hotfix_main.go")
+	if p.mainPkg != nil {
+		for name, src := range p.mainPkg.files {
+			files[filepath.Join(root, dir, name)] = src
+		}
+		type imp struct{ Name, Path string }
+		var imps []imp
+		for path, name := range p.mainPkg.imports {
+			imps = append(imps, imp{name, path})
+		}
+		sort.Slice(imps, func(i, j int) bool { return imps[i].Path < imps[j].Path })
+		data["Imports"] = imps
+		data["Vars"] = p.mainPkg.vars
+		data["Main"] = true
+		gen = filepath.Join(root, dir, "zz_hotfix.go")
+	}
+	var buf bytes.Buffer
+	if err := mainTemplate.Execute(&buf, data); err != nil {
+		return nil, "", "", nil, err
+	}
+	files[gen] = buf.Bytes()
+	return files, "./" + filepath.ToSlash(dir), pluginPath, targets, nil
+}
+
+// elfObjects returns the names of the data symbols of an ELF file.
+func elfObjects(path string) (map[string]bool, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	m := map[string]bool{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_OBJECT {
+			m[s.Name] = true
+		}
+	}
+	return m, nil
+}
+
+// Flags returns the go build flags a host and its patches use under pol:
+// pol.BuildFlags, except that a policy allowing package main gets the
+// import paths of the module's main packages in place of "main", which
+// the go command would match against no package (-gcflags patterns are
+// import paths, cmd/go/internal/load/flag.go). dir is in the module.
+func Flags(ctx context.Context, dir string, pol *policy.Policy) ([]string, error) {
+	if pol == nil || !slices.Contains(pol.NoInlinePatterns(), "main") {
+		return pol.BuildFlags(), nil
+	}
+	mod, err := goOut(ctx, dir, nil, "list", "-m")
+	if err != nil {
+		return nil, fmt.Errorf("the policy allows package main: its import path comes from the module: %w", err)
+	}
+	out, err := goOut(ctx, dir, nil, "list", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, mod+"/...")
+	if err != nil {
+		return nil, err
+	}
+	return pol.BuildFlagsWithMain(strings.Fields(out)...), nil
+}
+
+var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
+
+// diagnose explains a fingerprint mismatch of a package the patch changed:
+// the escape analysis of a parameter is part of the export data
+// (cmd/compile/internal/noder/linker.go, relocFuncExt), and callers in
+// other packages were compiled for the release's. It compiles the release
+// and the patched package with -m and names the parameters whose escape
+// analysis changed.
+func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) string {
+	var lines []string
+	for _, pkg := range p.pkgs {
+		escapes := func(overlay bool) map[string]string {
+			args := append([]string{"build"}, opt.Flags...)
+			args = append(args, "-gcflags="+pkg+"=-l -m", "-o", "/dev/null")
+			if overlay {
+				args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
+			}
+			args = append(args, pkg)
+			out, err := runAll(ctx, root, args...)
+			if err != nil {
+				return nil
+			}
+			m := map[string]string{}
+			for _, l := range strings.Split(out, "\n") {
+				sm := mLine.FindStringSubmatch(l)
+				if sm == nil {
+					continue
+				}
+				msg := sm[4]
+				var param string
+				switch {
+				case strings.HasPrefix(msg, "leaking param content: "):
+					param = strings.TrimPrefix(msg, "leaking param content: ")
+				case strings.HasPrefix(msg, "leaking param: "):
+					param, _, _ = strings.Cut(strings.TrimPrefix(msg, "leaking param: "), " ")
+				case strings.HasSuffix(msg, " does not escape") && !strings.Contains(msg, " "+"literal"):
+					param = strings.TrimSuffix(msg, " does not escape")
+				default:
+					continue
+				}
+				if strings.ContainsAny(param, " ()[]{}&*.") {
+					continue
+				}
+				m[shortFile(sm[1])+":"+sm[2]+":"+sm[3]+" "+param] = msg
+			}
+			return m
+		}
+		before, after := escapes(false), escapes(true)
+		if before == nil || after == nil {
+			continue
+		}
+		for _, k := range unionKeys(before, after) {
+			if before[k] == after[k] {
+				continue
+			}
+			pos, param, _ := strings.Cut(k, " ")
+			b, a := before[k], after[k]
+			if b == "" {
+				b = "no diagnostic"
+			}
+			if a == "" {
+				a = "no diagnostic"
+			}
+			lines = append(lines, fmt.Sprintf("  %s: %s: parameter %s: escape analysis changed (release: %s; fix: %s): callers in other packages were compiled for the release's; keep the parameter from escaping (copy it) or ship a new release", pos, pkg, param, b, a))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "why:\n" + strings.Join(lines, "\n")
+}
+
+// shortFile drops what -trimpath puts before a file: the module path.
+func shortFile(f string) string {
+	return f
+}
+
+func runAll(ctx context.Context, dir string, args ...string) (string, error) {
+	out, err := combined(ctx, dir, "go", args...)
+	return out, err
+}

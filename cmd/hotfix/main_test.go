@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gohotfix/hotfix/loader"
+)
+
+func hotfix(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestKeygen(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "ops")
+	code, out, errs := hotfix(t, "keygen", "-o", base)
+	if code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, errs)
+	}
+	st, err := os.Stat(base + ".key")
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("ops.key: %v %v, want mode 0600", st.Mode(), err)
+	}
+	priv, err := readKey(base + ".key")
+	if err != nil {
+		t.Fatalf("readKey: %v", err)
+	}
+	pubText, _ := os.ReadFile(base + ".pub")
+	want := "ed25519:" + base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))
+	if strings.TrimSpace(string(pubText)) != want {
+		t.Fatalf("ops.pub = %q, want %q (the form trust.keys takes)", pubText, want)
+	}
+	if !strings.Contains(out, want) || !strings.Contains(out, loader.Fingerprint(priv.Public().(ed25519.PublicKey))) {
+		t.Fatalf("keygen output lacks the key or its fingerprint:\n%s", out)
+	}
+
+	// A second keygen must not replace a key that may already be listed.
+	code, _, errs = hotfix(t, "keygen", "-o", base)
+	if code != 1 || !strings.Contains(errs, "not overwriting") {
+		t.Fatalf("keygen over an existing key: exit %d: %s", code, errs)
+	}
+	if again, _ := readKey(base + ".key"); !again.Equal(priv) {
+		t.Fatal("the existing key changed")
+	}
+	if code, _, _ := hotfix(t, "keygen"); code != 2 {
+		t.Fatalf("keygen without -o: exit %d, want 2", code)
+	}
+}
+
+func TestReadKeyRejects(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"pub":   "ed25519:AAAA\n",
+		"short": "hotfix-ed25519-private:" + base64.StdEncoding.EncodeToString([]byte("short")) + "\n",
+		"junk":  "hotfix-ed25519-private:!!!\n",
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o600)
+		if _, err := readKey(p); err == nil {
+			t.Errorf("readKey accepted %s: %q", name, text)
+		}
+	}
+}
+
+func TestInspectShowsSigner(t *testing.T) {
+	dir := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	fp := loader.Fingerprint(key.Public().(ed25519.PublicKey))
+	m := loader.Manifest{ID: "p-1", Version: "1.0.1", PluginPath: "example.com/app/hotfix_patch_x", Anchor: "HotfixTargets",
+		Targets: []loader.Target{{Name: "example.com/app/router.Greet"}}}
+	write := func(name string, k ed25519.PrivateKey, flip bool) string {
+		b, err := loader.Encode([]byte("\x7fELF code"), m, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flip {
+			b[3] ^= 1
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	signed, unsigned, flipped := write("s.so", key, false), write("u.so", nil, false), write("f.so", key, true)
+
+	if code, out, errs := hotfix(t, "inspect", signed); code != 0 || !strings.Contains(out, fp) {
+		t.Fatalf("inspect signed: exit %d, want the fingerprint %s:\n%s%s", code, fp, out, errs)
+	}
+	code, out, _ := hotfix(t, "inspect", "-json", signed)
+	var js struct{ Signer string }
+	if code != 0 || json.Unmarshal([]byte(out), &js) != nil || !strings.Contains(js.Signer, fp) {
+		t.Fatalf("inspect -json: exit %d, signer %q:\n%s", code, js.Signer, out)
+	}
+	if code, out, _ := hotfix(t, "inspect", unsigned); code != 0 || !strings.Contains(out, "unsigned") {
+		t.Fatalf("inspect unsigned: exit %d:\n%s", code, out)
+	}
+	if code, _, errs := hotfix(t, "inspect", flipped); code != 1 || !strings.Contains(errs, "does not match the file's bytes") {
+		t.Fatalf("inspect of a file changed after signing: exit %d: %s", code, errs)
+	}
+}

@@ -1,0 +1,142 @@
+// Package shapes holds one function of each shape the stress tests patch
+// while goroutines call them. Every answer names the version of the code
+// that computed it (v0 in the app, v1 and v2 in the copies under
+// ../../patches) followed by a payload that depends only on the arguments,
+// so a caller can tell old from new and both from garbage.
+//
+// Only function bodies differ between the versions: a patch must not
+// change what other packages were compiled against.
+package shapes
+
+import (
+	"fmt"
+	"time"
+)
+
+// Hello is what /greet answers.
+func Hello(name string) string {
+	return fmt.Sprintf("hello %s v2", name)
+}
+
+// Counter has a pointer method.
+type Counter struct{ Base int }
+
+// Ptr is a pointer method.
+func (c *Counter) Ptr(x int) string {
+	return fmt.Sprintf("ptr v2 %d", c.Base+x)
+}
+
+// Val has a value method.
+type Val struct{ A, B int }
+
+// Value is a value method; called through a *Val it runs behind the
+// compiler's (*Val).Value wrapper.
+func (v Val) Value(x int) string {
+	return fmt.Sprintf("value v2 %d", v.A*x+v.B)
+}
+
+// Shape is the interface Square is called through.
+type Shape interface{ Area(x int) string }
+
+// Square implements Shape.
+type Square struct{ Side int }
+
+// Area is called through the Shape interface (an itab entry).
+func (s *Square) Area(x int) string {
+	return fmt.Sprintf("area v2 %d", s.Side*s.Side+x)
+}
+
+// Plain is stored in a func value before any patch is applied.
+func Plain(x int) string {
+	return fmt.Sprintf("plain v2 %d", x)
+}
+
+// Rec recurses n levels. Only the innermost call names its version, so a
+// call that starts in old code and recurses into new code answers exactly
+// the new answer.
+func Rec(n, acc int) string {
+	if n <= 0 {
+		return fmt.Sprintf("rec v2 %d", acc)
+	}
+	return Rec(n-1, acc+n)
+}
+
+// Guard panics for multiples of 4 and recovers in a deferred closure.
+func Guard(x int) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("guard v2 recovered %v", r)
+		}
+	}()
+	if x%4 == 0 {
+		panic(x)
+	}
+	return fmt.Sprintf("guard v2 %d", x)
+}
+
+// Medium has a frame between 128 bytes and 4 KiB: the medium-frame stack
+// check (LEAQ -n(SP), R12 first).
+func Medium(x int) string {
+	var buf [512]byte
+	for i := range buf {
+		buf[i] = byte(x + i)
+	}
+	return fmt.Sprintf("medium v2 %d", int(buf[x%len(buf)])+int(buf[(x+7)%len(buf)]))
+}
+
+// Big has a frame larger than 4 KiB: the large-frame stack check (MOVQ SP,
+// R12; SUBQ; JCS).
+func Big(x int) string {
+	var buf [8192]byte
+	for i := range buf {
+		buf[i] = byte(x ^ i)
+	}
+	return fmt.Sprintf("big v2 %d", int(buf[x%len(buf)])+int(buf[(x*31)%len(buf)]))
+}
+
+// Wait parks its goroutine inside this function until a value arrives;
+// entered is closed once it is in.
+func Wait(entered chan<- struct{}, in <-chan int) string {
+	close(entered)
+	v := <-in
+	return fmt.Sprintf("wait v2 %d", v)
+}
+
+// Nap sleeps inside this function; entered is closed once it is in.
+func Nap(entered chan<- struct{}, d time.Duration, x int) string {
+	close(entered)
+	time.Sleep(d)
+	return fmt.Sprintf("nap v2 %d", x)
+}
+
+// The hot functions are cheap, so callers spend much of their time near
+// their entries, where a goroutine can be stopped just past the first
+// instruction. Their answers are 4x plus the version number.
+
+// HotSmall has a small-frame stack check.
+func HotSmall(x int) int {
+	return sink(x)*4 + 2 // version
+}
+
+// HotMedium has a medium-frame stack check.
+func HotMedium(x int) int {
+	var b [24]int
+	b[x%24] = x
+	return sinkArr(&b, x)*4 + 2 // version
+}
+
+func sink(x int) int { return x }
+
+func sinkArr(b *[24]int, x int) int { return b[x%24] }
+
+// Leaf is a frameless leaf: no stack check, so it cannot be patched.
+func Leaf(a, b int) int {
+	return a + b
+}
+
+// NoSplit has no stack check either, by request.
+//
+//go:nosplit
+func NoSplit(a, b int) int {
+	return a*b + 1
+}
