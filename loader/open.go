@@ -5,6 +5,7 @@ import (
 	"plugin"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 )
 
 // Loaded is an opened patch: its code is mapped and initialized, and every
@@ -32,6 +33,13 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 	if err != nil {
 		return nil, errorf(ErrOpen, "private copy: %v", err)
 	}
+	// From here on the bytes live in the page cache and, once opened, in
+	// the mapping: drop the heap copy and the symbol tables before the
+	// dynamic loader maps the file, so the two never add up in the peak.
+	anchor := p.plugImg.objects[p.Manifest.PluginPath+"."+p.Manifest.Anchor]
+	p.ELF = nil
+	p.plugImg = nil
+	debug.FreeOSMemory()
 	plug, err := plugin.Open(name)
 	if err != nil {
 		return nil, errorf(ErrOpen, "plugin.Open: %v", err)
@@ -40,7 +48,6 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 	if err != nil {
 		return nil, errorf(ErrOpen, "lookup %s: %v", p.Manifest.Anchor, err)
 	}
-	anchor := p.plugImg.objects[p.Manifest.PluginPath+"."+p.Manifest.Anchor]
 	base := reflect.ValueOf(sym).Pointer() - uintptr(anchor)
 	l := &Loaded{Patch: p, File: name}
 	for _, f := range p.Funcs {
@@ -57,10 +64,5 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		}
 		l.Funcs = append(l.Funcs, f)
 	}
-	// The ELF bytes are on disk and mapped, and the symbol tables were
-	// needed only to find the new code: keeping either would double the
-	// memory cost of every patch for the life of the process.
-	p.ELF = nil
-	p.plugImg = nil
 	return l, nil
 }
