@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"time"
 
 	"github.com/gohotfix/hotfix/ledger"
@@ -41,6 +42,14 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	// File rules, size, signature and trust, manifest: in this order, on
 	// the file descriptor the bytes are read from.
 	f, err := loader.ReadPatch(pol.PatchDir, base, loader.Rules{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.CheckSigner})
+	if changedSince(path, key) {
+		// Written to while we read it, in place: the bytes read may mix two
+		// versions, and an in-place rewrite keeps a valid trailer all along.
+		// Read it again once it has settled.
+		a.log.Info("patch file changed while being read; reading it again once it settles", "file", base)
+		a.retryLater(path)
+		return
+	}
 	if err != nil {
 		if a.stillGrowing(path, key, err) {
 			a.log.Info("patch file not complete yet; waiting", "file", base, "reason", err)
@@ -67,7 +76,11 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	if ps, ok := a.patches[m.ID]; ok {
 		if ps.sha != f.SHA256 {
 			fs.patch = ""
-			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused,
+			// Recorded under the file, not the ID: the ID's entry belongs
+			// to the patch that is loaded.
+			other := m
+			other.ID = ""
+			a.record(base, &other, f.SHA256, nil, tm, ledger.Refused,
 				refuse("", fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file)))
 			return
 		}
@@ -81,6 +94,11 @@ func (a *Agent) ready(path string, settle time.Duration) {
 			a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+ps.file)
 			return
 		}
+		if err := a.newerApplied(m); err != nil {
+			fs.patch, fs.older, fs.seq = "", true, m.Sequence
+			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, err)
+			return
+		}
 		// Dropped again after a revert: plugins never unload, so apply the
 		// copy already in memory.
 		ps.file = base
@@ -91,6 +109,8 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	p, err := a.check(f, path)
 	tm.Inspect = time.Since(t0)
 	if err != nil {
+		var older *olderError
+		fs.older, fs.seq = errors.As(err, &older), m.Sequence
 		fs.patch = ""
 		a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, err)
 		return
@@ -135,17 +155,38 @@ func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
 	if err := p.Resolve(a.self); err != nil {
 		return nil, refuse("", err)
 	}
+	if err := a.newerApplied(f.Manifest); err != nil {
+		return nil, err
+	}
 	for _, fn := range p.Funcs {
-		for id, other := range a.patches {
-			if other.applied && other.manifest.Sequence > f.Manifest.Sequence && targets(other.manifest, fn.Name) {
-				return nil, refuse(fn.Name, fmt.Errorf("older than applied patch %s (sequence %d > %d) which replaces the same function", id, other.manifest.Sequence, f.Manifest.Sequence))
-			}
-		}
 		if _, err := a.patcher.Check(fn.Name, fn.From); err != nil {
 			return nil, refuse(fn.Name, err)
 		}
 	}
 	return p, nil
+}
+
+// olderError refuses a patch older than an applied patch that replaces
+// one of the same functions. Its file is looked at again when that patch
+// is reverted (retryOlder).
+type olderError struct {
+	newer         string
+	seq, newerSeq int64
+}
+
+func (e *olderError) Error() string {
+	return fmt.Sprintf("older than applied patch %s (sequence %d > %d) which replaces the same function", e.newer, e.newerSeq, e.seq)
+}
+
+func (a *Agent) newerApplied(m loader.Manifest) error {
+	for _, t := range m.Targets {
+		for id, other := range a.patches {
+			if other.applied && other.manifest.Sequence > m.Sequence && targets(other.manifest, t.Name) {
+				return refuse(t.Name, &olderError{newer: id, seq: m.Sequence, newerSeq: other.manifest.Sequence})
+			}
+		}
+	}
+	return nil
 }
 
 func targets(m loader.Manifest, fn string) bool {
@@ -216,6 +257,41 @@ func (a *Agent) forgetFile(path string) {
 	}
 	ps.applied = false
 	a.record(filepath.Base(path), &ps.manifest, ps.sha, ps.loaded, tm, ledger.Reverted, nil)
+	a.retryOlder()
+}
+
+// retryOlder looks again, oldest first, at the files refused for being
+// older than an applied patch: with that patch reverted, the directory
+// asks for them (the state a restart would reach).
+func (a *Agent) retryOlder() {
+	var paths []string
+	for p, fs := range a.files {
+		if fs.older {
+			paths = append(paths, p)
+		}
+	}
+	sort.Slice(paths, func(i, j int) bool { return a.files[paths[i]].seq < a.files[paths[j]].seq })
+	for _, p := range paths {
+		delete(a.files, p)
+		a.ready(p, 0)
+	}
+}
+
+// changedSince reports whether the file at path is no longer the version
+// key describes (or is gone).
+func changedSince(path string, key fileKey) bool {
+	st, err := os.Lstat(path)
+	return err != nil || st.Size() != key.size || !st.ModTime().Equal(key.mtime)
+}
+
+// retryLater hands path back to the loop after the quiet period.
+func (a *Agent) retryLater(path string) {
+	time.AfterFunc(4*a.quiet, func() {
+		select {
+		case a.retryC <- path:
+		case <-a.done:
+		}
+	})
 }
 
 // stillGrowing tells a file that is still being written (a failed read
