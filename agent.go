@@ -84,6 +84,10 @@ type fileState struct {
 	sha    string
 	patch  string // patch ID, "" when refused before the manifest was read
 	refuse string
+	// older: refused because a newer applied patch replaces the same
+	// functions; looked at again when that one is reverted.
+	older bool
+	seq   int64
 }
 
 type fileKey struct {

@@ -55,8 +55,8 @@ step "50 cents x 10 = 5.00, with the discount it should be 4.50: that is the bug
 say "6. Write the fix and build a patch against the release"
 cp "$REPO/example/_fix/pricing/pricing.go" pricing/pricing.go
 git --no-pager diff --stat
-"$HOTFIX" build -policy hotfix.yaml -version 1.0.1 -o "$WORK/fix-1.0.1.so" \
-	-func 'example.com/shop/pricing.Quote'
+step "hotfix build compares the working tree with the release commit and finds the changed functions itself:"
+"$HOTFIX" build -policy hotfix.yaml -version 1.0.1 -o "$WORK/fix-1.0.1.so" 2>&1 | sed 's/^/   /'
 "$HOTFIX" verify -binary ./shop -policy hotfix.yaml "$WORK/fix-1.0.1.so"
 
 say "7. Ship it the way an operator does: copy it into the patch directory"

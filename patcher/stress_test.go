@@ -73,9 +73,9 @@ func TestStressEngines(t *testing.T) {
 	}
 	// The short version is bounded in time as well: on a loaded machine a
 	// cycle waits long for a P among the busy callers.
-	oursCycles, gohookCycles, gohookRuns, limit := 1000, 2000, 1, 8*time.Second
+	oursCycles, gohookCycles, gohookRuns, limit := 1000, 2000, 1, 5*time.Second
 	if longStress() {
-		oursCycles, gohookCycles, gohookRuns, limit = 20000, 20000, 5, 0
+		oursCycles, gohookCycles, gohookRuns, limit = 20000, 10000, 5, 0
 	}
 	var summary []string
 	t.Run("hotfix", func(t *testing.T) {

@@ -270,12 +270,12 @@ func TestFaultReplacedWhileRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const chunk = 256 << 10
+		const chunk = 64 << 10
 		for off := 0; off < len(data); off += chunk {
 			if _, err := fd.WriteAt(data[off:min(off+chunk, len(data))], int64(off)); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Millisecond)
+			time.Sleep(2 * time.Millisecond)
 		}
 		if err := fd.Truncate(int64(len(data))); err != nil {
 			t.Fatal(err)
@@ -296,7 +296,7 @@ func TestFaultReplacedWhileRead(t *testing.T) {
 			t.Fatalf("round %d: file is not what was written", i)
 		}
 		// Let every event of the rewrite reach the agent.
-		time.Sleep(time.Second)
+		time.Sleep(500 * time.Millisecond)
 		h.waitGreet(r.ver)
 	}
 	var rep stressReport

@@ -76,7 +76,7 @@ var hostileCases = []hostileCase{
 		"a device node (root only: mknod)"},
 
 	// Not patches at all.
-	{"unsigned", "random.so", false, putRandom, "no hotfix trailer", "", false,
+	{"unsigned", "random.so", false, putRandom, "no hotfix trailer: not an ELF file", "", false,
 		"random bytes named x.so"},
 	{"unsigned", "truncated-header.so", false, putPrefix(100.0), "no hotfix trailer", "", false,
 		"cut inside the ELF header"},
@@ -88,11 +88,11 @@ var hostileCases = []hostileCase{
 		"one byte short: the footer is incomplete"},
 	{"unsigned", "truncated-fresh.so", false, putFreshPrefix, "no hotfix trailer", "", false,
 		"a fresh file is first taken for a copy in progress (3 retries, 1 s apart), then refused"},
-	{"unsigned", "c-library.so", false, putCLib, "no hotfix trailer", "", false,
+	{"unsigned", "c-library.so", false, putCLib, "no hotfix trailer: an ELF file (ET_DYN, EM_X86_64)", "", false,
 		"a plain C shared library built with gcc"},
 	{"unsigned", "c-library-wrapped.so", false, putWrapped(func(e *hostileEnv) []byte { return e.clib }), "no Go build information in the patch", "", false,
 		"the same library behind a valid trailer and manifest: the ELF itself is refused"},
-	{"unsigned", "go-executable.so", false, putFile(func(f *fixture) string { return f.host }), "no hotfix trailer", "", false,
+	{"unsigned", "go-executable.so", false, putFile(func(f *fixture) string { return f.host }), "no hotfix trailer: an ELF file (ET_EXEC, EM_X86_64)", "", false,
 		"a Go executable instead of a plugin"},
 	{"unsigned", "go-executable-wrapped.so", false, putWrapped(func(e *hostileEnv) []byte { return readFile(e.f.host) }), "ELF type ET_EXEC, want a shared object", "", false,
 		"the executable behind a valid trailer and manifest"},

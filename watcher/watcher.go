@@ -473,7 +473,11 @@ func (w *Watcher) poll(e *entry, now time.Time) {
 		}
 		return
 	}
-	if e.ask && w.complete != nil {
+	// A reported file written to in place (same inode, not truncated)
+	// keeps its old trailer until the writer gets to the end: Complete
+	// would say yes to a mix of two versions, so only quiet can tell.
+	inPlace := e.reported && e.wrote && id.dev == e.rep.dev && id.ino == e.rep.ino
+	if e.ask && w.complete != nil && !inPlace {
 		e.ask = false
 		if w.complete(path) {
 			w.ready(e, id, now)

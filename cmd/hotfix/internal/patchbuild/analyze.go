@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/tools/go/packages"
 
@@ -23,10 +24,11 @@ import (
 
 // analyzeInput says what to compare: two checkouts of one module.
 type analyzeInput struct {
-	Base string    // module root of the release source
-	Fix  string    // module root of the fixed working tree
-	Main string    // import path of the release's main package; "" for the only one
-	Log  io.Writer // progress lines
+	Base  string    // module root of the release source
+	Fix   string    // module root of the fixed working tree
+	Main  string    // import path of the release's main package; "" for the only one
+	Flags []string  // the release's build flags: type-checking reuses its export data
+	Log   io.Writer // progress lines
 }
 
 // analysis is one comparison of the release with the fix.
@@ -54,11 +56,13 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	a.plan.Module = a.module
 	fmt.Fprintf(in.Log, "comparing the working tree with the release source\n")
-	if a.base, err = loadFiles(ctx, in.Base); err != nil {
-		return nil, fmt.Errorf("release source: %w", err)
+	var berr, ferr error
+	both(func() { a.base, berr = loadFiles(ctx, in.Base) }, func() { a.fix, ferr = loadFiles(ctx, in.Fix) })
+	if berr != nil {
+		return nil, fmt.Errorf("release source: %w", berr)
 	}
-	if a.fix, err = loadFiles(ctx, in.Fix); err != nil {
-		return nil, fmt.Errorf("working tree: %w", err)
+	if ferr != nil {
+		return nil, fmt.Errorf("working tree: %w", ferr)
 	}
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if !sameFile(filepath.Join(in.Base, f), filepath.Join(in.Fix, f)) {
@@ -72,7 +76,7 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	inRelease := a.releasePackages()
 
 	var changed []string
-	for _, path := range union(a.base, a.fix) {
+	for _, path := range unionKeys(a.base, a.fix) {
 		bp, fp := a.base[path], a.fix[path]
 		if bp == nil {
 			continue // new package: only an added import can bring it in, and that is refused where it is added
@@ -98,13 +102,13 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return a.plan, nil
 	}
 	fmt.Fprintf(in.Log, "type-checking %d changed package(s) in both trees\n", len(changed))
-	bt, err := loadTyped(ctx, in.Base, changed)
-	if err != nil {
-		return nil, fmt.Errorf("release source: %w", err)
+	var bt, ft map[string]*packages.Package
+	both(func() { bt, berr = loadTyped(ctx, in.Base, changed, in.Flags) }, func() { ft, ferr = loadTyped(ctx, in.Fix, changed, in.Flags) })
+	if berr != nil {
+		return nil, fmt.Errorf("release source: %w", berr)
 	}
-	ft, err := loadTyped(ctx, in.Fix, changed)
-	if err != nil {
-		return nil, fmt.Errorf("working tree: %w", err)
+	if ferr != nil {
+		return nil, fmt.Errorf("working tree: %w", ferr)
 	}
 	for _, path := range changed {
 		if a.cgo[path] {
@@ -126,6 +130,15 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	a.plan.sort()
 	return a.plan, nil
+}
+
+// both runs f and g at the same time and returns when both have.
+func both(f, g func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); g() }()
+	f()
+	wg.Wait()
 }
 
 func (a *analysis) refuse(f Finding) { a.plan.Refusals = append(a.plan.Refusals, f) }
@@ -294,10 +307,17 @@ func loadFiles(ctx context.Context, dir string) (map[string]*packages.Package, e
 	return m, nil
 }
 
-func loadTyped(ctx context.Context, dir string, paths []string) (map[string]*packages.Package, error) {
+func loadTyped(ctx context.Context, dir string, paths, flags []string) (map[string]*packages.Package, error) {
+	var build []string
+	for _, f := range flags {
+		if !strings.HasPrefix(f, "-ldflags") {
+			build = append(build, f)
+		}
+	}
 	cfg := &packages.Config{
-		Context: ctx,
-		Dir:     dir,
+		Context:    ctx,
+		Dir:        dir,
+		BuildFlags: build,
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedImports |
 			packages.NeedTypes | packages.NeedTypesSizes | packages.NeedSyntax | packages.NeedTypesInfo,
 		Fset: token.NewFileSet(),
@@ -348,10 +368,6 @@ func sameFile(a, b string) bool {
 		return os.IsNotExist(err1) && os.IsNotExist(err2)
 	}
 	return bytes.Equal(x, y)
-}
-
-func union[V any](a, b map[string]V) []string {
-	return unionKeys(a, b)
 }
 
 func unionKeys[V any](a, b map[string]V) []string {
@@ -449,11 +465,9 @@ type pkgDiff struct {
 
 // change is a function whose code differs.
 type change struct {
-	key      string
-	b, f     *funcDecl
-	own      bool // its own code changed, not only its closures'
-	closures []closure
-	fixClos  []closure
+	key  string
+	b, f *funcDecl
+	own  bool // its own code changed, not only its closures'
 }
 
 func (d *pkgDiff) refuse(pos, obj, rule, detail string) {

@@ -198,23 +198,43 @@ func writeCase(t *testing.T, baseArc *txtar.Archive, caseFile, base, fix string)
 	}
 }
 
-// checkOverlays checks that every patched file still parses and compiles
-// with its package, as the patch build will compile it.
+// checkOverlays checks that what the patch compiles compiles: the
+// release with its patched files, and the generated plugin main package
+// (with the copy of package main when main changed), built here as a
+// program to save the plugin link.
 func checkOverlays(t *testing.T, base string, p *Plan) {
 	t.Helper()
-	if len(p.overlays) == 0 || len(p.Refusals) > 0 {
+	if len(p.Targets) == 0 || len(p.Refusals) > 0 {
 		return
 	}
-	for rel, src := range p.overlays {
-		f := filepath.Join(base, filepath.FromSlash(rel))
-		if err := os.WriteFile(f, src, 0o644); err != nil {
+	m := &meta{id: "test", modPath: "example.com/app"}
+	files, pattern, _, targets, err := p.sources(m, base, "example.com/app")
+	if err != nil {
+		t.Fatalf("sources: %v", err)
+	}
+	if len(targets) != len(p.Targets) {
+		t.Errorf("%d manifest targets for %d planned", len(targets), len(p.Targets))
+	}
+	for _, tg := range targets {
+		if strings.HasPrefix(tg.Name, "main.") != (tg.PluginSymbol != "") {
+			t.Errorf("target %s: plugin symbol %q", tg.Name, tg.PluginSymbol)
+		}
+	}
+	for path, src := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("go", "build", "./...")
+	cmd := exec.Command("go", "build", "-ldflags=-checklinkname=0", "-o", filepath.Join(t.TempDir(), "x"), pattern)
 	cmd.Dir = base
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("patched release does not build: %v\n%s", err, out)
+		t.Errorf("patch sources do not build: %v\n%s", err, out)
+		for path, src := range files {
+			t.Logf("%s:\n%s", path, src)
+		}
 	}
 }
 
@@ -234,5 +254,3 @@ func golden(t *testing.T, file string, got []byte) {
 		t.Errorf("%s (-want +got):\n%s", file, diff)
 	}
 }
-
-

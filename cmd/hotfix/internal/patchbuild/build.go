@@ -2,6 +2,18 @@
 // exact release binary: it reproduces the host's identity, generates a main
 // package that keeps the target functions alive, builds it as a plugin with
 // the host's flags, and appends the manifest and signature.
+//
+// Without named functions it finds the targets itself (analyze.go): it
+// checks out the release in a temporary git worktree, loads both trees
+// with golang.org/x/tools/go/packages, and compares every package-level
+// declaration in type-checked, position-free form (canon.go). Changed
+// function bodies become targets, with their closures when the closures'
+// contexts are laid out alike; every other change is refused, all at
+// once, with file:line, object and rule (plan.go). The patch compiles the
+// release's own files with only the changed bodies replaced, each fitted
+// into the lines of the old one, so that every package keeps the linker
+// fingerprint plugin.Open compares (layout.go), and package main as a
+// copy whose variables are the running program's (targets.go).
 package patchbuild
 
 import (
@@ -9,6 +21,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,20 +47,20 @@ var ErrRefused = errors.New("refused")
 
 // Options says what to build.
 type Options struct {
-	Dir     string             // module root of the fixed working tree
-	Base    string             // git revision of the running release; "" for HEAD
-	Binary  string             // the release binary itself; when set, Base is not built
-	Main    string             // main package of the release (pattern relative to Dir); "" to find it
-	Funcs   []string           // target functions, as linker symbols; none: found by comparing Base with Dir
-	Policy  *policy.Policy     // the allowed targets and the build flags; nil allows every target
-	Flags   []string           // go build flags of the release; nil: from Policy (see Flags)
-	Version string             // "" for a unique default
-	Sequence int64             // 0 for the build time
-	Key     ed25519.PrivateKey // nil for unsigned
-	Out     string
-	DryRun  bool      // print the plan and stop
-	Plan    io.Writer // where the plan goes; nil: Log
-	Log     io.Writer // progress lines
+	Dir      string             // module root of the fixed working tree
+	Base     string             // git revision of the running release; "" for HEAD
+	Binary   string             // the release binary itself; when set, Base is not built
+	Main     string             // main package of the release (pattern relative to Dir); "" to find it
+	Funcs    []string           // target functions, as linker symbols; none: found by comparing Base with Dir
+	Policy   *policy.Policy     // the allowed targets and the build flags; nil allows every target
+	Flags    []string           // go build flags of the release; nil: from Policy (see Flags)
+	Version  string             // "" for a unique default
+	Sequence int64              // 0 for the build time
+	Key      ed25519.PrivateKey // nil for unsigned
+	Out      string
+	DryRun   bool      // print the plan and stop
+	Plan     io.Writer // where the plan goes; nil: Log
+	Log      io.Writer // progress lines
 }
 
 // Result is what was built.
@@ -175,10 +188,12 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	absDir, err := filepath.Abs(opt.Dir)
+	// The whole module is compared, wherever in it the build runs.
+	absDir, err := goOut(ctx, opt.Dir, nil, "list", "-m", "-f", "{{.Dir}}")
 	if err != nil {
 		return nil, err
 	}
+	opt.Dir = absDir
 	tmp, err := os.MkdirTemp("", "hotfix-build-")
 	if err != nil {
 		return nil, err
@@ -214,7 +229,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		}
 		host.revision = wt.rev
 	}
-	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Log: opt.Log})
+	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +263,35 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		r.Plan = plan
 	}
 	return r, err
+}
+
+// keepBuilt drops the closures the patch has no code for: the copy of
+// package main in a patch is compiled with inlining on (its import path
+// matches no -gcflags pattern of the release), so a closure called where
+// it is written may be inlined into its function, which is replaced and
+// carries the new code. Any other missing target is an error.
+func keepBuilt(opt Options, soFile string, targets []loader.Target) ([]loader.Target, error) {
+	funcs, err := elfSymbols(soFile, elf.STT_FUNC)
+	if err != nil {
+		return nil, err
+	}
+	var keep []loader.Target
+	for _, t := range targets {
+		sym := t.Name
+		if t.PluginSymbol != "" {
+			sym = t.PluginSymbol
+		}
+		if funcs["local."+sym] {
+			keep = append(keep, t)
+			continue
+		}
+		n, err := symbol.Parse(t.Name)
+		if err != nil || n.Closure == "" {
+			return nil, fmt.Errorf("internal error: the patch has no code for %s (%s)", t.Name, sym)
+		}
+		fmt.Fprintf(opt.Plan, "note: %s: inlined into %s in the patch; the new %s has its own copy, closures the release created keep the old code\n", t.Name, n.Outer(), n.Outer())
+	}
+	return keep, nil
 }
 
 func (opt Options) baseName() string {
@@ -285,6 +329,12 @@ func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir 
 	args = append(args, "-o", soFile, pkgPattern)
 	if _, err := goOut(ctx, dir, nil, args...); err != nil {
 		return nil, err
+	}
+	if plan != nil {
+		var err error
+		if targets, err = keepBuilt(opt, soFile, targets); err != nil {
+			return nil, err
+		}
 	}
 	elfBytes, err := os.ReadFile(soFile)
 	if err != nil {
@@ -440,7 +490,7 @@ func checkoutBase(ctx context.Context, opt Options, tmp string) (*worktree, erro
 	base := opt.baseName()
 	rev, err := run(ctx, opt.Dir, nil, "git", "rev-parse", "--verify", base+"^{commit}")
 	if err != nil {
-		return nil, fmt.Errorf("base revision %s: %w", base, err)
+		return nil, fmt.Errorf("base revision %s (the release's source, which the working tree is compared with; or name the functions with -func): %w", base, err)
 	}
 	top, err := run(ctx, opt.Dir, nil, "git", "rev-parse", "--show-toplevel")
 	if err != nil {

@@ -36,32 +36,30 @@ func fit(base, fix string) (text, how string, err error) {
 	kf := strings.Count(fix, "\n")
 	if k == 0 {
 		// A one-line body: the new one must fit on that line too.
-		line := fix
-		if kf > 0 {
-			lines, err := collapse(fix, 1)
-			if err != nil {
-				return "", "", err
-			}
-			line = " " + strings.TrimSpace(lines[0]) + " "
-			how = fmt.Sprintf("new body %d line(s) longer: collapsed onto the release's one line", kf)
+		if kf == 0 {
+			return fix, "", nil
 		}
-		if len(line) < len(base) {
-			line += strings.Repeat(" ", len(base)-len(line))
+		lines, err := collapse(fix, 1)
+		if err != nil {
+			return "", "", err
 		}
-		return line, how, nil
+		return " " + strings.TrimSpace(lines[0]) + " ", fmt.Sprintf("new body %d line(s) longer: collapsed onto the release's one line", kf), nil
 	}
-	last := base[strings.LastIndexByte(base, '\n')+1:] // indentation of the closing brace
-	switch {
-	case kf == k:
-		return fix[:strings.LastIndexByte(fix, '\n')+1] + last, "", nil
-	case kf < k:
-		head := fix
-		if kf > 0 {
-			head = fix[:strings.LastIndexByte(fix, '\n')+1]
-		} else {
-			head = strings.TrimRight(fix, " \t")
+	// The indentation of the closing brace, when nothing else shares its
+	// line (where the brace is is not in the export data, only its line
+	// matters, for the declarations after it).
+	indent := base[strings.LastIndexByte(base, '\n')+1:]
+	if strings.TrimLeft(indent, " \t") != "" {
+		indent = ""
+	}
+	if kf <= k {
+		// As written, with blank lines before the closing brace. A newline
+		// added there at most ends the last statement, as the brace did.
+		text = strings.TrimRight(fix, " \t") + strings.Repeat("\n", k-kf) + indent
+		if kf < k {
+			how = fmt.Sprintf("new body %d line(s) shorter: padded with blank lines", k-kf)
 		}
-		return head + strings.Repeat("\n", k-kf) + last, fmt.Sprintf("new body %d line(s) shorter: padded with blank lines", k-kf), nil
+		return text, how, nil
 	}
 	// Longer: re-emit the new body's tokens on fewer lines.
 	slots := k - 1
@@ -74,9 +72,9 @@ func fit(base, fix string) (text, how string, err error) {
 	}
 	how = fmt.Sprintf("new body %d line(s) longer: collapsed into the release's %d line(s)", kf-k, slots)
 	if k == 1 {
-		return " " + strings.TrimSpace(lines[0]) + "\n" + last, how, nil
+		return " " + strings.TrimSpace(lines[0]) + "\n" + indent, how, nil
 	}
-	return "\n" + strings.Join(lines, "\n") + "\n" + last, how, nil
+	return "\n" + strings.Join(lines, "\n") + "\n" + indent, how, nil
 }
 
 // collapse re-emits the tokens of src, a function body between its

@@ -57,12 +57,6 @@ func (f Finding) String() string {
 	return s
 }
 
-// Error makes a refusal an error.
-func (f Finding) Error() string { return f.String() }
-
-// Unwrap makes every refusal an ErrRefused.
-func (f Finding) Unwrap() error { return ErrRefused }
-
 func (p *Plan) target(name string) *Target {
 	for _, t := range p.Targets {
 		if t.Name == name {
@@ -166,8 +160,11 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[str
 	for _, t := range p.Targets {
 		if bin != nil {
 			if _, ok := bin.Func(t.Name); !ok {
-				if t.outer != "" && !t.changed {
-					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "left alone"})
+				if t.outer != "" {
+					// The release never creates it as a function value
+					// (inlined or dead): only the replaced function's new
+					// code, which has its own copy, runs it.
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "nothing to redirect; the new " + shortSym(t.outer) + " has its own copy"})
 					continue
 				}
 				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "inlined everywhere or dead code in the release: nothing to redirect"})

@@ -103,7 +103,10 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 }
 
 // elfObjects returns the names of the data symbols of an ELF file.
-func elfObjects(path string) (map[string]bool, error) {
+func elfObjects(path string) (map[string]bool, error) { return elfSymbols(path, elf.STT_OBJECT) }
+
+// elfSymbols returns the names of the symbols of one type in an ELF file.
+func elfSymbols(path string, typ elf.SymType) (map[string]bool, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
@@ -115,7 +118,7 @@ func elfObjects(path string) (map[string]bool, error) {
 	}
 	m := map[string]bool{}
 	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == elf.STT_OBJECT {
+		if elf.ST_TYPE(s.Info) == typ {
 			m[s.Name] = true
 		}
 	}
@@ -185,7 +188,7 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 				if strings.ContainsAny(param, " ()[]{}&*.") {
 					continue
 				}
-				m[shortFile(sm[1])+":"+sm[2]+":"+sm[3]+" "+param] = msg
+				m[strings.TrimPrefix(sm[1], p.Module+"/")+":"+sm[2]+":"+sm[3]+" "+param] = msg
 			}
 			return m
 		}
@@ -198,6 +201,14 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 				continue
 			}
 			pos, param, _ := strings.Cut(k, " ")
+			obj := pkg
+			if i := strings.LastIndexByte(pos, ':'); i >= 0 {
+				for _, t := range p.Targets {
+					if t.Pos == pos[:i] {
+						obj = t.Name
+					}
+				}
+			}
 			b, a := before[k], after[k]
 			if b == "" {
 				b = "no diagnostic"
@@ -205,18 +216,13 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 			if a == "" {
 				a = "no diagnostic"
 			}
-			lines = append(lines, fmt.Sprintf("  %s: %s: parameter %s: escape analysis changed (release: %s; fix: %s): callers in other packages were compiled for the release's; keep the parameter from escaping (copy it) or ship a new release", pos, pkg, param, b, a))
+			lines = append(lines, fmt.Sprintf("  %s: %s: parameter %s: escape analysis changed (release: %s; fix: %s): callers in other packages were compiled for the release's; keep the parameter from escaping (copy it) or ship a new release", pos, obj, param, b, a))
 		}
 	}
 	if len(lines) == 0 {
 		return ""
 	}
 	return "why:\n" + strings.Join(lines, "\n")
-}
-
-// shortFile drops what -trimpath puts before a file: the module path.
-func shortFile(f string) string {
-	return f
 }
 
 func runAll(ctx context.Context, dir string, args ...string) (string, error) {

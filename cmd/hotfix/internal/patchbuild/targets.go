@@ -371,6 +371,12 @@ func (d *pkgDiff) rewriteMain() error {
 	for _, file := range d.f.pkg.Syntax {
 		tf := d.f.pkg.Fset.File(file.Pos())
 		src := d.f.src[file]
+		for _, is := range file.Imports {
+			if is.Path.Value == `"C"` {
+				d.refuse(d.f.pos(is.Pos()), "main", "cgo or assembly changed", "package main uses cgo: the patch cannot compile a copy of it")
+				return nil
+			}
+		}
 		if mp.dir == "" {
 			mp.dir = rel(d.f.root, filepath.Dir(tf.Name()))
 		}

@@ -1,0 +1,169 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildRepo makes a git repository of the host app with testdata/build/base
+// over it, committed as the release, and builds the release with the
+// flags `hotfix flags` gives for testdata/build/policy.yaml. It returns the
+// repository and the host binary.
+func buildRepo(t *testing.T, f *fixture) (src, host string) {
+	t.Helper()
+	root := t.TempDir()
+	src = filepath.Join(root, "src")
+	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "hostapp"), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyTree(filepath.Join("testdata", "build", "base"), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGoMod(src, f.repo); err != nil {
+		t.Fatalf("write go.mod: %v", err)
+	}
+	if err := copyFile(filepath.Join("testdata", "build", "policy.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		if _, err := run(src, "git", append([]string{"-c", "user.name=test", "-c", "user.email=test@localhost"}, args...)...); err != nil {
+			t.Fatalf("git: %v", err)
+		}
+	}
+	git("init", "-q", ".")
+	git("add", "-A")
+	git("commit", "-qm", "release")
+	out, err := run(src, f.hotfix, "flags")
+	if err != nil {
+		t.Fatalf("hotfix flags: %v", err)
+	}
+	flags := strings.Fields(out)
+	if !strings.Contains(out, "-gcflags=example.com/hostapp=-l") {
+		t.Fatalf("hotfix flags for a policy allowing main = %q, want main's import path example.com/hostapp", out)
+	}
+	host = filepath.Join(root, "host")
+	if _, err := run(src, "go", append(append([]string{"build"}, flags...), "-o", host, ".")...); err != nil {
+		t.Fatalf("build release: %v", err)
+	}
+	return src, host
+}
+
+// TestBuildFindsChangedFunctions: `hotfix build` with no -func, against a
+// release built in a temporary directory from a git revision: the plan
+// names the changed functions (a body four lines longer, collapsed; a
+// function after it; a closure of main.main registered at start-up), and
+// the patch changes the running process's answers.
+func TestBuildFindsChangedFunctions(t *testing.T) {
+	f := requireFixture(t)
+	t0 := time.Now()
+	src, host := buildRepo(t, f)
+	t.Logf("release built in %v", time.Since(t0).Round(time.Millisecond))
+	if err := copyTree(filepath.Join("testdata", "build", "fix"), src); err != nil {
+		t.Fatal(err)
+	}
+	mainGo := filepath.Join(src, "main.go")
+	m, err := os.ReadFile(mainGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const handler = `fmt.Fprint(w, greet.Hello(r.URL.Query().Get("name")))`
+	if !strings.Contains(string(m), handler) {
+		t.Fatalf("testdata/hostapp/main.go has no %s: update this test", handler)
+	}
+	fixed := strings.Replace(string(m), handler, `fmt.Fprint(w, greet.Hello(r.URL.Query().Get("name"))+" ("+variant+")")`, 1)
+	if err := os.WriteFile(mainGo, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t0 = time.Now()
+	plan, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	t.Logf("dry run in %v:\n%s", time.Since(t0).Round(time.Millisecond), plan)
+	words := strings.Join(strings.Fields(plan), " ")
+	for _, want := range []string{
+		"greet/greet.go:7 example.com/hostapp/greet.Hello body changed; new body 6 line(s) longer: collapsed into the release's 1 line(s)",
+		"greet/greet.go:19 example.com/hostapp/greet.version body changed",
+		"main.go:30 main.main closures changed",
+		"main.go:43 main.main.func1 closure of main.main: body changed",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if strings.Contains(plan, "refused") {
+		t.Errorf("plan refuses something")
+	}
+	if matches, _ := filepath.Glob(filepath.Join(src, "*.so")); len(matches) > 0 {
+		t.Errorf("-dry-run wrote %v", matches)
+	}
+
+	// The real build rebuilds the release from git to learn its build ID:
+	// with -trimpath it must be the ID of the host built above.
+	patch := filepath.Join(t.TempDir(), "fix.so")
+	t0 = time.Now()
+	out, err := run(src, f.hotfix, "build", "-version", "found", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build: %v", err)
+	}
+	t.Logf("built in %v: %s", time.Since(t0).Round(time.Millisecond), out[strings.LastIndex(out, "\n")+1:])
+	if _, err := run(src, f.hotfix, "verify", "-binary", host, patch); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir)
+	h.waitGreet("v0")
+	drop(t, dir, patch, "fix.so")
+	for path, want := range map[string]string{"/greet?name=x": "hello x v1 (a)", "/greet?name=": "hello someone v1 (a)"} {
+		deadline := time.Now().Add(20 * time.Second)
+		got := ""
+		for time.Now().Before(deadline) {
+			if got = h.mustGet(path); got == want {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got != want {
+			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, want, h.logs)
+		}
+	}
+	rec := h.waitRecord("patch applied", 1)
+	t.Logf("applied: %v", rec)
+	h.stop()
+}
+
+// TestBuildRefusesEveryReason: a fix that cannot be hot-patched is refused
+// with every reason at once, each with file:line, exit status 1, and no
+// patch written.
+func TestBuildRefusesEveryReason(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f)
+	if err := copyTree(filepath.Join("testdata", "build", "refused"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "fix.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", patch)
+	if err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Fatalf("hotfix build of an unpatchable fix: %v, want exit status 1\n%s", err, out)
+	}
+	for _, want := range []string{
+		"greet/greet.go:6: example.com/hostapp/greet: import added: strings",
+		"greet/greet.go:10: example.com/hostapp/greet.Version: new package-level object",
+		"greet/greet.go:18: example.com/hostapp/greet.version: signature changed: func() string → func(short bool) string",
+		"refused: 3 change(s) cannot be hot-patched",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(patch); !os.IsNotExist(err) {
+		t.Errorf("a refused build wrote %s (%v)", patch, err)
+	}
+	t.Logf("refusal:\n%s", out)
+}
