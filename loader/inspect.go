@@ -20,7 +20,8 @@ type Patch struct {
 
 // Func is one function a patch replaces. To is known only after Open.
 type Func struct {
-	Name       string
+	Name       string  // the target's symbol in the binary
+	PluginName string  // the new code's symbol in the patch (differs for package main)
 	From       uintptr // entry in the binary
 	PluginAddr uint64  // link address of the new code in the patch
 	To         uintptr
@@ -100,7 +101,7 @@ func (p *Patch) Resolve(bin *Binary) error {
 		if !ok {
 			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, sym)
 		}
-		p.Funcs = append(p.Funcs, Func{Name: sym, From: from, PluginAddr: v})
+		p.Funcs = append(p.Funcs, Func{Name: t.Name, PluginName: sym, From: from, PluginAddr: v})
 	}
 	return nil
 }

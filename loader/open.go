@@ -55,7 +55,7 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		// Cross-check the address against the runtime's own table of the
 		// new module: a wrong base would send calls into the wrong code.
 		rf := runtime.FuncForPC(f.To)
-		if rf == nil || rf.Entry() != f.To || rf.Name() != f.Name {
+		if rf == nil || rf.Entry() != f.To || rf.Name() != f.PluginName {
 			got := "nothing"
 			if rf != nil {
 				got = fmt.Sprintf("%s+%#x", rf.Name(), f.To-rf.Entry())
