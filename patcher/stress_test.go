@@ -142,6 +142,7 @@ func runEngine(t *testing.T, engine string, cycles int, limit time.Duration) eng
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s child: %v", engine, err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // a no-op once it has been waited for
 	res := engineResult{Engine: engine}
 	var progress atomic.Int64
 	var mu sync.Mutex
@@ -215,7 +216,7 @@ func runEngine(t *testing.T, engine string, cycles int, limit time.Duration) eng
 }
 
 var (
-	fatalRE = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected fault address .*|SIG[A-Z]+: .*)$`)
+	fatalRE = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|SIG[A-Z]+: .*)$`)
 	sigRE   = regexp.MustCompile(`(?m)^\[signal (SIG[A-Z]+)[^\]]*pc=(0x[0-9a-f]+)\]`)
 	frameRE = regexp.MustCompile(`(?m)^goroutine \d+ .*\[running\]:\n(\S+)\(.*\)\n\t\S+ (\+0x[0-9a-f]+)`)
 	// The frame that faulted is the one below runtime.sigpanic.
@@ -229,13 +230,23 @@ func crashSummary(stderr string) string {
 	if m := fatalRE.FindString(stderr); m != "" {
 		parts = append(parts, m)
 	}
-	if m := sigRE.FindStringSubmatch(stderr); m != nil {
-		parts = append(parts, m[1]+" at pc="+m[2])
-	}
+	frame := ""
 	if m := faultRE.FindStringSubmatch(stderr); m != nil {
-		parts = append(parts, "frame "+strings.TrimPrefix(m[1], "github.com/gohotfix/hotfix/")+m[2])
+		frame = strings.TrimPrefix(m[1], "github.com/gohotfix/hotfix/") + m[2]
 	} else if m := frameRE.FindStringSubmatch(stderr); m != nil {
-		parts = append(parts, "in "+strings.TrimPrefix(m[1], "github.com/gohotfix/hotfix/")+m[2])
+		frame = strings.TrimPrefix(m[1], "github.com/gohotfix/hotfix/") + m[2]
+	}
+	if m := sigRE.FindStringSubmatch(stderr); m != nil {
+		if strings.Contains(stderr, "unexpected fault address "+m[2]+"\n") {
+			// The fault is the fetch itself: the goroutine jumped to
+			// data, and the frame below is the function that called the
+			// hooked one.
+			parts = append(parts, fmt.Sprintf("%s: jumped to non-code address %s, called from %s", m[1], m[2], frame))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s at pc=%s in %s", m[1], m[2], frame))
+		}
+	} else if frame != "" {
+		parts = append(parts, "in "+frame)
 	}
 	if len(parts) == 0 {
 		return "no runtime message: " + tail(stderr, 5)

@@ -304,6 +304,7 @@ func TestFaultReplacedWhileRead(t *testing.T) {
 	if rep.Wrong != 0 {
 		t.Errorf("%d wrong answers; first %q", rep.Wrong, rep.Examples)
 	}
+	t.Logf("%d reads of the file overlapped a rewrite and were done again", len(h.records("patch file changed while being read; reading it again once it settles")))
 	if rs := h.records("patch failed"); len(rs) != 0 {
 		t.Errorf("a mix of two files was opened: %v", rs)
 	}

@@ -263,7 +263,7 @@ func TestStressAgentFiles(t *testing.T) {
 	_, s := requireStress(t)
 	cycles := 10
 	if longStress() {
-		cycles = 300
+		cycles = 200
 	}
 	dir := newWorkDir(t, "stresshost/policy.yaml")
 	h := startHost(t, s.host, dir, "GOGC=10")
