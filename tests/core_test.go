@@ -11,7 +11,7 @@ import (
 	"github.com/gohotfix/hotfix/ledger"
 )
 
-func ledgerEntries(t *testing.T, dir string) map[string]ledger.Entry {
+func ledgerEntries(t testing.TB, dir string) map[string]ledger.Entry {
 	t.Helper()
 	es, err := ledger.Read(filepath.Join(dir, "state"))
 	if err != nil {

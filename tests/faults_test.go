@@ -39,14 +39,7 @@ func checkDirState(t *testing.T, h *hostProc, dir string) {
 		v, _ := r["version"].(string)
 		applied[v]++
 	}
-	es, err := ledger.Read(filepath.Join(dir, "state"))
-	if err != nil {
-		t.Fatalf("ledger unreadable after restart: %v", err)
-	}
-	byVersion := map[string]ledger.Entry{}
-	for _, e := range es {
-		byVersion[e.Version] = e
-	}
+	byVersion := ledgerEntries(t, dir)
 	for _, v := range []string{"stress-v1", "stress-v2"} {
 		e, inLedger := byVersion[v]
 		if present[v] {
