@@ -58,7 +58,7 @@ func (a *Agent) ready(path string, settle time.Duration) {
 		delete(a.retries, path)
 		a.forgetFile(path)
 		a.files[path] = &fileState{id: key}
-		a.record(base, nil, "", nil, tm, ledger.Refused, refuse("", err))
+		a.record(base, nil, "", tm, ledger.Refused, refuse("", err))
 		return
 	}
 	delete(a.retries, path)
@@ -80,13 +80,13 @@ func (a *Agent) ready(path string, settle time.Duration) {
 			// to the patch that is loaded.
 			other := m
 			other.ID = ""
-			a.record(base, &other, f.SHA256, nil, tm, ledger.Refused,
+			a.record(base, &other, f.SHA256, tm, ledger.Refused,
 				refuse("", fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file)))
 			return
 		}
 		if ps.loaded == nil {
 			fs.patch = ""
-			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused,
+			a.record(base, &m, f.SHA256, tm, ledger.Refused,
 				refuse("", fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID)))
 			return
 		}
@@ -96,7 +96,7 @@ func (a *Agent) ready(path string, settle time.Duration) {
 		}
 		if err := a.newerApplied(m); err != nil {
 			fs.patch, fs.older, fs.seq = "", true, m.Sequence
-			a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, err)
+			a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
 			return
 		}
 		// Dropped again after a revert: plugins never unload, so apply the
@@ -112,12 +112,12 @@ func (a *Agent) ready(path string, settle time.Duration) {
 		var older *olderError
 		fs.older, fs.seq = errors.As(err, &older), m.Sequence
 		fs.patch = ""
-		a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, err)
+		a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
 		return
 	}
 	if a.opened >= pol.Limits.MaxPatches {
 		fs.patch = ""
-		a.record(base, &m, f.SHA256, nil, tm, ledger.Refused, refuse("",
+		a.record(base, &m, f.SHA256, tm, ledger.Refused, refuse("",
 			fmt.Errorf("%d patches already loaded in this process, limits.max_patches is %d: plugins never unload, restart the service to load more", a.opened, pol.Limits.MaxPatches)))
 		return
 	}
@@ -128,7 +128,7 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	ps.loaded, err = loader.Open(p, filepath.Join(pol.StateDir, "loaded"))
 	tm.Open = time.Since(t1)
 	if err != nil {
-		a.record(base, &m, f.SHA256, nil, tm, ledger.Failed, err)
+		a.record(base, &m, f.SHA256, tm, ledger.Failed, err)
 		return
 	}
 	a.apply(ps, tm, time.Now())
@@ -211,14 +211,14 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 		if errors.As(err, &pe) {
 			fn = pe.Func
 		}
-		a.record(ps.file, &ps.manifest, ps.sha, nil, tm, ledger.Failed, refuse(fn, err))
+		a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Failed, refuse(fn, err))
 		return
 	}
 	if st.Warn != nil {
 		a.log.Warn("page protection not restored", "patch", ps.manifest.ID, "reason", st.Warn)
 	}
 	ps.applied = true
-	a.record(ps.file, &ps.manifest, ps.sha, ps.loaded, tm, ledger.Applied, nil)
+	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Applied, nil)
 	// Reading and checking the file took several times its size in heap;
 	// hand it back now rather than whenever the scavenger gets to it, so a
 	// patch costs the process about its mapped size and no more.
@@ -252,11 +252,11 @@ func (a *Agent) forgetFile(path string) {
 	st, err := a.patcher.Revert(ps.manifest.ID)
 	tm := ledger.Timings{Apply: time.Since(t0), StoppedWorld: st.Pause}
 	if err != nil {
-		a.record(filepath.Base(path), &ps.manifest, ps.sha, ps.loaded, tm, ledger.Failed, fmt.Errorf("revert: %w", err))
+		a.record(filepath.Base(path), &ps.manifest, ps.sha, tm, ledger.Failed, fmt.Errorf("revert: %w", err))
 		return
 	}
 	ps.applied = false
-	a.record(filepath.Base(path), &ps.manifest, ps.sha, ps.loaded, tm, ledger.Reverted, nil)
+	a.record(filepath.Base(path), &ps.manifest, ps.sha, tm, ledger.Reverted, nil)
 	a.retryOlder()
 }
 
@@ -307,25 +307,19 @@ func (a *Agent) stillGrowing(path string, key fileKey, err error) bool {
 	if serr != nil {
 		return false
 	}
-	moved := st.Size() != key.size || !st.ModTime().Equal(key.mtime)
 	young := time.Since(st.ModTime()) < 4*a.quiet
-	if !moved && !young {
+	if !changedSince(path, key) && !young {
 		return false
 	}
 	a.retries[path]++
 	// The watcher reports the file again when it changes; if it does not
 	// change, look again once it has been quiet.
-	time.AfterFunc(4*a.quiet, func() {
-		select {
-		case a.retryC <- path:
-		case <-a.done:
-		}
-	})
+	a.retryLater(path)
 	return true
 }
 
 // record logs one decision, writes it to the ledger and updates Status.
-func (a *Agent) record(file string, m *loader.Manifest, sha string, l *loader.Loaded, tm ledger.Timings, state ledger.State, err error) {
+func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Timings, state ledger.State, err error) {
 	e := ledger.Entry{File: file, SHA256: sha, State: state, Timings: tm}
 	if a.self != nil {
 		e.HostBuildID = a.self.BuildID()

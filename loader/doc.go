@@ -16,9 +16,6 @@ var (
 	// ErrFormat means the file is not a hotfix patch: not a complete ELF
 	// shared object with a manifest trailer.
 	ErrFormat = errors.New("loader: not a hotfix patch")
-	// ErrIncomplete means the file ends before its trailer says it should:
-	// it is probably still being copied.
-	ErrIncomplete = errors.New("loader: file incomplete")
 	// ErrSignature means the signature does not verify.
 	ErrSignature = errors.New("loader: bad signature")
 	// ErrIncompatible means the patch was built for another binary, Go

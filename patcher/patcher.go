@@ -54,10 +54,9 @@ func (e *PatchError) Unwrap() error { return e.Err }
 
 // Stats describes one Apply or Revert.
 type Stats struct {
-	Sites  int           // function entries rewritten
-	Pause  time.Duration // the world stood still: stopping every P, then the copy
-	Warn   error         // the change is in place, but a page kept write permission
-	Shapes map[string]string
+	Sites int           // function entries rewritten
+	Pause time.Duration // the world stood still: stopping every P, then the copy
+	Warn  error         // the change is in place, but a page kept write permission
 }
 
 // Patcher owns every function entry it has rewritten. It is safe for
@@ -100,7 +99,7 @@ func (p *Patcher) Check(fn string, from uintptr) (shape string, err error) {
 
 func (p *Patcher) check(fn string, from uintptr) (string, [8]byte, error) {
 	if s, ok := p.sites[from]; ok {
-		shape, err := checkPrologue(withOrig(readCode(from), s.orig))
+		shape, err := CheckPrologue(withOrig(readCode(from), s.orig))
 		return shape, s.orig, err
 	}
 	code := readCode(from)
@@ -149,7 +148,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 	if len(rs) == 0 {
 		return Stats{}, &PatchError{Patch: patch, Op: "apply", Err: errors.New("no functions to redirect")}
 	}
-	st := Stats{Shapes: map[string]string{}}
+	var st Stats
 	seen := map[uintptr]bool{}
 	var ws []write
 	for _, r := range rs {
@@ -157,11 +156,10 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.New("redirected twice in one patch")}
 		}
 		seen[r.From] = true
-		shape, orig, err := p.check(r.Func, r.From)
+		_, orig, err := p.check(r.Func, r.From)
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "check", Err: err}
 		}
-		st.Shapes[r.Func] = shape
 		tramp, err := p.tramps.get(r.From, r.To)
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: err}
@@ -264,20 +262,6 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 	}
 	delete(p.patches, patch)
 	return Stats{Sites: len(ws), Pause: pause, Warn: warn}, nil
-}
-
-// Redirected lists the functions currently redirected, sorted, with the
-// patch whose code runs.
-func (p *Patcher) Redirected() map[string]string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	m := map[string]string{}
-	for _, s := range p.sites {
-		if len(s.layers) > 0 {
-			m[s.fn] = s.layers[len(s.layers)-1].patch
-		}
-	}
-	return m
 }
 
 // write replaces the 8 bytes at addr, which must hold old.
