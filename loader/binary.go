@@ -3,6 +3,7 @@ package loader
 import (
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -89,26 +90,75 @@ func Self() (*Binary, error) {
 	return self.bin, self.err
 }
 
-// Code returns the first n bytes of a function's code as the binary file
+// Code returns n bytes of code from a function's entry as the binary file
 // holds them: the code before any patch was applied.
-func (b *Binary) Code(name string, n int) (code []byte, err error) {
+func (b *Binary) Code(name string, n int) ([]byte, error) {
 	v, ok := b.img.funcs[name]
 	if !ok {
 		return nil, errorf(ErrSymbol, "%s: not in %s", name, b.Path)
 	}
-	f, err := elf.Open(b.file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	for _, s := range f.Sections {
-		if s.Flags&elf.SHF_EXECINSTR != 0 && v >= s.Addr && v+uint64(n) <= s.Addr+s.Size {
-			code = make([]byte, n)
-			if _, err := s.ReadAt(code, int64(v-s.Addr)); err != nil {
+	for _, s := range b.img.code {
+		if s.holds(v, uint64(n)) {
+			code := make([]byte, n)
+			if err := b.readAt(code, s.offset+(v-s.addr)); err != nil {
 				return nil, fmt.Errorf("read code of %s: %w", name, err)
 			}
 			return code, nil
 		}
 	}
 	return nil, errorf(ErrSymbol, "%s: address %#x in no code section", name, v)
+}
+
+func (b *Binary) readAt(p []byte, off uint64) error {
+	f, err := os.Open(b.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.ReadAt(p, int64(off))
+	return err
+}
+
+// FuncInfo is what the patcher needs to know of a function besides its
+// code: how long it is, and where the runtime may park a goroutine in it.
+type FuncInfo struct {
+	Name  string
+	Entry uintptr // in the running process for Self, the link address otherwise
+	Size  int     // bytes of code, without the padding after it
+	// AsyncSafe[i] says whether a goroutine may be parked by asynchronous
+	// preemption at offset i: false where the compiler marked the
+	// instruction an unsafe point (every instruction of a //go:nosplit
+	// function, write-barrier and atomic sequences).
+	AsyncSafe []bool
+}
+
+// FuncInfo reads a function's size from the symbol table and its unsafe
+// points from .gopclntab.
+func (b *Binary) FuncInfo(name string) (FuncInfo, error) {
+	v, ok := b.img.funcs[name]
+	if !ok {
+		return FuncInfo{}, errorf(ErrSymbol, "%s: not in %s", name, b.Path)
+	}
+	size := b.img.sizes[name]
+	pc := b.img.pclntab
+	if pc.size == 0 || b.img.text == 0 {
+		return FuncInfo{}, errorf(ErrSymbol, "%s: no .gopclntab or runtime.text symbol", b.Path)
+	}
+	if size == 0 || size > 1<<24 || v < b.img.text {
+		return FuncInfo{}, errorf(ErrSymbol, "%s: symbol size %d at %#x is not a Go function", name, size, v)
+	}
+	f, err := os.Open(b.file)
+	if err != nil {
+		return FuncInfo{}, err
+	}
+	defer f.Close()
+	tab, err := readPclntab(io.NewSectionReader(f, int64(pc.offset), int64(pc.size)), int64(pc.size))
+	if err != nil {
+		return FuncInfo{}, fmt.Errorf("%s: %w", b.Path, err)
+	}
+	safe, err := tab.asyncSafe(v-b.img.text, int(size))
+	if err != nil {
+		return FuncInfo{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return FuncInfo{Name: name, Entry: uintptr(v) + b.bias, Size: int(size), AsyncSafe: safe}, nil
 }

@@ -17,11 +17,20 @@ type image struct {
 	buildID  string
 	info     *debug.BuildInfo
 	funcs    map[string]uint64 // symbol name -> value, FUNC symbols
+	sizes    map[string]uint64 // symbol name -> size, FUNC symbols
 	objects  map[string]uint64 // symbol name -> value, OBJECT symbols
 	pkgHash  map[string]string // package path -> link fingerprint (hex)
 	machine  elf.Machine
 	fileType elf.Type
+	code     []section // executable sections
+	pclntab  section   // .gopclntab
+	text     uint64    // runtime.text: function entries in .gopclntab count from it
 }
+
+// section is where an ELF section's bytes lie in the file.
+type section struct{ addr, size, offset uint64 }
+
+func (s section) holds(addr, n uint64) bool { return addr >= s.addr && addr+n <= s.addr+s.size }
 
 const pkgHashPrefix = "go:link.pkghashbytes."
 
@@ -40,9 +49,21 @@ func readImage(b []byte) (img *image, err error) {
 	if err != nil {
 		return nil, errorf(ErrFormat, "not an ELF file: %v", err)
 	}
-	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
+	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, sizes: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
 	if f.Class != elf.ELFCLASS64 {
 		return img, nil // the caller names the class/machine mismatch
+	}
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		sec := section{s.Addr, s.Size, s.Offset}
+		if s.Flags&elf.SHF_EXECINSTR != 0 {
+			img.code = append(img.code, sec)
+		}
+		if s.Name == ".gopclntab" {
+			img.pclntab = sec
+		}
 	}
 	if s := f.Section(".note.go.buildid"); s != nil {
 		data, err := s.Data()
@@ -71,11 +92,14 @@ func readImage(b []byte) (img *image, err error) {
 			if strings.HasPrefix(name, "local.") {
 				// The copy of a function in a plugin is a local symbol
 				// with this prefix; keep both spellings.
-				img.funcs[name] = s.Value
+				img.funcs[name], img.sizes[name] = s.Value, s.Size
 				continue
 			}
+			if name == "runtime.text" {
+				img.text = s.Value
+			}
 			if _, dup := img.funcs[name]; !dup {
-				img.funcs[name] = s.Value
+				img.funcs[name], img.sizes[name] = s.Value, s.Size
 			}
 		case elf.STT_OBJECT:
 			img.objects[s.Name] = s.Value
