@@ -20,7 +20,7 @@ func BenchmarkPause(b *testing.B) {
 		b.Run(fmt.Sprintf("funcs=%d", n), func(b *testing.B) {
 			rs := make([]Redirect, n)
 			for i := range rs {
-				rs[i] = Redirect{Func: fmt.Sprint("benchOld", i), From: addr(benchOlds[i]), To: addr(benchNews[i])}
+				rs[i] = redirect(fmt.Sprint("benchOld", i), benchOlds[i], benchNews[i])
 			}
 			p := New()
 			// Warm up: trampolines are mapped once per destination and
@@ -104,7 +104,7 @@ var benchSink int
 // untouched function with itself.
 func BenchmarkCall(b *testing.B) {
 	p := New()
-	if _, err := p.Apply("call", []Redirect{{Func: "benchOld1", From: addr(benchOlds[1]), To: addr(benchNews[1])}}); err != nil {
+	if _, err := p.Apply("call", []Redirect{redirect("benchOld1", benchOlds[1], benchNews[1])}); err != nil {
 		b.Fatal(err)
 	}
 	defer p.Revert("call")

@@ -10,13 +10,16 @@ import (
 	"github.com/gohotfix/hotfix/patcher/internal/stw"
 )
 
-// readCode returns the first bytes of live code at addr, enough to decode
-// the prologue.
-func readCode(addr uintptr) []byte {
-	b := make([]byte, 32)
-	copy(b, osmem.Bytes(addr, 32))
+// readCode returns a copy of n bytes of live code at addr.
+func readCode(addr uintptr, n int) []byte {
+	b := make([]byte, n)
+	copy(b, osmem.Bytes(addr, n))
 	return b
 }
+
+// guardReady says whether goroutines parked inside a window can be looked
+// for in this process (stw.SelfTest, run the first time).
+func guardReady() error { return stw.Ready() }
 
 func isJump(code []byte) bool { return code[0] == 0xE9 }
 
@@ -59,11 +62,21 @@ func reach(from, tramp uintptr) bool {
 
 // commit installs every write or none. Pages are made writable and
 // pre-faulted before the world stops; with the world stopped only the
-// prepared words are compared and stored, with no allocation, lock or
-// system call.
-func commit(ws []write) (pause time.Duration, warn error, err error) {
+// parked goroutines are looked at and the prepared words compared and
+// stored, with no allocation, lock or system call. busy is the index of a
+// write whose window holds a parked goroutine (nothing was written), or -1.
+func commit(ws []write) (pause time.Duration, busy int, warn error, err error) {
+	busy = -1
 	if len(ws) == 0 {
-		return 0, nil, nil
+		return 0, busy, nil, nil
+	}
+	var guards []stw.Range
+	var guarded []int
+	for i, w := range ws {
+		if w.guard[1] != 0 {
+			guards = append(guards, stw.Range{Lo: w.guard[0], Hi: w.guard[1]})
+			guarded = append(guarded, i)
+		}
 	}
 	pages := pagesOf(ws, osmem.PageOf)
 	made := 0
@@ -78,12 +91,17 @@ func commit(ws []write) (pause time.Duration, warn error, err error) {
 	}()
 	for _, pg := range pages {
 		if err := osmem.MakeWritable(pg); err != nil {
-			return 0, nil, err
+			return 0, busy, nil, err
 		}
 		made++
 	}
-	bad := -1
+	bad, parked := -1, -1
 	ps := stw.Do(func() {
+		if len(guards) > 0 {
+			if parked = stw.ParkedIn(guards); parked >= 0 {
+				return
+			}
+		}
 		for i := range ws {
 			if load(ws[i].addr) != ws[i].old {
 				bad = i
@@ -95,10 +113,13 @@ func commit(ws []write) (pause time.Duration, warn error, err error) {
 		}
 	})
 	pause = time.Duration(ps.Stopping + ps.Stopped)
-	if bad >= 0 {
-		return pause, nil, fmt.Errorf("%w at %#x", ErrForeignCode, ws[bad].addr)
+	if parked >= 0 {
+		return pause, guarded[parked], nil, nil
 	}
-	return pause, nil, nil
+	if bad >= 0 {
+		return pause, busy, nil, fmt.Errorf("%w at %#x", ErrForeignCode, ws[bad].addr)
+	}
+	return pause, busy, nil, nil
 }
 
 //go:nosplit

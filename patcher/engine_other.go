@@ -4,11 +4,12 @@ package patcher
 
 import "time"
 
-func readCode(uintptr) []byte { return make([]byte, 32) }
-func isJump([]byte) bool      { return false }
+func readCode(_ uintptr, n int) []byte { return make([]byte, n) }
+func guardReady() error                { return ErrNotSupported }
+func isJump([]byte) bool               { return false }
 
 type trampolines struct{}
 
 func (t *trampolines) get(from, to uintptr) (uintptr, error) { return 0, ErrNotSupported }
 
-func commit(ws []write) (time.Duration, error, error) { return 0, nil, ErrNotSupported }
+func commit(ws []write) (time.Duration, int, error, error) { return 0, -1, nil, ErrNotSupported }

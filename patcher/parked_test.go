@@ -92,9 +92,9 @@ func TestParkedGoroutinesReturnThroughOldCode(t *testing.T) {
 	extra := map[string]any{"pkDeepN": pkDeepN, "pkDeepNNew": pkDeepNNew}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := []Redirect{{Func: "old", From: addr(tt.old), To: addr(tt.new)}}
+			rs := []Redirect{redirect("old", tt.old, tt.new)}
 			for i := range tt.from {
-				rs = append(rs, Redirect{Func: tt.from[i], From: addr(extra[tt.from[i]]), To: addr(extra[tt.to[i]])})
+				rs = append(rs, redirect(tt.from[i], extra[tt.from[i]], extra[tt.to[i]]))
 			}
 			p := New()
 			park := func(fn func(chan<- struct{}, <-chan int) string) (chan int, chan string) {

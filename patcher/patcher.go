@@ -3,9 +3,11 @@
 // addresses and changes machine code, all of one patch or none of it.
 //
 // Only one shape of redirect is used: a 5-byte JMP rel32 at the function's
-// entry, to a trampoline in a page mapped near the text. It is written only
-// where no goroutine can ever be resumed inside those 5 bytes (see
-// prologue), with the world stopped, as one aligned 8-byte store.
+// entry, to a trampoline in a page mapped near the text. It is written with
+// the world stopped, as one aligned 8-byte store, and only where no
+// goroutine resumes inside those 5 bytes: where none ever can (see
+// prologue), or, for the shapes where one may be parked, once a look at
+// every parked goroutine found none there (retried a few times while one is).
 package patcher
 
 import (
@@ -14,6 +16,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/gohotfix/hotfix/patcher/prologue"
 )
 
 var (
@@ -27,12 +31,18 @@ var (
 	ErrForeignCode = errors.New("patcher: function entry changed by someone else")
 	// ErrUnknownPatch is returned by Revert for a patch that is not applied.
 	ErrUnknownPatch = errors.New("patcher: patch not applied")
+	// ErrBusy means a goroutine stayed parked inside the bytes the jump
+	// replaces through every try.
+	ErrBusy = errors.New("patcher: function busy")
 )
 
 // Redirect sends calls of the function at From to To.
 type Redirect struct {
 	Func     string  // symbol name, for messages
 	From, To uintptr // entry of the running function and of its replacement
+	// AsyncSafe is the function's unsafe-point table, one entry per byte
+	// of code (loader.FuncInfo): its length is the function's size.
+	AsyncSafe []bool
 }
 
 // PatchError says which patch and function an operation failed on.
@@ -54,9 +64,10 @@ func (e *PatchError) Unwrap() error { return e.Err }
 
 // Stats describes one Apply or Revert.
 type Stats struct {
-	Sites int           // function entries rewritten
-	Pause time.Duration // the world stood still: stopping every P, then the copy
-	Warn  error         // the change is in place, but a page kept write permission
+	Sites   int           // function entries rewritten
+	Pause   time.Duration // the world stood still: stopping every P, then the copy
+	Retries int           // stops given up because a goroutine was parked in a window
+	Warn    error         // the change is in place, but a page kept write permission
 }
 
 // Patcher owns every function entry it has rewritten. It is safe for
@@ -88,44 +99,36 @@ func New() *Patcher {
 	return &Patcher{sites: map[uintptr]*site{}, patches: map[string][]uintptr{}}
 }
 
-// Check reports whether the function at from can be redirected, and the
-// shape of prologue it found. It reads the live code and changes nothing.
-func (p *Patcher) Check(fn string, from uintptr) (shape string, err error) {
+// Check reports how the function at from, whose unsafe-point table is
+// asyncSafe, can be redirected. It reads the live code and changes nothing.
+func (p *Patcher) Check(fn string, from uintptr, asyncSafe []bool) (prologue.Plan, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	shape, _, err = p.check(fn, from)
-	return shape, err
+	plan, _, err := p.check(from, asyncSafe)
+	return plan, err
 }
 
-func (p *Patcher) check(fn string, from uintptr) (string, [8]byte, error) {
-	if s, ok := p.sites[from]; ok {
-		shape, err := CheckPrologue(withOrig(readCode(from), s.orig))
-		return shape, s.orig, err
-	}
-	code := readCode(from)
+// check classifies the code at from as it was before this process changed
+// it, and returns its first 8 original bytes.
+func (p *Patcher) check(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte, error) {
+	code := readCode(from, max(len(asyncSafe), prologue.JumpLen)+8)
 	var orig [8]byte
+	if s, ok := p.sites[from]; ok {
+		copy(code, s.orig[:])
+	} else if isJump(code) {
+		return prologue.Plan{}, orig, fmt.Errorf("%w: entry is a jump already", ErrForeignCode)
+	}
 	copy(orig[:], code)
-	shape, err := CheckPrologue(code)
-	return shape, orig, err
-}
-
-func withOrig(code []byte, orig [8]byte) []byte {
-	c := append([]byte(nil), code...)
-	copy(c, orig[:])
-	return c
-}
-
-// CheckPrologue reports whether a function whose first bytes are code can
-// be redirected, and the prologue shape it found.
-func CheckPrologue(code []byte) (shape string, err error) {
-	if isJump(code) {
-		return "", fmt.Errorf("%w: entry is a jump already", ErrForeignCode)
-	}
-	shape, err = checkPrologue(code)
+	plan, err := checkPrologue(prologue.Func{Code: code, AsyncSafe: asyncSafe})
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnsafePrologue, err)
+		return plan, orig, fmt.Errorf("%w: %v", ErrUnsafePrologue, err)
 	}
-	return shape, nil
+	if plan.Guard {
+		if err := guardReady(); err != nil {
+			return plan, orig, fmt.Errorf("%w: %s needs it: %v", ErrUnsafePrologue, plan.Shape, err)
+		}
+	}
+	return plan, orig, nil
 }
 
 // Applied reports whether the patch is applied.
@@ -156,7 +159,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.New("redirected twice in one patch")}
 		}
 		seen[r.From] = true
-		_, orig, err := p.check(r.Func, r.From)
+		plan, orig, err := p.check(r.From, r.AsyncSafe)
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "check", Err: err}
 		}
@@ -168,11 +171,16 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: err}
 		}
-		ws = append(ws, write{addr: r.From, old: p.current(r.From, orig), new: code})
+		w := write{fn: r.Func, addr: r.From, old: p.current(r.From, orig), new: code}
+		if plan.Guard && w.old == orig {
+			// The original code is live: a goroutine may be parked in it.
+			w.guard = [2]uintptr{r.From + uintptr(plan.Lo), r.From + uintptr(plan.Hi)}
+		}
+		ws = append(ws, w)
 	}
-	pause, warn, err := commit(ws)
+	pause, retries, warn, err := commitRetry(ws)
 	if err != nil {
-		return Stats{}, &PatchError{Patch: patch, Op: "apply", Err: err}
+		return Stats{Retries: retries}, &PatchError{Patch: patch, Op: "apply", Err: err}
 	}
 	froms := make([]uintptr, 0, len(rs))
 	for _, r := range rs {
@@ -191,7 +199,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		froms = append(froms, r.From)
 	}
 	p.patches[patch] = froms
-	st.Sites, st.Pause, st.Warn = len(ws), pause, warn
+	st.Sites, st.Pause, st.Retries, st.Warn = len(ws), pause, retries, warn
 	return st, nil
 }
 
@@ -249,7 +257,9 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 			ws = append(ws, write{addr: from, old: old, new: code})
 		}
 	}
-	pause, warn, err := commit(ws)
+	// No guard: the live entry is a jump, one instruction, so no goroutine
+	// is parked inside the bytes put back.
+	pause, _, warn, err := commitRetry(ws)
 	if err != nil {
 		return Stats{}, &PatchError{Patch: patch, Op: "revert", Err: err}
 	}
@@ -264,10 +274,38 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 	return Stats{Sites: len(ws), Pause: pause, Warn: warn}, nil
 }
 
-// write replaces the 8 bytes at addr, which must hold old.
+// write replaces the 8 bytes at addr, which must hold old, unless a
+// goroutine is parked with its resume PC in [guard[0], guard[1]).
 type write struct {
+	fn       string
 	addr     uintptr
 	old, new [8]byte
+	guard    [2]uintptr // zero: no goroutine can be parked inside
+}
+
+// Retry schedule while a goroutine is parked in a window: it runs again as
+// soon as the world starts, so a short wait usually clears it.
+const (
+	maxTries   = 40
+	firstWait  = 100 * time.Microsecond
+	longestGap = 20 * time.Millisecond
+)
+
+// commitRetry commits ws, stopping the world again after a pause while a
+// goroutine is parked in one of the windows, maxTries times at most.
+func commitRetry(ws []write) (pause time.Duration, retries int, warn, err error) {
+	wait := firstWait
+	for try := 1; ; try++ {
+		pause, busy, warn, err := commit(ws)
+		if busy < 0 || err != nil {
+			return pause, try - 1, warn, err
+		}
+		if try == maxTries {
+			return pause, try, warn, fmt.Errorf("%w: %s: a goroutine was parked inside the bytes the jump replaces at each of %d tries; try again later", ErrBusy, ws[busy].fn, try)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, longestGap)
+	}
 }
 
 func pagesOf(ws []write, pageOf func(uintptr) uintptr) []uintptr {

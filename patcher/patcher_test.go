@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gohotfix/hotfix/loader"
 )
 
 //go:noinline
@@ -41,7 +43,34 @@ func largeFrame(x int) int {
 //go:noinline
 func leaf(a, b int) int { return a + b }
 
+//go:noinline
+func newLeaf(a, b int) int { return a - b }
+
 func addr(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+
+// asyncSafe reads a function's unsafe-point table from the test binary,
+// as the agent does from the host (the Makefile links test binaries with
+// -s=false so that they keep their symbol table).
+func asyncSafe(fn any) []bool {
+	pc := addr(fn)
+	bin, err := loader.Self()
+	if err != nil {
+		panic(err)
+	}
+	fi, err := bin.FuncInfo(runtime.FuncForPC(pc).Name())
+	if err != nil {
+		panic(err)
+	}
+	if fi.Entry != pc {
+		panic(fmt.Sprintf("%s: entry %#x, runtime says %#x", fi.Name, fi.Entry, pc))
+	}
+	return fi.AsyncSafe
+}
+
+// redirect sends calls of from to to.
+func redirect(name string, from, to any) Redirect {
+	return Redirect{Func: name, From: addr(from), To: addr(to), AsyncSafe: asyncSafe(from)}
+}
 
 func TestPrologueShapes(t *testing.T) {
 	tests := []struct {
@@ -53,12 +82,12 @@ func TestPrologueShapes(t *testing.T) {
 		{"small", oldAnswer, "small-frame stack check", "CMPQ SP, 16(R14) is 4 bytes: the JLS after it is async-unsafe"},
 		{"medium", mediumFrame, "medium-frame stack check", "LEAQ -n(SP), R12 alone covers the jump"},
 		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ"},
-		{"leaf", leaf, "no stack check", "a frameless leaf may be preempted after any instruction"},
+		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes): guarded", "a frameless leaf may be preempted after any instruction: guarded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			shape, err := New().Check(tt.name, addr(tt.fn))
-			got := shape
+			plan, err := New().Check(tt.name, addr(tt.fn), asyncSafe(tt.fn))
+			got := plan.Shape
 			if err != nil {
 				got = err.Error()
 				if !errors.Is(err, ErrUnsafePrologue) {
@@ -75,17 +104,17 @@ func TestPrologueShapes(t *testing.T) {
 func TestApplyRevertLayers(t *testing.T) {
 	p := New()
 	from := addr(oldAnswer)
-	orig := readCode(from)
+	orig := readCode(from, 32)
 	if got := oldAnswer(1); got != "old 1" {
 		t.Fatalf("before apply: %q", got)
 	}
-	if _, err := p.Apply("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newAnswer)}}); err != nil {
+	if _, err := p.Apply("v1", []Redirect{redirect("oldAnswer", oldAnswer, newAnswer)}); err != nil {
 		t.Fatalf("apply v1: %v", err)
 	}
 	if got := oldAnswer(1); got != "new 1" {
 		t.Fatalf("after v1: %q", got)
 	}
-	if _, err := p.Apply("v2", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}); err != nil {
+	if _, err := p.Apply("v2", []Redirect{redirect("oldAnswer", oldAnswer, newerAnswer)}); err != nil {
 		t.Fatalf("apply v2: %v", err)
 	}
 	if got := oldAnswer(1); got != "newer 1" {
@@ -103,7 +132,7 @@ func TestApplyRevertLayers(t *testing.T) {
 	if got := oldAnswer(1); got != "old 1" {
 		t.Fatalf("after revert v1: %q", got)
 	}
-	if got := readCode(from); string(got) != string(orig) {
+	if got := readCode(from, 32); string(got) != string(orig) {
 		t.Fatalf("code not restored byte for byte:\n got %x\nwant %x", got, orig)
 	}
 	if _, err := p.Revert("v1"); !errors.Is(err, ErrUnknownPatch) {
@@ -113,17 +142,20 @@ func TestApplyRevertLayers(t *testing.T) {
 
 func TestApplyAllOrNothing(t *testing.T) {
 	p := New()
-	rs := []Redirect{
-		{Func: "mediumFrame", From: addr(mediumFrame), To: addr(largeFrame)},
-		{Func: "leaf", From: addr(leaf), To: addr(mediumFrame)},
+	// Someone else has put a jump at the entry of the second function.
+	other := New()
+	if _, err := other.Apply("other", []Redirect{redirect("leaf", leaf, newLeaf)}); err != nil {
+		t.Fatal(err)
 	}
-	before := readCode(addr(mediumFrame))
+	defer other.Revert("other")
+	rs := []Redirect{redirect("mediumFrame", mediumFrame, largeFrame), redirect("leaf", leaf, newLeaf)}
+	before := readCode(addr(mediumFrame), 32)
 	_, err := p.Apply("bad", rs)
 	var pe *PatchError
-	if !errors.As(err, &pe) || pe.Func != "leaf" || !errors.Is(err, ErrUnsafePrologue) {
-		t.Fatalf("Apply = %v, want PatchError for leaf wrapping ErrUnsafePrologue", err)
+	if !errors.As(err, &pe) || pe.Func != "leaf" || !errors.Is(err, ErrForeignCode) {
+		t.Fatalf("Apply = %v, want PatchError for leaf wrapping ErrForeignCode", err)
 	}
-	if got := readCode(addr(mediumFrame)); string(got) != string(before) {
+	if got := readCode(addr(mediumFrame), 32); string(got) != string(before) {
 		t.Fatalf("first function changed although the patch was refused")
 	}
 	if p.Applied("bad") {
@@ -139,7 +171,6 @@ func TestApplyUnderLoad(t *testing.T) {
 	// slow here; `make stress` runs the long version in its own test.
 	cycles := 300
 	p := New()
-	from, to := addr(oldAnswer), addr(newAnswer)
 	var stop atomic.Bool
 	var wrong atomic.Value
 	var calls atomic.Int64
@@ -158,7 +189,7 @@ func TestApplyUnderLoad(t *testing.T) {
 		}()
 	}
 	for c := 0; c < cycles; c++ {
-		if _, err := p.Apply("load", []Redirect{{Func: "oldAnswer", From: from, To: to}}); err != nil {
+		if _, err := p.Apply("load", []Redirect{redirect("oldAnswer", oldAnswer, newAnswer)}); err != nil {
 			t.Fatalf("cycle %d apply: %v", c, err)
 		}
 		runtime.Gosched()

@@ -2,6 +2,8 @@
 
 package patcher
 
-func checkPrologue([]byte) (string, error) { return "", ErrNotSupported }
+import "github.com/gohotfix/hotfix/patcher/prologue"
+
+func checkPrologue(prologue.Func) (prologue.Plan, error) { return prologue.Plan{}, ErrNotSupported }
 
 func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) { return orig, ErrNotSupported }

@@ -27,15 +27,10 @@ func stMakeAdderNew(k int) func(int) string {
 	return func(x int) string { return fmt.Sprintf("adder v1 %d", x+k) }
 }
 
-//go:noinline
-func stLeaf(a, b int) int { return a + b }
-
-//go:nosplit
-func stNoSplit(a, b int) int { return a*b + 1 }
 
 // TestShapesPatchable is the list of function shapes the patcher was
 // checked on: each is redirected, called through its call site, and
-// reverted; the two shapes without a stack check are refused.
+// reverted.
 func TestShapesPatchable(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -59,13 +54,20 @@ func TestShapesPatchable(t *testing.T) {
 		{"defer/recover, returning", stGuard, stGuardNew, func() string { return stGuard(1) }, "guard v0 1", "guard v1 1", "", ""},
 		{"closure", stClosure, stClosureNew, func() string { return stClosure(1) }, "closure v0 1", "closure v1 1", "", "a func literal is a function like any other"},
 		{"closure with captured variables", stAdder, stAdderNew, func() string { return stAdder(1) }, "adder v0 41", "adder v1 41", "", "the context register (RDX) survives the jump and the trampoline"},
-		{"frameless leaf", stLeaf, stSmall, nil, "", "", "no stack check", "a goroutine may stop after any of its instructions"},
-		{"//go:nosplit", stNoSplit, stSmall, nil, "", "", "no stack check", "the same, by request"},
+		{"leaf, 6-byte first instruction", lfLong, lfLongNew, func() string { return fmt.Sprint(lfLong(10000)) }, "10000", "9500", "", "no instruction boundary inside the jump"},
+		{"leaf, short first instruction", lfShort, lfShortNew, func() string { return fmt.Sprint(lfShort(2, 3)) }, "9", "3", "", "guarded: a goroutine may be parked at entry+1..4"},
+		{"small-frame leaf, PUSHQ BP first", lfFramed, lfFramedNew, func() string { return fmt.Sprint(lfFramed(1)) }, "7", "-3", "", "made nosplit by the assembler: guarded"},
+		{"//go:nosplit", lfNoSplit, lfNoSplitNew, func() string { return fmt.Sprint(lfNoSplit(2, 3)) }, "7", "8", "", "every instruction async-unsafe: nothing to guard"},
+		{"shorter than the jump", lfTiny, lfTinyNew, func() string { return fmt.Sprint(lfTiny()) }, "0", "1", "", "the jump runs into the INT3 padding, never executed"},
+		{"loop at the entry, NOP first", lfWait, lfWaitNew, lfWaitOnReady, "1", "2", "", "guarded over the whole function: no goroutine may be inside"},
+		{"leaf value method through an interface", lfCents.Euros, lfCents.EurosNew, func() string { return fmt.Sprint(lfPrice.Euros()) }, "2", "3", "", "the itab's wrapper calls the entry"},
+		{"leaf method value", lfCents.Euros, lfCents.EurosNew, func() string { return fmt.Sprint(lfEurosOf(250)) }, "2", "3", "", "a method expression points at the entry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New()
-			shape, err := p.Check(tt.name, addr(tt.from))
+			plan, err := p.Check(tt.name, addr(tt.from), asyncSafe(tt.from))
+			shape := plan.Shape
 			if tt.refused != "" {
 				if !errors.Is(err, ErrUnsafePrologue) || !strings.Contains(err.Error(), tt.refused) {
 					t.Fatalf("Check = %q, %v; want ErrUnsafePrologue with %q (%s)", shape, err, tt.refused, tt.reason)
@@ -79,7 +81,7 @@ func TestShapesPatchable(t *testing.T) {
 			if got := tt.call(); got != tt.old {
 				t.Fatalf("before apply: %q, want %q", got, tt.old)
 			}
-			if _, err := p.Apply("shape", []Redirect{{Func: tt.name, From: addr(tt.from), To: addr(tt.to)}}); err != nil {
+			if _, err := p.Apply("shape", []Redirect{redirect(tt.name, tt.from, tt.to)}); err != nil {
 				t.Fatalf("apply: %v", err)
 			}
 			got := tt.call()

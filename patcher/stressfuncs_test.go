@@ -154,7 +154,7 @@ var stPairs = []stPair{
 func stRedirects() []Redirect {
 	rs := make([]Redirect, len(stPairs))
 	for i, p := range stPairs {
-		rs[i] = Redirect{Func: p.name, From: addr(p.old), To: addr(p.new)}
+		rs[i] = redirect(p.name, p.old, p.new)
 	}
 	return rs
 }

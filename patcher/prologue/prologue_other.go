@@ -8,6 +8,6 @@ import "errors"
 const JumpLen = 5
 
 // Check refuses everything on architectures without a patch engine.
-func Check(code []byte) (string, error) {
-	return "", errors.New("no patch engine for this architecture")
+func Check(f Func) (Plan, error) {
+	return Plan{}, errors.New("no patch engine for this architecture")
 }
