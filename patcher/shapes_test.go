@@ -27,7 +27,6 @@ func stMakeAdderNew(k int) func(int) string {
 	return func(x int) string { return fmt.Sprintf("adder v1 %d", x+k) }
 }
 
-
 // TestShapesPatchable is the list of function shapes the patcher was
 // checked on: each is redirected, called through its call site, and
 // reverted.
