@@ -146,6 +146,8 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	a.self, a.selfErr = loader.Self()
 	if a.selfErr != nil {
 		log.Error("this binary cannot take patches; every patch will be refused", "reason", a.selfErr)
+	} else if err := patcher.SelfTest(); err != nil {
+		log.Warn("functions that need the parked-goroutine check (leaves with a short first instruction) will be refused", "reason", err)
 	}
 
 	// Watch before the first scan, so a file that lands during start-up

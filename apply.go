@@ -159,7 +159,7 @@ func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
 		return nil, err
 	}
 	for _, fn := range p.Funcs {
-		if _, err := a.patcher.Check(fn.Name, fn.From); err != nil {
+		if _, err := a.patcher.Check(fn.Name, fn.From, fn.AsyncSafe); err != nil {
 			return nil, refuse(fn.Name, err)
 		}
 	}
@@ -201,7 +201,7 @@ func targets(m loader.Manifest, fn string) bool {
 func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 	rs := make([]patcher.Redirect, 0, len(ps.loaded.Funcs))
 	for _, f := range ps.loaded.Funcs {
-		rs = append(rs, patcher.Redirect{Func: f.Name, From: f.From, To: f.To})
+		rs = append(rs, patcher.Redirect{Func: f.Name, From: f.From, To: f.To, AsyncSafe: f.AsyncSafe})
 	}
 	st, err := a.patcher.Apply(ps.manifest.ID, rs)
 	tm.Apply, tm.StoppedWorld = time.Since(t0), st.Pause

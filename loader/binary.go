@@ -142,7 +142,7 @@ func (b *Binary) FuncInfo(name string) (FuncInfo, error) {
 	size := b.img.sizes[name]
 	pc := b.img.pclntab
 	if pc.size == 0 || b.img.text == 0 {
-		return FuncInfo{}, errorf(ErrSymbol, "%s: no .gopclntab or runtime.text symbol", b.Path)
+		return FuncInfo{}, errorf(ErrFormat, "%s: no .gopclntab or runtime.text symbol", b.Path)
 	}
 	if size == 0 || size > 1<<24 || v < b.img.text {
 		return FuncInfo{}, errorf(ErrSymbol, "%s: symbol size %d at %#x is not a Go function", name, size, v)

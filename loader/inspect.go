@@ -25,6 +25,7 @@ type Func struct {
 	From       uintptr // entry in the binary
 	PluginAddr uint64  // link address of the new code in the patch
 	To         uintptr
+	AsyncSafe  []bool // the target's unsafe-point table (FuncInfo)
 }
 
 // Inspect reads the patch file at path and checks that it fits bin. It
@@ -86,9 +87,12 @@ func (p *Patch) Resolve(bin *Binary) error {
 		return errorf(ErrSymbol, "anchor %s not in the patch", anchor)
 	}
 	for _, t := range f.Manifest.Targets {
-		from, ok := bin.Func(t.Name)
-		if !ok {
+		if _, ok := bin.Func(t.Name); !ok {
 			return errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
+		}
+		fi, err := bin.FuncInfo(t.Name)
+		if err != nil {
+			return err
 		}
 		// The new code of a function of package main lives under the
 		// patch's package path (Target.PluginSymbol), and the runtime
@@ -101,7 +105,7 @@ func (p *Patch) Resolve(bin *Binary) error {
 		if !ok {
 			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, sym)
 		}
-		p.Funcs = append(p.Funcs, Func{Name: t.Name, PluginName: sym, From: from, PluginAddr: v})
+		p.Funcs = append(p.Funcs, Func{Name: t.Name, PluginName: sym, From: fi.Entry, PluginAddr: v, AsyncSafe: fi.AsyncSafe})
 	}
 	return nil
 }

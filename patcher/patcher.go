@@ -125,11 +125,17 @@ func (p *Patcher) check(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte,
 	}
 	if plan.Guard {
 		if err := guardReady(); err != nil {
-			return plan, orig, fmt.Errorf("%w: %s needs it: %v", ErrUnsafePrologue, plan.Shape, err)
+			return plan, orig, fmt.Errorf("%w: %s: a goroutine may be parked inside the bytes the jump replaces, and %v", ErrUnsafePrologue, plan.Shape, err)
 		}
 	}
 	return plan, orig, nil
 }
+
+// SelfTest proves, once per process, that goroutines parked inside a
+// function can be found (see the stw package); the shapes that need that
+// check are refused while it fails. It takes a few milliseconds the first
+// time and returns the first result after that; safe for concurrent use.
+func SelfTest() error { return guardReady() }
 
 // Applied reports whether the patch is applied.
 func (p *Patcher) Applied(patch string) bool {

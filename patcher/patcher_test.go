@@ -82,7 +82,7 @@ func TestPrologueShapes(t *testing.T) {
 		{"small", oldAnswer, "small-frame stack check", "CMPQ SP, 16(R14) is 4 bytes: the JLS after it is async-unsafe"},
 		{"medium", mediumFrame, "medium-frame stack check", "LEAQ -n(SP), R12 alone covers the jump"},
 		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ"},
-		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes): guarded", "a frameless leaf may be preempted after any instruction: guarded"},
+		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes)", "a frameless leaf may be preempted after any instruction: guarded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

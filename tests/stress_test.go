@@ -49,6 +49,11 @@ var stressTargets = []string{
 	"example.com/stresshost/shapes.Nap",
 	"example.com/stresshost/shapes.HotSmall",
 	"example.com/stresshost/shapes.HotMedium",
+	"example.com/stresshost/shapes.LeafLong",
+	"example.com/stresshost/shapes.LeafShort",
+	"example.com/stresshost/shapes.LeafFramed",
+	"example.com/stresshost/shapes.LeafLoop",
+	"example.com/stresshost/shapes.LeafNoSplit",
 }
 
 // longStress reports whether `make stress` asked for the long versions.
@@ -134,6 +139,7 @@ type stressReport struct {
 	Redirects int
 	MaxPause  time.Duration
 	MeanPause time.Duration
+	Retries   int
 	Err       string
 }
 
@@ -326,10 +332,12 @@ func TestStressPluginLoop(t *testing.T) {
 	h := startHost(t, s.host, dir, "GOGC=10")
 	// The host logs a record every 1000 cycles.
 	dog := startWatchdog(t, h, 3*time.Minute, func() int { return len(h.records("selfstress progress")) })
-	q := url.Values{"patch": {s.patches["v1"], s.patches["v2"]}, "cycles": {strconv.Itoa(cycles)}, "dir": {filepath.Join(dir, "selfloaded")}}
+	prof := filepath.Join(dir, "cpu.pprof")
+	q := url.Values{"patch": {s.patches["v1"], s.patches["v2"]}, "cycles": {strconv.Itoa(cycles)}, "dir": {filepath.Join(dir, "selfloaded")}, "pprof": {prof}}
 	var rep stressReport
 	getJSON(t, h, "/selfstress?"+q.Encode(), &rep)
 	dog.Stop()
+	leafSamples := profileSamples(t, s.host, prof, "shapes.Leaf")
 	if rep.Err != "" {
 		t.Fatalf("after %d cycles: %s", rep.Cycles, rep.Err)
 	}
@@ -340,13 +348,39 @@ func TestStressPluginLoop(t *testing.T) {
 		t.Fatalf("%d wrong answers in %d calls; first: %q", rep.Wrong, rep.Calls, rep.Examples)
 	}
 	rep.checkSeen(t, "v0", "v1", "v2")
-	msg := fmt.Sprintf("plugin-loaded patches, %d redirects each: %d apply/revert cycles (v2 layered every 4th) survived in %v: %d callers, %d calls, 0 wrong, %d GCs; world stopped %v mean, %v max",
-		rep.Redirects, rep.Cycles, rep.Took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs, rep.MeanPause, rep.MaxPause)
+	if leafSamples == 0 {
+		t.Errorf("no CPU profile sample landed in a leaf: the profiler never unwound from one")
+	}
+	msg := fmt.Sprintf("plugin-loaded patches, %d redirects each: %d apply/revert cycles (v2 layered every 4th) survived in %v: %d callers, %d calls, 0 wrong, %d GCs; world stopped %v mean, %v max; %d stops retried (a goroutine parked in a leaf's window); CPU profile on, %d samples in the leaves",
+		rep.Redirects, rep.Cycles, rep.Took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs, rep.MeanPause, rep.MaxPause, rep.Retries, leafSamples)
 	t.Log(msg)
 	if testing.Verbose() {
 		fmt.Println("cycles per engine, hotfix in the stress host:", msg)
 	}
 	h.stop()
+}
+
+// profileSamples counts the samples of a CPU profile whose innermost frame
+// is a function whose name contains match, old or new code.
+func profileSamples(t testing.TB, bin, prof, match string) int {
+	t.Helper()
+	out, err := run(filepath.Dir(prof), "go", "tool", "pprof", "-traces", bin, prof)
+	if err != nil {
+		t.Fatalf("go tool pprof: %v\n%s", err, out)
+	}
+	// -traces prints each stack as "<samples> <innermost frame>" then its
+	// callers, one per line, between separator lines.
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.HasSuffix(f[0], "ms") && strings.Contains(f[1], match) {
+			d, err := time.ParseDuration(f[0])
+			if err == nil {
+				n += int(d / (10 * time.Millisecond))
+			}
+		}
+	}
+	return n
 }
 
 // TestParkedCallsFinishInTheirCode parks goroutines inside patched
@@ -409,9 +443,12 @@ func TestHostShapes(t *testing.T) {
 	want := map[string]string{
 		"Medium":    "medium-frame stack check",
 		"HotMedium": "medium-frame stack check",
-		"Big":       "large-frame stack check",
-		"Leaf":      "refused: patcher: prologue cannot be redirected safely: no stack check",
-		"NoSplit":   "refused: patcher: prologue cannot be redirected safely: no stack check",
+		"Big":         "large-frame stack check",
+		"LeafLong":    "no stack check, first instruction CMP RAX, -0x75bcd15 (6 bytes) covers the jump",
+		"LeafShort":   "no stack check, first instruction SHL RAX, 0x2 (4 of 5 bytes); guarded [1, 5)",
+		"LeafFramed":  "no stack check, first instruction PUSH RBP (1 of 5 bytes); guarded [1, 5)",
+		"LeafLoop":    "leaf that loops back to its entry; guarded [0, ",
+		"LeafNoSplit": "no async safe point in the first 5 bytes (nosplit)",
 	}
 	var names []string
 	for name := range got {
@@ -429,7 +466,7 @@ func TestHostShapes(t *testing.T) {
 		}
 		t.Logf("%-20s %s", short, got[name])
 	}
-	if len(got) < 16 {
-		t.Errorf("host reported %d functions, want 16", len(got))
+	if len(got) < 19 {
+		t.Errorf("host reported %d functions, want 19", len(got))
 	}
 }

@@ -147,11 +147,11 @@ func (b body) plan(f Func) (Plan, error) {
 		case b.calls:
 			return Plan{}, fmt.Errorf("branches back into its first %d bytes and calls other functions: a goroutine may be inside it at any depth", JumpLen)
 		}
-		return Plan{Shape: "leaf that loops back to its entry: guarded whole", Guard: true, Lo: 0, Hi: size}, nil
+		return Plan{Shape: "leaf that loops back to its entry", Guard: true, Lo: 0, Hi: size}, nil
 	}
 	switch {
 	case parkable(1, JumpLen):
-		return Plan{Shape: fmt.Sprintf("no stack check, first instruction %v (%d of %d bytes): guarded", b.first, b.first.Len, JumpLen), Guard: true, Lo: 1, Hi: min(JumpLen, size)}, nil
+		return Plan{Shape: fmt.Sprintf("no stack check, first instruction %v (%d of %d bytes)", b.first, b.first.Len, JumpLen), Guard: true, Lo: 1, Hi: min(JumpLen, size)}, nil
 	case size < JumpLen:
 		return Plan{Shape: fmt.Sprintf("%d-byte function, padding after it", size)}, nil
 	case b.first.Len >= JumpLen:

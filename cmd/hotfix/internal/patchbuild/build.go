@@ -593,14 +593,23 @@ func writeFileAtomic(path string, b []byte) error {
 func CheckPrologues(bin *loader.Binary, funcs []string) error {
 	var errs []error
 	for _, fn := range funcs {
-		code, err := bin.Code(fn, 32)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := prologue.Check(code); err != nil {
+		if _, err := Shape(bin, fn); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %s: %v", ErrRefused, fn, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Shape is how the patcher would redirect a function of the binary file,
+// decided from its code and unsafe points as the file holds them.
+func Shape(bin *loader.Binary, fn string) (prologue.Plan, error) {
+	fi, err := bin.FuncInfo(fn)
+	if err != nil {
+		return prologue.Plan{}, err
+	}
+	code, err := bin.Code(fn, max(fi.Size, prologue.JumpLen)+8)
+	if err != nil {
+		return prologue.Plan{}, err
+	}
+	return prologue.Check(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
 }

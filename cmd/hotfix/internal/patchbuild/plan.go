@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/gohotfix/hotfix/loader"
-	"github.com/gohotfix/hotfix/patcher/prologue"
 	"github.com/gohotfix/hotfix/policy"
 )
 
@@ -170,11 +169,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[str
 				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "inlined everywhere or dead code in the release: nothing to redirect"})
 				continue
 			}
-			code, err := bin.Code(t.Name, 32)
-			if err == nil {
-				_, err = prologue.Check(code)
-			}
-			if err != nil {
+			if _, err := Shape(bin, t.Name); err != nil {
 				if t.outer != "" && !t.changed {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure left alone", Detail: "unchanged, and its entry cannot be redirected safely (" + err.Error() + ")"})
 					continue

@@ -21,7 +21,9 @@ import (
 
 	"example.com/stresshost/shapes"
 	"github.com/gohotfix/hotfix"
+	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher"
+	"github.com/gohotfix/hotfix/patcher/prologue"
 )
 
 func main() {
@@ -70,18 +72,31 @@ func shapesHandler(w http.ResponseWriter, r *http.Request) {
 		shapes.Hello, (*shapes.Counter).Ptr, shapes.Val.Value, (*shapes.Val).Value,
 		(*shapes.Square).Area, shapes.Plain, shapes.Rec, shapes.Guard, shapes.Medium,
 		shapes.Big, shapes.Wait, shapes.Nap, shapes.HotSmall, shapes.HotMedium,
-		shapes.Leaf, shapes.NoSplit,
+		shapes.LeafLong, shapes.LeafShort, shapes.LeafFramed, shapes.LeafLoop, shapes.LeafNoSplit,
 	}
 	p := patcher.New()
+	self, err := loader.Self()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	out := map[string]string{}
 	for _, f := range fns {
 		pc := reflect.ValueOf(f).Pointer()
 		name := runtime.FuncForPC(pc).Name()
-		shape, err := p.Check(name, pc)
-		if err != nil {
-			shape = "refused: " + err.Error()
+		fi, err := self.FuncInfo(name)
+		var plan prologue.Plan
+		if err == nil {
+			plan, err = p.Check(name, pc, fi.AsyncSafe)
 		}
-		out[name] = shape
+		switch {
+		case err != nil:
+			out[name] = "refused: " + err.Error()
+		case plan.Guard:
+			out[name] = fmt.Sprintf("%s; guarded [%d, %d)", plan.Shape, plan.Lo, plan.Hi)
+		default:
+			out[name] = plan.Shape
+		}
 	}
 	json.NewEncoder(w).Encode(out)
 }

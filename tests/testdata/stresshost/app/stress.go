@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +71,15 @@ var hots = []struct {
 }{
 	{"hot small frame", shapes.HotSmall},
 	{"hot medium frame", shapes.HotMedium},
+	{"leaf, long first instruction", shapes.LeafLong},
+	{"leaf, short first instruction", shapes.LeafShort},
+	{"leaf with a small frame (PUSHQ BP)", shapes.LeafFramed},
+	{"leaf looping at its entry (NOP)", func(x int) int { return shapes.LeafLoop(&notBusy, x) }},
+	{"leaf, //go:nosplit", shapes.LeafNoSplit},
 }
+
+// notBusy is zero: LeafLoop's loop runs once.
+var notBusy int32
 
 const hotCalls = 256
 
@@ -103,6 +113,7 @@ type Report struct {
 	Redirects int
 	MaxPause  time.Duration
 	MeanPause time.Duration
+	Retries   int // stops given up: a goroutine was parked inside a window
 	Err       string
 }
 
@@ -281,6 +292,20 @@ func (s *stress) selfHandler(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cycles, _ := strconv.Atoi(q.Get("cycles"))
 	g, _ := strconv.Atoi(q.Get("g"))
+	// ?pprof=FILE: a CPU profile all along, so SIGPROF lands in old, new
+	// and trampolined code and the runtime unwinds from every such PC.
+	if path := q.Get("pprof"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := s.self(q["patch"], q.Get("dir"), cycles, g)
 	if err != nil {
 		rep.Err = err.Error()
@@ -308,7 +333,7 @@ func (s *stress) self(files []string, dir string, cycles, g int) (Report, error)
 		}
 		var rs []patcher.Redirect
 		for _, fn := range l.Funcs {
-			rs = append(rs, patcher.Redirect{Func: fn.Name, From: fn.From, To: fn.To})
+			rs = append(rs, patcher.Redirect{Func: fn.Name, From: fn.From, To: fn.To, AsyncSafe: fn.AsyncSafe})
 		}
 		patches = append(patches, rs)
 	}
@@ -318,7 +343,9 @@ func (s *stress) self(files []string, dir string, cycles, g int) (Report, error)
 	var maxPause time.Duration
 	done := 0
 	var failed error
+	retries := 0
 	pause := func(st patcher.Stats) {
+		retries += st.Retries
 		total += st.Pause
 		maxPause = max(maxPause, st.Pause)
 	}
@@ -355,6 +382,7 @@ func (s *stress) self(files []string, dir string, cycles, g int) (Report, error)
 	rep.Cycles = done
 	rep.Redirects = len(patches[0])
 	rep.MaxPause = maxPause
+	rep.Retries = retries
 	if done > 0 {
 		rep.MeanPause = total / time.Duration(done*2)
 	}

@@ -10,6 +10,7 @@ package shapes
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -129,14 +130,45 @@ func sink(x int) int { return x }
 
 func sinkArr(b *[24]int, x int) int { return b[x%24] }
 
-// Leaf is a frameless leaf: no stack check, so it cannot be patched.
-func Leaf(a, b int) int {
-	return a + b
+// The leaves have no stack check, one of each shape the compiler emits
+// without one; like the hot functions they answer 4x plus the version.
+
+// LeafLong's first instruction, CMPQ AX, $-123456789, covers the jump.
+func LeafLong(x int) int {
+	if x == -123456789 {
+		return 0
+	}
+	return x*4 + 1 // version
 }
 
-// NoSplit has no stack check either, by request.
+// LeafShort's first instruction, SHLQ $2, AX, is 4 bytes: a goroutine may
+// be parked inside the jump.
+func LeafShort(x int) int {
+	return x*4 + 1 // version
+}
+
+// LeafFramed has a small frame and no call, so the assembler made it
+// nosplit: PUSHQ BP, 1 byte, first.
+func LeafFramed(x int) int {
+	var a [8]int
+	for i := range a {
+		a[i] = x + i
+	}
+	return (a[x&7]-(x&7))*4 + 1 // version
+}
+
+// LeafLoop's loop starts at the entry, with a NOP for its position; while
+// a goroutine is anywhere inside it, it cannot be patched. (A method such as
+// atomic.Int32.Load would be a call here: the package is built with -l.)
+func LeafLoop(busy *int32, x int) int {
+	for atomic.LoadInt32(busy) != 0 {
+	}
+	return x*4 + 1 // version
+}
+
+// LeafNoSplit has no async safe point at all, by request.
 //
 //go:nosplit
-func NoSplit(a, b int) int {
-	return a*b + 1
+func LeafNoSplit(x int) int {
+	return x*4 + 1 // version
 }
