@@ -441,8 +441,8 @@ func TestHostShapes(t *testing.T) {
 	h.stop()
 	const pkg = "example.com/stresshost/shapes."
 	want := map[string]string{
-		"Medium":    "medium-frame stack check",
-		"HotMedium": "medium-frame stack check",
+		"Medium":      "medium-frame stack check",
+		"HotMedium":   "medium-frame stack check",
 		"Big":         "large-frame stack check",
 		"LeafLong":    "no stack check, first instruction CMP RAX, -0x75bcd15 (6 bytes) covers the jump",
 		"LeafShort":   "no stack check, first instruction SHL RAX, 0x2 (4 of 5 bytes); guarded [1, 5)",
