@@ -7,6 +7,8 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"sync"
 )
 
@@ -161,4 +163,16 @@ func (b *Binary) FuncInfo(name string) (FuncInfo, error) {
 		return FuncInfo{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return FuncInfo{Name: name, Entry: uintptr(v) + b.bias, Size: int(size), AsyncSafe: safe}, nil
+}
+
+// Funcs returns the names of the binary's functions, sorted, each once.
+func (b *Binary) Funcs() []string {
+	names := make([]string, 0, len(b.img.funcs))
+	for name := range b.img.funcs {
+		if !strings.HasPrefix(name, "local.") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }

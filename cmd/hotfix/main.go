@@ -4,6 +4,7 @@
 //	hotfix flags   [-policy hotfix.yaml]
 //	hotfix build   [-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...
 //	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
+//	hotfix verify  -binary APP [-policy hotfix.yaml | -all]
 //	hotfix inspect [-json] FIX.so
 //	hotfix keygen  -o NAME
 //	hotfix status  [-policy hotfix.yaml] [-json]
@@ -23,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,7 +46,7 @@ type command struct {
 var commands = []command{
 	{"flags", "[-policy hotfix.yaml]", "print the go build flags a host and its patches must use", runFlags},
 	{"build", "[-base REV] [-binary APP] [-main PKG] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...", "build a patch from the working tree against the release at REV", runBuild},
-	{"verify", "-binary APP [-policy hotfix.yaml] FIX.so", "run every pre-load check of FIX.so against APP, offline", runVerify},
+	{"verify", "-binary APP [-policy hotfix.yaml] [FIX.so]", "run every pre-load check of FIX.so against APP, offline; without FIX.so, report which functions of APP a patch could replace", runVerify},
 	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
 	{"keygen", "-o NAME", "write an ed25519 key pair NAME.key (private) and NAME.pub", runKeygen},
 	{"status", "[-policy hotfix.yaml] [-json]", "print the patches recorded in the ledger", runStatus},
@@ -212,21 +214,29 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("verify")
 	binary := fs.String("binary", "", "the release binary the patch is for")
 	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	all := fs.Bool("all", false, "without FIX.so: every function outside the Go runtime, whatever the policy allows")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *binary == "" || fs.NArg() != 1 {
-		return fmt.Errorf("%w: need -binary APP and one patch file", errUsage)
+	if *binary == "" || fs.NArg() > 1 || (*all && fs.NArg() == 1) {
+		return fmt.Errorf("%w: need -binary APP and one patch file, or -binary APP alone for coverage", errUsage)
 	}
-	file := fs.Arg(0)
-	p, err := loadPolicy(*pol)
-	if err != nil {
-		return err
+	var p *policy.Policy
+	if !*all {
+		var err error
+		if p, err = loadPolicy(*pol); err != nil {
+			return err
+		}
 	}
 	bin, err := loader.ReadBinary(*binary)
 	if err != nil {
 		return err
 	}
+	if fs.NArg() == 0 {
+		printCoverage(stdout, *binary, patchbuild.MeasureCoverage(bin, p), *all)
+		return nil
+	}
+	file := fs.Arg(0)
 	// The agent's order (see loader.ReadPatch and the README's security
 	// model), less the file rules, which are about patch_dir on the host:
 	// size, signature and trust, manifest, build compatibility, policy,
@@ -405,4 +415,36 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.State, e.Version, e.File, len(e.Targets), e.UpdatedAt.Local().Format(time.DateTime), e.Reason)
 	}
 	return tw.Flush()
+}
+
+// printCoverage prints how many functions of each package a patch could
+// replace, and why each other one cannot be.
+func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool) {
+	n, ok := c.Total()
+	scope := "the policy allows"
+	if all {
+		scope = "outside the Go runtime"
+	}
+	pct := 100.0
+	if n > 0 {
+		pct = 100 * float64(ok) / float64(n)
+	}
+	fmt.Fprintf(w, "%s: %d of %d functions %s can be patched (%.2f%%)\n", binary, ok, n, scope, pct)
+	var kinds []string
+	for k, v := range c.Shapes {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(w, "by shape: %s\n", strings.Join(kinds, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE")
+	for _, pc := range c.Packages {
+		fmt.Fprintf(tw, "%s\t%d/%d\n", pc.Path, pc.Patchable, pc.Functions)
+	}
+	tw.Flush()
+	for _, pc := range c.Packages {
+		for _, r := range pc.Refused {
+			fmt.Fprintf(w, "cannot be patched: %s: %s\n", r.Object, r.Detail)
+		}
+	}
 }

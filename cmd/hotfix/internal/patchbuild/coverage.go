@@ -1,0 +1,88 @@
+package patchbuild
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/gohotfix/hotfix/internal/symbol"
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// Coverage says, before any incident, which functions of a release binary
+// a patch could replace: every function the policy allows (or, with all,
+// every function outside the Go runtime), by package.
+type Coverage struct {
+	Packages []PackageCoverage
+	Shapes   map[string]int // patchable functions by kind of shape
+}
+
+// PackageCoverage is one package's share.
+type PackageCoverage struct {
+	Path      string
+	Functions int
+	Patchable int
+	Refused   []Finding // Object: the function, Detail: why
+}
+
+// Total sums the packages.
+func (c *Coverage) Total() (functions, patchable int) {
+	for _, p := range c.Packages {
+		functions += p.Functions
+		patchable += p.Patchable
+	}
+	return functions, patchable
+}
+
+// MeasureCoverage classifies every function of bin that pol allows, or
+// with pol nil every function outside the runtime's own packages.
+func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
+	byPkg := map[string]*PackageCoverage{}
+	c := &Coverage{Shapes: map[string]int{}}
+	for _, fn := range bin.Funcs() {
+		n, err := symbol.Parse(fn)
+		if err != nil || !counted(fn, n, pol) {
+			continue
+		}
+		pc := byPkg[n.Package]
+		if pc == nil {
+			pc = &PackageCoverage{Path: n.Package}
+			byPkg[n.Package] = pc
+		}
+		pc.Functions++
+		plan, err := Shape(bin, fn)
+		if err != nil {
+			pc.Refused = append(pc.Refused, Finding{Object: fn, Rule: "cannot be redirected", Detail: err.Error()})
+			continue
+		}
+		pc.Patchable++
+		c.Shapes[shapeKind(plan.Shape, plan.Guard)]++
+	}
+	for _, pc := range byPkg {
+		c.Packages = append(c.Packages, *pc)
+	}
+	sort.Slice(c.Packages, func(i, j int) bool { return c.Packages[i].Path < c.Packages[j].Path })
+	return c
+}
+
+func counted(fn string, n symbol.Name, pol *policy.Policy) bool {
+	if pol != nil {
+		return pol.Check(fn) == nil
+	}
+	return !within(n.Package, "runtime") && !strings.HasPrefix(n.Package, "internal/runtime/")
+}
+
+func within(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg, root+"/") }
+
+// shapeKind groups the shapes prologue.Check names into the classes the
+// README's coverage table uses.
+func shapeKind(shape string, guard bool) string {
+	switch {
+	case strings.HasSuffix(shape, "stack check"):
+		return "stack check"
+	case guard:
+		return "no stack check, guarded"
+	default:
+		return "no stack check, nothing to guard"
+	}
+}
