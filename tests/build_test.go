@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -166,4 +168,87 @@ func TestBuildRefusesEveryReason(t *testing.T) {
 		t.Errorf("a refused build wrote %s (%v)", patch, err)
 	}
 	t.Logf("refusal:\n%s", out)
+}
+
+// TestBuildFixesLeaves: one-line fixes of leaf functions (no stack check,
+// no call: a 6-byte CMPQ first, short first instructions), reached
+// directly, through an interface (a value method behind its wrapper) and
+// through a func value, built by `hotfix build` and applied while HTTP
+// callers check every answer.
+func TestBuildFixesLeaves(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f)
+	cov, err := run(src, f.hotfix, "verify", "-binary", host)
+	if err != nil || !strings.Contains(cov, "example.com/hostapp/pricing") || strings.Contains(cov, "cannot be patched: example.com/hostapp/pricing") {
+		t.Fatalf("coverage of the release: %v\n%s", err, cov)
+	}
+	t.Logf("coverage:\n%s", cov)
+	if err := copyTree(filepath.Join("testdata", "build", "leaves"), src); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	words := strings.Join(strings.Fields(plan), " ")
+	for _, fn := range []string{"pricing.FreeShipping", "pricing.LineTotal", "pricing.Cents.Euros", "pricing.roundDown"} {
+		if !strings.Contains(words, fn+" body changed") {
+			t.Errorf("plan lacks %s:\n%s", fn, plan)
+		}
+	}
+	patch := filepath.Join(t.TempDir(), "leaves.so")
+	if out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "leaves", "-o", patch); err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir)
+	// Each field answers with the old code or the new, whichever ran.
+	const path = "/price?q=-2&c=250"
+	fields := [][2]string{{"false", "false"}, {"-500", "0"}, {"2", "3"}, {"200", "250"}}
+	if got := h.mustGet(path); got != "false -500 2 200" {
+		t.Fatalf("release answers %q", got)
+	}
+	var stop atomic.Bool
+	var calls, wrong atomic.Int64
+	var bad atomic.Value
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				got := strings.Fields(h.mustGet(path))
+				calls.Add(1)
+				for i, want := range fields {
+					if len(got) != len(fields) || (got[i] != want[0] && got[i] != want[1]) {
+						wrong.Add(1)
+						bad.Store(strings.Join(got, " "))
+						break
+					}
+				}
+			}
+		}()
+	}
+	drop(t, dir, patch, "leaves.so")
+	h.waitRecord("patch applied", 1)
+	deadline := time.Now().Add(10 * time.Second)
+	got := ""
+	for got != "false 0 3 250" && time.Now().Before(deadline) {
+		got = h.mustGet(path)
+	}
+	time.Sleep(200 * time.Millisecond) // keep the callers going on the new code
+	stop.Store(true)
+	wg.Wait()
+	if got != "false 0 3 250" {
+		t.Fatalf("after the patch: %q, want %q\nlogs:\n%s", got, "false 0 3 250", h.logs)
+	}
+	if got := h.mustGet("/price?q=3&c=10000"); got != "true 30000 100 10000" {
+		t.Errorf("free shipping at exactly 100 euros: %q", got)
+	}
+	if wrong.Load() != 0 {
+		t.Fatalf("%d wrong answers in %d calls, e.g. %q", wrong.Load(), calls.Load(), bad.Load())
+	}
+	t.Logf("%d calls over HTTP while the leaves were patched, 0 wrong; %v", calls.Load(), h.records("patch applied"))
+	h.stop()
 }
