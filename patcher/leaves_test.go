@@ -1,8 +1,10 @@
 package patcher
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
+	"testing"
 )
 
 // One function of every shape the compiler emits without a stack check,
@@ -109,3 +111,35 @@ var (
 	_             = lfReady.Add(1)
 	lfWaitOnReady = func() string { return fmt.Sprint(lfWait(&lfReady)) }
 )
+
+// TestBusyLeaf: while a goroutine spins inside a leaf whose loop starts at
+// its entry, the parked-goroutine check finds it at every stop of the
+// world and the patch is refused as busy, naming the function, with the
+// code unchanged; once the goroutine has left, the same patch applies.
+func TestBusyLeaf(t *testing.T) {
+	var gate atomic.Uint32
+	done := make(chan uint32)
+	go func() { done <- lfWait(&gate) }()
+	before := readCode(addr(lfWait), 16)
+	p := New()
+	st, err := p.Apply("busy", []Redirect{redirect("lfWait", lfWait, lfWaitNew)})
+	var pe *PatchError
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &pe) || pe.Func != "lfWait" {
+		t.Fatalf("Apply while a goroutine spins inside = %v, want ErrBusy naming lfWait", err)
+	}
+	if st.Retries != maxTries || p.Applied("busy") || string(readCode(addr(lfWait), 16)) != string(before) {
+		t.Fatalf("%d tries, applied %v, code changed %v", st.Retries, p.Applied("busy"), string(readCode(addr(lfWait), 16)) != string(before))
+	}
+	t.Logf("refused: %v", err)
+	gate.Store(1)
+	if got := <-done; got != 1 {
+		t.Fatalf("the spinning call answered %d, want the old code's 1", got)
+	}
+	if _, err := p.Apply("busy", []Redirect{redirect("lfWait", lfWait, lfWaitNew)}); err != nil {
+		t.Fatalf("Apply once the goroutine left: %v", err)
+	}
+	defer p.Revert("busy")
+	if got := lfWait(&gate); got != 2 {
+		t.Fatalf("after apply: %d, want 2", got)
+	}
+}

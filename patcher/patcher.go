@@ -186,7 +186,12 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 	}
 	pause, retries, warn, err := commitRetry(ws)
 	if err != nil {
-		return Stats{Retries: retries}, &PatchError{Patch: patch, Op: "apply", Err: err}
+		var busy *busyError
+		fn := ""
+		if errors.As(err, &busy) {
+			fn = busy.fn
+		}
+		return Stats{Retries: retries}, &PatchError{Patch: patch, Func: fn, Op: "apply", Err: err}
 	}
 	froms := make([]uintptr, 0, len(rs))
 	for _, r := range rs {
@@ -297,6 +302,18 @@ const (
 	longestGap = 20 * time.Millisecond
 )
 
+// busyError names the function a goroutine stayed parked in.
+type busyError struct {
+	fn    string
+	tries int
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("%v: a goroutine was parked in code the jump would change, at each of %d tries; nothing was changed, drop the file again to retry", ErrBusy, e.tries)
+}
+
+func (e *busyError) Unwrap() error { return ErrBusy }
+
 // commitRetry commits ws, stopping the world again after a pause while a
 // goroutine is parked in one of the windows, maxTries times at most.
 func commitRetry(ws []write) (pause time.Duration, retries int, warn, err error) {
@@ -307,7 +324,7 @@ func commitRetry(ws []write) (pause time.Duration, retries int, warn, err error)
 			return pause, try - 1, warn, err
 		}
 		if try == maxTries {
-			return pause, try, warn, fmt.Errorf("%w: %s: a goroutine was parked inside the bytes the jump replaces at each of %d tries; try again later", ErrBusy, ws[busy].fn, try)
+			return pause, try, warn, &busyError{fn: ws[busy].fn, tries: try}
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, longestGap)
