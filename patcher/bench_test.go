@@ -2,8 +2,10 @@ package patcher
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,8 +69,10 @@ type pauseHist struct {
 	counts  []uint64
 }
 
-func otherPauses() pauseHist {
-	s := []metrics.Sample{{Name: "/sched/pauses/total/other:seconds"}}
+func otherPauses() pauseHist { return pauses("/sched/pauses/total/other:seconds") }
+
+func pauses(name string) pauseHist {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	h := s[0].Value.Float64Histogram()
 	ph := pauseHist{buckets: h.Buckets, counts: append([]uint64(nil), h.Counts...)}
@@ -124,3 +128,63 @@ func BenchmarkCall(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkParkedPause measures the stopped-world pause of applying a
+// redirect with 100 000 goroutines parked on channels, as in a network
+// server: for a leaf whose window must be checked for parked goroutines
+// (guarded) and for a function with a stack check (unguarded), next to the
+// garbage collector's own stop-the-world pauses in the same process (it
+// does not visit every goroutine while the world is stopped, and neither
+// does the check: it reads the run queues). Each stop follows a quiet
+// millisecond, as patches and collections do in a service: stopping the
+// world right after starting it waits for the P still waking up.
+func BenchmarkParkedPause(b *testing.B) {
+	const parked = 100_000
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < parked; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); <-release }()
+	}
+	defer func() { close(release); wg.Wait() }()
+	for _, c := range []struct {
+		name     string
+		from, to any
+	}{
+		{"guarded", lfShort, lfShortNew},
+		{"unguarded", oldAnswer, newAnswer},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rs := []Redirect{redirect(c.name, c.from, c.to)}
+			p := New()
+			var ours, stopped []time.Duration
+			for i := 0; i < b.N; i++ {
+				time.Sleep(time.Millisecond)
+				st, err := p.Apply("bench", rs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ours, stopped = append(ours, st.Pause), append(stopped, st.Stopped)
+				if _, err := p.Revert("bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(median(ours).Nanoseconds()), "pause-p50-ns")
+			b.ReportMetric(float64(median(stopped).Nanoseconds()), "stopped-p50-ns")
+			before := gcPauses()
+			for i := 0; i < 10; i++ {
+				time.Sleep(time.Millisecond)
+				runtime.GC()
+			}
+			b.ReportMetric(gcPauses().median(before), "gc-stw-p50-ns")
+		})
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+func gcPauses() pauseHist { return pauses("/sched/pauses/total/gc:seconds") }

@@ -65,10 +65,10 @@ func reach(from, tramp uintptr) bool {
 // parked goroutines are looked at and the prepared words compared and
 // stored, with no allocation, lock or system call. busy is the index of a
 // write whose window holds a parked goroutine (nothing was written), or -1.
-func commit(ws []write) (pause time.Duration, busy int, warn error, err error) {
+func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	busy = -1
 	if len(ws) == 0 {
-		return 0, busy, nil, nil
+		return pause, busy, nil, nil
 	}
 	var guards []stw.Range
 	var guarded []int
@@ -91,7 +91,7 @@ func commit(ws []write) (pause time.Duration, busy int, warn error, err error) {
 	}()
 	for _, pg := range pages {
 		if err := osmem.MakeWritable(pg); err != nil {
-			return 0, busy, nil, err
+			return pause, busy, nil, err
 		}
 		made++
 	}
@@ -112,7 +112,7 @@ func commit(ws []write) (pause time.Duration, busy int, warn error, err error) {
 			store(ws[i].addr, ws[i].new)
 		}
 	})
-	pause = time.Duration(ps.Stopping + ps.Stopped)
+	pause = pauseTimes{time.Duration(ps.Stopping), time.Duration(ps.Stopped)}
 	if parked >= 0 {
 		return pause, guarded[parked], nil, nil
 	}

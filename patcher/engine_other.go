@@ -2,8 +2,6 @@
 
 package patcher
 
-import "time"
-
 func readCode(_ uintptr, n int) []byte { return make([]byte, n) }
 func guardReady() error                { return ErrNotSupported }
 func isJump([]byte) bool               { return false }
@@ -12,4 +10,6 @@ type trampolines struct{}
 
 func (t *trampolines) get(from, to uintptr) (uintptr, error) { return 0, ErrNotSupported }
 
-func commit(ws []write) (time.Duration, int, error, error) { return 0, -1, nil, ErrNotSupported }
+func commit(ws []write) (pauseTimes, int, error, error) {
+	return pauseTimes{}, -1, nil, ErrNotSupported
+}

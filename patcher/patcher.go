@@ -65,7 +65,8 @@ func (e *PatchError) Unwrap() error { return e.Err }
 // Stats describes one Apply or Revert.
 type Stats struct {
 	Sites   int           // function entries rewritten
-	Pause   time.Duration // the world stood still: stopping every P, then the copy
+	Pause   time.Duration // the world stood still: stopping every P, then the check and copy
+	Stopped time.Duration // the part of Pause after every P had stopped: the check and copy
 	Retries int           // stops given up because a goroutine was parked in a window
 	Warn    error         // the change is in place, but a page kept write permission
 }
@@ -210,7 +211,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		froms = append(froms, r.From)
 	}
 	p.patches[patch] = froms
-	st.Sites, st.Pause, st.Retries, st.Warn = len(ws), pause, retries, warn
+	st.Sites, st.Pause, st.Stopped, st.Retries, st.Warn = len(ws), pause.total(), pause.stopped, retries, warn
 	return st, nil
 }
 
@@ -282,7 +283,7 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 		}
 	}
 	delete(p.patches, patch)
-	return Stats{Sites: len(ws), Pause: pause, Warn: warn}, nil
+	return Stats{Sites: len(ws), Pause: pause.total(), Stopped: pause.stopped, Warn: warn}, nil
 }
 
 // write replaces the 8 bytes at addr, which must hold old, unless a
@@ -302,6 +303,11 @@ const (
 	longestGap = 20 * time.Millisecond
 )
 
+// pauseTimes is how long the world stood still for one commit.
+type pauseTimes struct{ stopping, stopped time.Duration }
+
+func (p pauseTimes) total() time.Duration { return p.stopping + p.stopped }
+
 // busyError names the function a goroutine stayed parked in.
 type busyError struct {
 	fn    string
@@ -316,7 +322,7 @@ func (e *busyError) Unwrap() error { return ErrBusy }
 
 // commitRetry commits ws, stopping the world again after a pause while a
 // goroutine is parked in one of the windows, maxTries times at most.
-func commitRetry(ws []write) (pause time.Duration, retries int, warn, err error) {
+func commitRetry(ws []write) (pause pauseTimes, retries int, warn, err error) {
 	wait := firstWait
 	for try := 1; ; try++ {
 		pause, busy, warn, err := commit(ws)

@@ -15,21 +15,29 @@ import (
 // Range is a range [Lo, Hi) of code addresses.
 type Range struct{ Lo, Hi uintptr }
 
-// gLayout is where the fields of runtime.g that ParkedIn reads lie: stack.hi,
-// sched.sp and asyncSafePoint (runtime/runtime2.go). TestGLayout checks the
-// entry of the toolchain in use against the DWARF of a binary it builds, and
+// rtLayout is where the fields ParkedIn reads lie in runtime.g, runtime.p
+// and runtime.schedt (runtime/runtime2.go). TestLayout checks the entry of
+// the toolchain in use against the DWARF of a program it builds, and
 // SelfTest proves it on the running process; a release missing here turns
 // the check off, and the shapes that need it are refused with the reason.
-type gLayout struct{ stackHi, schedSP, asyncSafePoint uintptr }
-
-var gLayouts = map[string]gLayout{
-	"go1.26": {stackHi: 8, schedSP: 56, asyncSafePoint: 180},
-	"go1.27": {stackHi: 8, schedSP: 56, asyncSafePoint: 180},
+type rtLayout struct {
+	gStackHi, gSchedSP, gSchedlink, gAsyncSafePoint uintptr
+	pRunqhead, pRunqtail, pRunq, pRunnext           uintptr
+	schedRunq, schedDisabled                        uintptr // gQueue heads
 }
 
-// allglen and allgptr are the runtime's list of every goroutine
-// (runtime/proc.go): allgadd stores allgptr before allglen, so reading the
-// length first never reads past the array.
+var layouts = map[string]rtLayout{
+	"go1.26": {gStackHi: 8, gSchedSP: 56, gSchedlink: 160, gAsyncSafePoint: 180,
+		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160},
+	"go1.27": {gStackHi: 8, gSchedSP: 56, gSchedlink: 160, gAsyncSafePoint: 180,
+		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160},
+}
+
+const runqSize = 256 // len(p.runq)
+
+// The runtime's goroutines and scheduler (runtime/proc.go, runtime2.go).
+// allgadd stores allgptr before allglen, so reading the length first never
+// reads past the array.
 //
 //go:linkname allglen runtime.allglen
 var allglen uintptr
@@ -37,17 +45,24 @@ var allglen uintptr
 //go:linkname allgptr runtime.allgptr
 var allgptr unsafe.Pointer
 
+//go:linkname allp runtime.allp
+var allp []unsafe.Pointer
+
+//go:linkname sched runtime.sched
+var sched uintptr // the first word of runtime.sched; only its address is used
+
 // scanner is what SelfTest established: the layout, and how far above a
 // parked goroutine's saved SP its resume PC lies.
 var scanner struct {
-	layout gLayout
-	depth  uintptr // bytes above sched.sp that hold the resume PC, inclusive
+	layout rtLayout
+	depth  uintptr // bytes above sched.sp up to the resume PC, inclusive
 	err    error
 	done   atomic.Bool
 }
 
-func word(addr uintptr) uintptr { return *(*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))) }
-func byteAt(addr uintptr) byte  { return *(*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))) }
+func word(addr uintptr) uintptr  { return *(*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))) }
+func word32(addr uintptr) uint32 { return *(*uint32)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))) }
+func byteAt(addr uintptr) byte   { return *(*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))) }
 
 // ParkedIn returns the index of a range that holds the resume PC of a
 // goroutine parked by asynchronous preemption, or -1. A goroutine parked
@@ -58,24 +73,77 @@ func byteAt(addr uintptr) byte  { return *(*byte)(*(*unsafe.Pointer)(unsafe.Poin
 // signal_amd64.go pushCall): the scan reads every word from the saved SP up
 // to it, so a stale word can cost a retry, never a miss.
 //
+// Such a goroutine is runnable, so with the world stopped it waits in a run
+// queue: goschedImpl puts it in its P's runnext when it was stopped for the
+// stop of the world, in the global queue otherwise (runtime/proc.go), and
+// runqput and stealing move goroutines only between queues. Only the queues
+// are read, not every goroutine: the cost is that of the runnable ones,
+// not of the thousands parked on channels (TestRunQueuesHoldEveryParked
+// checks the claim against a walk of every goroutine).
+//
 // It must run with the world stopped (inside Do), after SelfTest succeeded.
 // It allocates nothing.
 func ParkedIn(rs []Range) int {
-	l, depth := scanner.layout, scanner.depth
+	found := -1
+	queued(func(gp uintptr) bool {
+		found = parkedG(gp, rs)
+		return found >= 0
+	})
+	return found
+}
+
+// queued calls f for every goroutine in a run queue, until f returns true.
+func queued(f func(gp uintptr) bool) {
+	l := &scanner.layout
+	for _, pp := range allp {
+		p := uintptr(pp)
+		if p == 0 {
+			continue
+		}
+		if gp := word(p + l.pRunnext); gp != 0 && f(gp) {
+			return
+		}
+		for h, t := word32(p+l.pRunqhead), word32(p+l.pRunqtail); h != t; h++ {
+			if f(word(p + l.pRunq + uintptr(h%runqSize)*8)) {
+				return
+			}
+		}
+	}
+	limit := atomic.LoadUintptr(&allglen) + 1 // a broken list never loops
+	for _, q := range [2]uintptr{l.schedRunq, l.schedDisabled} {
+		n := uintptr(0)
+		for gp := word(uintptr(unsafe.Pointer(&sched)) + q); gp != 0 && n < limit; gp, n = word(gp+l.gSchedlink), n+1 {
+			if f(gp) {
+				return
+			}
+		}
+	}
+}
+
+// everyG calls f for every goroutine there is, until f returns true.
+func everyG(f func(gp uintptr) bool) {
 	n := atomic.LoadUintptr(&allglen)
 	base := uintptr(atomic.LoadPointer(&allgptr))
 	for i := uintptr(0); i < n; i++ {
-		gp := word(base + i*8)
-		if gp == 0 || byteAt(gp+l.asyncSafePoint) == 0 {
-			continue
+		if gp := word(base + i*8); gp != 0 && f(gp) {
+			return
 		}
-		sp, hi := word(gp+l.schedSP), word(gp+l.stackHi)
-		for a := sp; a <= sp+depth && a+8 <= hi; a += 8 {
-			w := word(a)
-			for j, r := range rs {
-				if w >= r.Lo && w < r.Hi {
-					return j
-				}
+	}
+}
+
+// parkedG reports which range holds the resume PC of gp, if it is parked
+// by asynchronous preemption.
+func parkedG(gp uintptr, rs []Range) int {
+	l := &scanner.layout
+	if gp == 0 || byteAt(gp+l.gAsyncSafePoint) == 0 {
+		return -1
+	}
+	sp, hi := word(gp+l.gSchedSP), word(gp+l.gStackHi)
+	for a := sp; a <= sp+scanner.depth && a+8 <= hi; a += 8 {
+		w := word(a)
+		for j, r := range rs {
+			if w >= r.Lo && w < r.Hi {
+				return j
 			}
 		}
 	}
@@ -98,9 +166,10 @@ func Ready() error {
 var selfTestMu = make(chan struct{}, 1)
 
 // SelfTest proves ParkedIn on this process: a goroutine spinning in a known
-// leaf is parked by the stop of the world, and must be found, at the same
-// depth twice; a range no goroutine runs must not be. It also measures the
-// depth. It runs once; later calls return the first result.
+// leaf is parked by the stop of the world and must be found, twice at the
+// same depth, by a walk of every goroutine and by ParkedIn; a range no
+// goroutine runs must not be. It also measures the depth. It runs once;
+// later calls return the first result.
 func SelfTest() error {
 	selfTestMu <- struct{}{}
 	defer func() { <-selfTestMu }()
@@ -118,9 +187,9 @@ const maxDepth = 2048
 
 func selfTest() error {
 	v := runtime.Version()
-	l, ok := gLayouts[goRelease(v)]
+	l, ok := layouts[goRelease(v)]
 	if !ok {
-		return fmt.Errorf("the layout of runtime.g in %s is not known to this build of hotfix", v)
+		return fmt.Errorf("the layout of the runtime's goroutines in %s is not known to this build of hotfix", v)
 	}
 	if strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1") {
 		return errors.New("GODEBUG=asyncpreemptoff=1: no goroutine can be parked in a known place to prove it")
@@ -140,15 +209,18 @@ func selfTest() error {
 	}
 	var depths []uintptr
 	for try := 0; try < 50 && len(depths) < 2; try++ {
-		found, d, miss := false, uintptr(0), -1
+		found, d, queued, miss := false, uintptr(0), -1, -1
 		Do(func() {
-			found, d = parkedDepth(spin)
+			found, d = walkAll(spin)
+			queued = ParkedIn([]Range{spin})
 			miss = ParkedIn([]Range{never})
 		})
-		if miss >= 0 {
+		switch {
+		case miss >= 0:
 			return errors.New("found a goroutine parked in a function that never ran")
-		}
-		if found {
+		case found && queued < 0:
+			return errors.New("a goroutine parked in a known leaf is in no run queue")
+		case found:
 			depths = append(depths, d)
 		}
 		time.Sleep(200 * time.Microsecond)
@@ -160,25 +232,25 @@ func selfTest() error {
 	return nil
 }
 
-// parkedDepth finds the goroutine parked in r, as ParkedIn does, and says
-// how far above its saved SP the word was.
-func parkedDepth(r Range) (bool, uintptr) {
-	l := scanner.layout
-	n := atomic.LoadUintptr(&allglen)
-	base := uintptr(atomic.LoadPointer(&allgptr))
-	for i := uintptr(0); i < n; i++ {
-		gp := word(base + i*8)
-		if gp == 0 || byteAt(gp+l.asyncSafePoint) == 0 {
-			continue
+// walkAll looks at every goroutine, not only the queued ones, for one
+// parked by asynchronous preemption in r, and says how far above its
+// saved SP the word was.
+func walkAll(r Range) (found bool, depth uintptr) {
+	l := &scanner.layout
+	everyG(func(gp uintptr) bool {
+		if byteAt(gp+l.gAsyncSafePoint) == 0 {
+			return false
 		}
-		sp, hi := word(gp+l.schedSP), word(gp+l.stackHi)
+		sp, hi := word(gp+l.gSchedSP), word(gp+l.gStackHi)
 		for a := sp; a <= sp+maxDepth && a+8 <= hi; a += 8 {
 			if w := word(a); w >= r.Lo && w < r.Hi {
-				return true, a - sp
+				found, depth = true, a-sp
+				return true
 			}
 		}
-	}
-	return false, 0
+		return false
+	})
+	return found, depth
 }
 
 // goRelease turns "go1.26.8" into "go1.26".
@@ -191,8 +263,8 @@ func goRelease(v string) string {
 	return v
 }
 
-// funcRange is the code of a function and the padding after it: the PCs
-// the runtime attributes to it.
+// funcRange is the code of a function past its entry and the padding after
+// it: the PCs the runtime attributes to it.
 func funcRange(fn any) Range {
 	entry := reflect.ValueOf(fn).Pointer()
 	end := entry + 1
