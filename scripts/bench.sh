@@ -8,10 +8,10 @@ COUNT=${BENCH_COUNT:-10}
 echo "raw results in $OUT"
 
 echo "== pause and call overhead (patcher, in process)"
-go test -ldflags=-checklinkname=0 -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
+go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
 
 echo "== drop to live and memory (real host process, fresh per iteration)"
-go test -ldflags=-checklinkname=0 -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
+go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
 
 echo "== inlining tax on the example's hot path (catalog, not patchable)"
 go build -o "$OUT/hotfix" ./cmd/hotfix

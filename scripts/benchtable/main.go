@@ -37,6 +37,12 @@ func main() {
 		row("stopped world, "+n+" function(s)", fmt.Sprintf("%.1f µs (runtime/metrics ≤ %.1f µs)", v.med(b, "pause-p50-ns")/1e3, v.med(b, "metrics-pause-p50-ns")/1e3),
 			map[string]string{"100": "≤ 20 µs"}[n], map[string]string{"1": "~150 µs"}[n])
 	}
+	for _, c := range []string{"guarded", "unguarded"} {
+		b := "BenchmarkParkedPause/" + c
+		row("stopped world, 100 000 parked goroutines, "+c, fmt.Sprintf("%.1f µs, of which stopped %.2f µs (GC's own STW %.1f µs)",
+			v.med(b, "pause-p50-ns")/1e3, v.med(b, "stopped-p50-ns")/1e3, v.med(b, "gc-stw-p50-ns")/1e3),
+			map[string]string{"guarded": "check: within the GC's STW"}[c], "")
+	}
 	row("peak RSS growth while applying", fmt.Sprintf("%.2f × .so (%.1f MB)", v.med("BenchmarkDropToLive", "peak-rss/so"), v.med("BenchmarkDropToLive", "so-MB")), "≤ 1.5 × .so", "")
 	row("lasting RSS growth", fmt.Sprintf("%.2f × .so", v.med("BenchmarkDropToLive", "lasting-rss/so")), "≤ 1.2 × .so", "~110 MB per hotfix")
 	direct, redirected, untouched := v.med("BenchmarkCall/direct", "ns/op"), v.med("BenchmarkCall/redirected", "ns/op"), v.med("BenchmarkCall/untouched", "ns/op")
