@@ -68,3 +68,22 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheck: code read from a binary named by `hotfix verify -binary` goes
+// through Check; no bytes may make it panic, and a plan's window lies in
+// the function.
+func FuzzCheck(f *testing.F) {
+	f.Add(pad(0x90, 0x8b, 0x08, 0x85, 0xc9, 0x74, 0xf9, 0xc3), uint8(8), uint8(0xff))
+	f.Add(pad(0x48, 0x01, 0xd8, 0xc3), uint8(4), uint8(0))
+	f.Add(pad(0x49, 0x3b, 0x66, 0x10, 0x76, 0x27, 0x55), uint8(7), uint8(0x0f))
+	f.Fuzz(func(t *testing.T, code []byte, size, safeBits uint8) {
+		as := make([]bool, int(size))
+		for i := range as {
+			as[i] = safeBits&(1<<(i%8)) != 0
+		}
+		plan, err := Check(Func{Code: code, AsyncSafe: as})
+		if err == nil && plan.Guard && (plan.Lo < 0 || plan.Hi > max(len(as), JumpLen) || plan.Lo >= plan.Hi) {
+			t.Fatalf("window [%d, %d) of a %d-byte function", plan.Lo, plan.Hi, len(as))
+		}
+	})
+}
