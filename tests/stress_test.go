@@ -274,7 +274,8 @@ func TestStressAgentFiles(t *testing.T) {
 	dir := newWorkDir(t, "stresshost/policy.yaml")
 	h := startHost(t, s.host, dir, "GOGC=10")
 	dog := startWatchdog(t, h, 90*time.Second, nil)
-	h.mustGet("/stress/start")
+	prof := filepath.Join(dir, "cpu.pprof")
+	h.mustGet("/stress/start?pprof=" + url.QueryEscape(prof))
 	start := time.Now()
 	layered := 0
 	for c := 1; c <= cycles; c++ {
@@ -295,6 +296,7 @@ func TestStressAgentFiles(t *testing.T) {
 	var rep stressReport
 	getJSON(t, h, "/stress/stop", &rep)
 	dog.Stop()
+	leafSamples := profileSamples(t, s.host, prof, "shapes.Leaf")
 	if rep.Wrong != 0 {
 		t.Fatalf("%d wrong answers in %d calls; first: %q", rep.Wrong, rep.Calls, rep.Examples)
 	}
@@ -314,8 +316,8 @@ func TestStressAgentFiles(t *testing.T) {
 	if rs := h.records("patch failed"); len(rs) != 0 {
 		t.Errorf("failures: %v", rs)
 	}
-	t.Logf("agent through files: %d apply/revert cycles (%d with v2 layered) in %v survived: %d callers, %d calls, 0 wrong, %d GCs",
-		cycles, layered, took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs)
+	t.Logf("agent through files: %d apply/revert cycles (%d with v2 layered) in %v survived: %d callers, %d calls, 0 wrong, %d GCs; CPU profile on, %d samples in the leaves",
+		cycles, layered, took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs, leafSamples)
 	h.stop()
 }
 

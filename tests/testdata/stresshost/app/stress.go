@@ -251,13 +251,33 @@ func (r *run) finish() Report {
 }
 
 type stress struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	cur *run
+	log         *slog.Logger
+	mu          sync.Mutex
+	cur         *run
+	stopProfile func()
 }
 
-// startHandler starts callers (?g=N, default 2×GOMAXPROCS) and allocators
-// and returns at once; /stress/stop stops them and reports.
+// startProfile starts a CPU profile written to path ("" for none), so that
+// SIGPROF lands in old, new and trampolined code and the runtime unwinds
+// from every such PC; the func returned stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startHandler starts callers (?g=N, default 2×GOMAXPROCS) and allocators,
+// and a CPU profile with ?pprof=FILE, and returns at once; /stress/stop
+// stops them and reports.
 func (s *stress) startHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -266,19 +286,26 @@ func (s *stress) startHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, _ := strconv.Atoi(r.URL.Query().Get("g"))
+	stop, err := startProfile(r.URL.Query().Get("pprof"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.stopProfile = stop
 	s.cur = startRun(g)
 	fmt.Fprintf(w, "started %d callers\n", s.cur.rep.Workers)
 }
 
 func (s *stress) stopHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	cur := s.cur
-	s.cur = nil
+	cur, stopProfile := s.cur, s.stopProfile
+	s.cur, s.stopProfile = nil, nil
 	s.mu.Unlock()
 	if cur == nil {
 		http.Error(w, "not running", http.StatusConflict)
 		return
 	}
+	defer stopProfile()
 	json.NewEncoder(w).Encode(cur.finish())
 }
 
@@ -292,20 +319,12 @@ func (s *stress) selfHandler(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cycles, _ := strconv.Atoi(q.Get("cycles"))
 	g, _ := strconv.Atoi(q.Get("g"))
-	// ?pprof=FILE: a CPU profile all along, so SIGPROF lands in old, new
-	// and trampolined code and the runtime unwinds from every such PC.
-	if path := q.Get("pprof"); path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(q.Get("pprof"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
 	}
+	defer stop()
 	rep, err := s.self(q["patch"], q.Get("dir"), cycles, g)
 	if err != nil {
 		rep.Err = err.Error()
