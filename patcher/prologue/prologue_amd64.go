@@ -33,7 +33,10 @@ const JumpLen = 5
 // patched only when no goroutine is inside it. Such a function that also
 // calls out is refused: a goroutine inside it may be parked at any depth.
 func Check(f Func) (Plan, error) {
-	if len(f.Code) < JumpLen || len(f.AsyncSafe) == 0 || len(f.Code) < len(f.AsyncSafe) {
+	switch {
+	case len(f.AsyncSafe) == 0:
+		return Plan{}, fmt.Errorf("no unsafe-point table: the function's size is not known")
+	case len(f.Code) < max(JumpLen, len(f.AsyncSafe)):
 		return Plan{}, fmt.Errorf("%d bytes of code for a function of %d bytes", len(f.Code), len(f.AsyncSafe))
 	}
 	if shape, ok, err := stackCheck(f.Code); ok || err != nil {

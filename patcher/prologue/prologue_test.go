@@ -51,7 +51,8 @@ func TestCheck(t *testing.T) {
 			"the jump would overwrite the next function"},
 		{"undecodable", pad(0x48, 0x01, 0xd8, 0x0f, 0x04, 0xc3), safe(6), Plan{}, "decode",
 			"never guess at code we cannot read"},
-		{"table shorter than the code", pad(0xc3), nil, Plan{}, "function of 0 bytes", "no unsafe-point table"},
+		{"no table", pad(0xc3), nil, Plan{}, "no unsafe-point table", "the size comes with the table"},
+		{"code shorter than the function", []byte{0x48, 0x01, 0xd8, 0xc3, 0xcc}, safe(8), Plan{}, "5 bytes of code for a function of 8 bytes", "never decode past what was read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
