@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -18,6 +19,10 @@ type image struct {
 	info     *debug.BuildInfo
 	funcs    map[string]uint64 // symbol name -> value, FUNC symbols
 	sizes    map[string]uint64 // symbol name -> size, FUNC symbols
+	// own maps a function to the file's own copy of it: the FUNC symbols
+	// bound LOCAL, with the "local." prefix the linker gives the local
+	// alias of a global function taken off (see ownCode).
+	own map[string]uint64
 	objects  map[string]uint64 // symbol name -> value, OBJECT symbols
 	pkgHash  map[string]string // package path -> link fingerprint (hex)
 	machine  elf.Machine
@@ -49,7 +54,7 @@ func readImage(b []byte) (img *image, err error) {
 	if err != nil {
 		return nil, errorf(ErrFormat, "not an ELF file: %v", err)
 	}
-	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, sizes: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
+	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, sizes: map[string]uint64{}, own: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
 	if f.Class != elf.ELFCLASS64 {
 		return img, nil // the caller names the class/machine mismatch
 	}
@@ -89,6 +94,9 @@ func readImage(b []byte) (img *image, err error) {
 		switch elf.ST_TYPE(s.Info) {
 		case elf.STT_FUNC:
 			name := s.Name
+			if elf.ST_BIND(s.Info) == elf.STB_LOCAL && s.Section != elf.SHN_UNDEF {
+				img.own[strings.TrimPrefix(name, "local.")] = s.Value
+			}
 			if strings.HasPrefix(name, "local.") {
 				// The copy of a function in a plugin is a local symbol
 				// with this prefix; keep both spellings.
@@ -116,6 +124,35 @@ func readImage(b []byte) (img *image, err error) {
 		img.pkgHash[strings.TrimPrefix(s.Name, pkgHashPrefix)] = fmt.Sprintf("%x", data)
 	}
 	return img, nil
+}
+
+// ownCode returns the address of the file's own copy of function sym. In a
+// plugin, a global function is both a global symbol, which the dynamic
+// linker may bind to the host's copy, and a local alias "local.<sym>" for
+// the plugin's; Go 1.27 makes closures static, bound LOCAL under their
+// plain name with no alias (TestPluginClosureSymbols). Either is the
+// plugin's own code.
+func (img *image) ownCode(sym string) (uint64, bool) {
+	v, ok := img.own[sym]
+	return v, ok
+}
+
+// PluginCode reports which of syms the plugin file at path has code of its
+// own for.
+func PluginCode(path string, syms []string) (map[string]bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := readImage(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	has := map[string]bool{}
+	for _, s := range syms {
+		_, has[s] = img.ownCode(s)
+	}
+	return has, nil
 }
 
 func symbolData(f *elf.File, s elf.Symbol) ([]byte, error) {

@@ -101,9 +101,9 @@ func (p *Patch) Resolve(bin *Binary) error {
 		if t.PluginSymbol != "" {
 			sym = t.PluginSymbol
 		}
-		v, ok := img.funcs["local."+sym]
+		v, ok := img.ownCode(sym)
 		if !ok {
-			return errorf(ErrSymbol, "%s: no new code for it in the patch (local.%s missing from its symbol table)", t.Name, sym)
+			return errorf(ErrSymbol, "%s: no new code for it in the patch (no local symbol %s in its symbol table)", t.Name, sym)
 		}
 		p.Funcs = append(p.Funcs, Func{Name: t.Name, PluginName: sym, From: fi.Entry, PluginAddr: v, AsyncSafe: fi.AsyncSafe})
 	}

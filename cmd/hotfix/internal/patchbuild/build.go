@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -271,17 +271,21 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 // it is written may be inlined into its function, which is replaced and
 // carries the new code. Any other missing target is an error.
 func keepBuilt(opt Options, soFile string, targets []loader.Target) ([]loader.Target, error) {
-	funcs, err := elfSymbols(soFile, elf.STT_FUNC)
+	syms := make([]string, len(targets))
+	for i, t := range targets {
+		syms[i] = t.Name
+		if t.PluginSymbol != "" {
+			syms[i] = t.PluginSymbol
+		}
+	}
+	has, err := loader.PluginCode(soFile, syms)
 	if err != nil {
 		return nil, err
 	}
 	var keep []loader.Target
-	for _, t := range targets {
-		sym := t.Name
-		if t.PluginSymbol != "" {
-			sym = t.PluginSymbol
-		}
-		if funcs["local."+sym] {
+	for i, t := range targets {
+		sym := syms[i]
+		if has[sym] {
 			keep = append(keep, t)
 			continue
 		}
@@ -419,14 +423,36 @@ func main() {}
 `))
 
 func generateMain(funcs []string, pkgs map[string]bool) ([]byte, error) {
+	funcs, err := keptBy(funcs)
+	if err != nil {
+		return nil, err
+	}
 	var list []string
 	for p := range pkgs {
 		list = append(list, p)
 	}
 	sort.Strings(list)
 	var buf bytes.Buffer
-	err := mainTemplate.Execute(&buf, map[string]any{"Pkgs": list, "Funcs": funcs, "Anchor": anchorName})
+	err = mainTemplate.Execute(&buf, map[string]any{"Pkgs": list, "Funcs": funcs, "Anchor": anchorName})
 	return buf.Bytes(), err
+}
+
+// keptBy returns the functions the plugin's main package must refer to so
+// that the linker keeps every target: a closure is kept by the function
+// that creates it. A go:linkname to the closure itself fails to link from
+// Go 1.27 on, where closures are static symbols of their package
+// (TestPluginClosureSymbols).
+func keptBy(funcs []string) ([]string, error) {
+	var out []string
+	for _, fn := range funcs {
+		n, err := symbol.Parse(fn)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n.Outer().String())
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 type hostInfo struct {
