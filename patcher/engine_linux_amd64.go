@@ -1,6 +1,7 @@
 package patcher
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -22,6 +23,18 @@ func readCode(addr uintptr, n int) []byte {
 func guardReady() error { return stw.Ready() }
 
 func isJump(code []byte) bool { return code[0] == 0xE9 }
+
+// jumpTarget follows the jump at from through its trampoline and returns
+// where a call of from now goes, or 0 if the entry is not a jump to one of
+// our trampolines.
+func jumpTarget(from uintptr) uintptr {
+	code := readCode(from, jumpLen)
+	if !isJump(code) {
+		return 0
+	}
+	tramp := uintptr(int64(from+jumpLen) + int64(int32(binary.LittleEndian.Uint32(code[1:5]))))
+	return trampolineTarget(readCode(tramp, trampolineLen))
+}
 
 // trampolines hands out one trampoline per destination and reach. Pages
 // are filled while writable and then made executable for good: a page that

@@ -32,6 +32,15 @@ func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) {
 // 16 keeps each one aligned.
 const trampolineLen = 16
 
+// trampolineTarget decodes a trampoline: the address it jumps to, or 0 if
+// code is not one.
+func trampolineTarget(code []byte) uintptr {
+	if len(code) < 14 || code[0] != 0xFF || code[1] != 0x25 || binary.LittleEndian.Uint32(code[2:6]) != 0 {
+		return 0
+	}
+	return uintptr(binary.LittleEndian.Uint64(code[6:14]))
+}
+
 func trampolineCode(to uintptr) [trampolineLen]byte {
 	var b [trampolineLen]byte
 	copy(b[:], []byte{0xFF, 0x25, 0, 0, 0, 0})

@@ -34,6 +34,10 @@ var (
 	// ErrBusy means a goroutine stayed parked inside the bytes the jump
 	// replaces through every try.
 	ErrBusy = errors.New("patcher: function busy")
+	// ErrNotLive means that after the jumps were written, a function's
+	// entry did not lead to the code it was redirected to; the whole patch
+	// was taken back.
+	ErrNotLive = errors.New("patcher: redirect not live after writing")
 )
 
 // Redirect sends calls of the function at From to To.
@@ -194,6 +198,9 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		}
 		return Stats{Retries: retries}, &PatchError{Patch: patch, Func: fn, Op: "apply", Err: err}
 	}
+	if err := p.checkLive(patch, rs, ws); err != nil {
+		return Stats{}, err
+	}
 	froms := make([]uintptr, 0, len(rs))
 	for _, r := range rs {
 		s := p.sites[r.From]
@@ -213,6 +220,25 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 	p.patches[patch] = froms
 	st.Sites, st.Pause, st.Stopped, st.Retries, st.Warn = len(ws), pause.total(), pause.stopped, retries, warn
 	return st, nil
+}
+
+// checkLive reads every jump just written back and follows it through its
+// trampoline: each entry must now lead to the new code. If one does not,
+// every write is undone and the patch fails, naming the function: a patch
+// is never reported applied while old code runs.
+func (p *Patcher) checkLive(patch string, rs []Redirect, ws []write) error {
+	for _, r := range rs {
+		if got := jumpTarget(r.From); got != r.To {
+			undo := make([]write, len(ws))
+			for i, w := range ws {
+				undo[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
+			}
+			_, _, _, uerr := commitRetry(undo)
+			err := fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, r.From, got, r.To)
+			return &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.Join(err, uerr)}
+		}
+	}
+	return nil
 }
 
 // current returns the bytes this process last wrote at from, or orig.

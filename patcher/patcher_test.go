@@ -204,3 +204,33 @@ func TestApplyUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d apply/revert cycles, %d calls", cycles, calls.Load())
 }
+
+// TestNotLiveTakesBack: after writing, every entry is read back and
+// followed through its trampoline; an entry that does not lead to the code
+// it was redirected to undoes every write of the patch and names the
+// function. (Here the expected destination is wrong on purpose.)
+func TestNotLiveTakesBack(t *testing.T) {
+	p := New()
+	from := addr(oldAnswer)
+	orig := readCode(from, 8)
+	if _, err := p.Apply("v1", []Redirect{redirect("oldAnswer", oldAnswer, newAnswer)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := jumpTarget(from); got != addr(newAnswer) {
+		t.Fatalf("jumpTarget = %#x, want newAnswer at %#x", got, addr(newAnswer))
+	}
+	var ws []write
+	var old, cur [8]byte
+	copy(old[:], orig)
+	copy(cur[:], readCode(from, 8))
+	ws = append(ws, write{fn: "oldAnswer", addr: from, old: old, new: cur})
+	err := p.checkLive("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}, ws)
+	var pe *PatchError
+	if !errors.Is(err, ErrNotLive) || !errors.As(err, &pe) || pe.Func != "oldAnswer" {
+		t.Fatalf("checkLive = %v, want ErrNotLive naming oldAnswer", err)
+	}
+	if got := readCode(from, 8); string(got) != string(orig) || oldAnswer(1) != "old 1" {
+		t.Fatalf("writes not taken back: code %x (want %x), answer %q", got, orig, oldAnswer(1))
+	}
+	t.Logf("refused: %v", err)
+}
