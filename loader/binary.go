@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -70,6 +71,10 @@ var self struct {
 // stays readable even after a deploy replaces the file on disk).
 func Self() (*Binary, error) {
 	self.once.Do(func() {
+		if err := CheckGoVersion(runtime.Version()); err != nil {
+			self.err = fmt.Errorf("this binary was %w", err)
+			return
+		}
 		b, err := ReadBinary("/proc/self/exe")
 		if err != nil {
 			self.err = err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,4 +113,25 @@ func TestComplete(t *testing.T) {
 // testKey is fixed so that the seed corpus is reproducible.
 func testKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+}
+
+func TestCheckGoVersion(t *testing.T) {
+	for _, tt := range []struct {
+		v      string
+		ok     bool
+		reason string
+	}{
+		{"go1.26.8", true, "the machine's Go"},
+		{"go1.27.3", true, "the current release"},
+		{"go1.27rc1", true, "a release candidate of a supported release"},
+		{"go1.25.9", false, "older than the oldest release tested"},
+		{"go1.28.0", false, "a newer release may have moved what hotfix reads"},
+		{"devel go1.28-abcdef", false, "a development build"},
+		{"", false, "no version at all"},
+	} {
+		err := CheckGoVersion(tt.v)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), tt.v) && tt.v != "") {
+			t.Errorf("CheckGoVersion(%q) = %v, want ok=%v (%s)", tt.v, err, tt.ok, tt.reason)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package stw
 import (
 	"errors"
 	"fmt"
+	"go/version"
 	"os"
 	"reflect"
 	"runtime"
@@ -187,7 +188,7 @@ const maxDepth = 2048
 
 func selfTest() error {
 	v := runtime.Version()
-	l, ok := layouts[goRelease(v)]
+	l, ok := layouts[version.Lang(v)]
 	if !ok {
 		return fmt.Errorf("the layout of the runtime's goroutines in %s is not known to this build of hotfix", v)
 	}
@@ -251,16 +252,6 @@ func walkAll(r Range) (found bool, depth uintptr) {
 		return false
 	})
 	return found, depth
-}
-
-// goRelease turns "go1.26.8" into "go1.26".
-func goRelease(v string) string {
-	if i := strings.IndexByte(v, '.'); i >= 0 {
-		if j := strings.IndexAny(v[i+1:], ".-+ "); j >= 0 {
-			return v[:i+1+j]
-		}
-	}
-	return v
 }
 
 // funcRange is the code of a function past its entry and the padding after

@@ -3,12 +3,15 @@ package stw
 import (
 	"debug/dwarf"
 	"debug/elf"
+	"go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gohotfix/hotfix/loader"
 )
 
 // TestLayout checks the offsets ParkedIn reads against the DWARF of a
@@ -17,7 +20,7 @@ func TestLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	want, ok := layouts[goRelease(runtime.Version())]
+	want, ok := layouts[version.Lang(runtime.Version())]
 	if !ok {
 		t.Fatalf("no layout of the runtime for %s", runtime.Version())
 	}
@@ -47,6 +50,16 @@ func TestLayout(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("%s: DWARF says %+v, layouts has %+v", runtime.Version(), got, want)
+	}
+}
+
+// TestLayoutsCoverSupportedGo: every Go release hotfix supports has the
+// offsets of its runtime here (CI proves each under its own toolchain).
+func TestLayoutsCoverSupportedGo(t *testing.T) {
+	for _, r := range loader.SupportedGo {
+		if _, ok := layouts[r]; !ok {
+			t.Errorf("no runtime layout for %s, which loader.SupportedGo lists", r)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -102,6 +103,28 @@ func newMeta(ctx context.Context, opt Options) (*meta, error) {
 	return m, nil
 }
 
+// useHostToolchain makes every go command of this build run the toolchain
+// that built the release binary, when one is given: a patch compiled by
+// another Go is refused by the agent, and the go command fetches the
+// toolchain named by GOTOOLCHAIN through the module proxy. It sets the
+// process environment: a build is the one thing the CLI does.
+func useHostToolchain(opt Options) error {
+	if opt.Binary == "" {
+		return nil
+	}
+	info, err := buildinfo.ReadFile(opt.Binary)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opt.Binary, err)
+	}
+	if err := loader.CheckGoVersion(info.GoVersion); err != nil {
+		return fmt.Errorf("%s: %w", opt.Binary, err)
+	}
+	if os.Getenv("GOTOOLCHAIN") != info.GoVersion {
+		fmt.Fprintf(opt.Log, "building with %s, the toolchain of %s\n", info.GoVersion, opt.Binary)
+	}
+	return os.Setenv("GOTOOLCHAIN", info.GoVersion)
+}
+
 // pkgDir is the directory name of the generated plugin main package:
 // its import path, and so the plugin path, is unique per patch, because
 // the runtime refuses a second plugin with a path it has seen
@@ -118,6 +141,9 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	}
 	if opt.Plan == nil {
 		opt.Plan = opt.Log
+	}
+	if err := useHostToolchain(opt); err != nil {
+		return nil, err
 	}
 	if len(opt.Funcs) > 0 {
 		return buildFuncs(ctx, opt)
