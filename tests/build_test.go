@@ -2,7 +2,9 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,5 +252,46 @@ func TestBuildFixesLeaves(t *testing.T) {
 		t.Fatalf("%d wrong answers in %d calls, e.g. %q", wrong.Load(), calls.Load(), bad.Load())
 	}
 	t.Logf("%d calls over HTTP while the leaves were patched, 0 wrong; %v", calls.Load(), h.records("patch applied"))
+	h.stop()
+}
+
+// TestBuildWithHostToolchain: the hotfix command built by one supported Go
+// release builds a patch for a host built by the other: `hotfix build
+// -binary` runs the host's toolchain (GOTOOLCHAIN, fetched through the
+// module proxy), and the running host takes the patch.
+func TestBuildWithHostToolchain(t *testing.T) {
+	f := requireFixture(t)
+	other := "go1.27.3"
+	if strings.HasPrefix(runtime.Version(), "go1.27") {
+		other = "go1.26.8"
+	}
+	src, _ := buildRepo(t, f)
+	flags, err := run(src, f.hotfix, "flags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(t.TempDir(), "host-"+other)
+	build := exec.Command("go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
+	build.Dir, build.Env = src, append(os.Environ(), "GOTOOLCHAIN="+other)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the release with %s: %v\n%s", other, err, out)
+	}
+	if err := copyTree(filepath.Join("testdata", "build", "fix"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "fix.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "other-go", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build (%s) for a host built by %s: %v\n%s", runtime.Version(), other, err, out)
+	}
+	if !strings.Contains(out, "building with "+other) {
+		t.Errorf("build log does not name the host's toolchain %s:\n%s", other, out)
+	}
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir)
+	h.waitGreet("v0")
+	drop(t, dir, patch, "fix.so")
+	h.waitGreet("v1")
+	t.Logf("hotfix %s built a patch for a host of %s: %v", runtime.Version(), other, h.records("patch applied"))
 	h.stop()
 }
