@@ -15,14 +15,14 @@ import (
 // image is what hotfix needs of one ELF file, the running binary or a
 // patch: read from its headers and tables, never by running it.
 type image struct {
-	buildID  string
-	info     *debug.BuildInfo
-	funcs    map[string]uint64 // symbol name -> value, FUNC symbols
-	sizes    map[string]uint64 // symbol name -> size, FUNC symbols
+	buildID string
+	info    *debug.BuildInfo
+	funcs   map[string]uint64 // symbol name -> value, FUNC symbols
+	sizes   map[string]uint64 // symbol name -> size, FUNC symbols
 	// own maps a function to the file's own copy of it: the FUNC symbols
 	// bound LOCAL, with the "local." prefix the linker gives the local
 	// alias of a global function taken off (see ownCode).
-	own map[string]uint64
+	own      map[string]uint64
 	objects  map[string]uint64 // symbol name -> value, OBJECT symbols
 	pkgHash  map[string]string // package path -> link fingerprint (hex)
 	machine  elf.Machine
@@ -58,18 +58,7 @@ func readImage(b []byte) (img *image, err error) {
 	if f.Class != elf.ELFCLASS64 {
 		return img, nil // the caller names the class/machine mismatch
 	}
-	for _, s := range f.Sections {
-		if s.Type == elf.SHT_NOBITS {
-			continue
-		}
-		sec := section{s.Addr, s.Size, s.Offset}
-		if s.Flags&elf.SHF_EXECINSTR != 0 {
-			img.code = append(img.code, sec)
-		}
-		if s.Name == ".gopclntab" {
-			img.pclntab = sec
-		}
-	}
+	img.addSections(f)
 	if s := f.Section(".note.go.buildid"); s != nil {
 		data, err := s.Data()
 		if err != nil {
@@ -89,7 +78,36 @@ func readImage(b []byte) (img *image, err error) {
 		}
 		return nil, errorf(ErrFormat, "read symbol table: %v (stripped binary?)", err)
 	}
-	var hashSyms []elf.Symbol
+	hashSyms := img.addSymbols(syms)
+	for _, s := range hashSyms {
+		data, err := symbolData(f, s)
+		if err != nil {
+			return nil, err
+		}
+		img.pkgHash[strings.TrimPrefix(s.Name, pkgHashPrefix)] = fmt.Sprintf("%x", data)
+	}
+	return img, nil
+}
+
+// addSections records where the code and .gopclntab lie in the file.
+func (img *image) addSections(f *elf.File) {
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		sec := section{s.Addr, s.Size, s.Offset}
+		if s.Flags&elf.SHF_EXECINSTR != 0 {
+			img.code = append(img.code, sec)
+		}
+		if s.Name == ".gopclntab" {
+			img.pclntab = sec
+		}
+	}
+}
+
+// addSymbols records the functions and objects of the symbol table, and
+// returns the package fingerprint symbols, whose bytes are read next.
+func (img *image) addSymbols(syms []elf.Symbol) (hashSyms []elf.Symbol) {
 	for _, s := range syms {
 		switch elf.ST_TYPE(s.Info) {
 		case elf.STT_FUNC:
@@ -116,14 +134,7 @@ func readImage(b []byte) (img *image, err error) {
 			}
 		}
 	}
-	for _, s := range hashSyms {
-		data, err := symbolData(f, s)
-		if err != nil {
-			return nil, err
-		}
-		img.pkgHash[strings.TrimPrefix(s.Name, pkgHashPrefix)] = fmt.Sprintf("%x", data)
-	}
-	return img, nil
+	return hashSyms
 }
 
 // ownCode returns the address of the file's own copy of function sym. In a
