@@ -94,13 +94,15 @@ func (a *Agent) ready(path string, settle time.Duration) {
 			a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+ps.file)
 			return
 		}
-		if err := a.newerApplied(m); err != nil {
-			fs.patch, fs.older, fs.seq = "", true, m.Sequence
+		// Dropped again after a revert: plugins never unload, so apply the
+		// copy already in memory, once every check has passed again under
+		// the policy in force now (it may have changed since the first drop).
+		if _, err := a.check(f, path); err != nil {
+			var older *olderError
+			fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
 			a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
 			return
 		}
-		// Dropped again after a revert: plugins never unload, so apply the
-		// copy already in memory.
 		ps.file = base
 		a.apply(ps, tm, t0)
 		return

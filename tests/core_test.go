@@ -319,3 +319,45 @@ func TestPolicyEdits(t *testing.T) {
 	h.waitGreet("v1")
 	h.stop()
 }
+
+// TestRedropUnderNewPolicy: a patch applied, reverted, and dropped again
+// after the policy was edited to deny its function is refused under the
+// policy in force now, although its code is already loaded (a security
+// bug: the re-drop path reused the loaded copy without asking the policy).
+func TestRedropUnderNewPolicy(t *testing.T) {
+	f := requireFixture(t)
+	dir := newWorkDir(t, "policy.yaml")
+	h := startHost(t, f.host, dir)
+	drop(t, dir, f.patches["v1"], "v1.so")
+	h.waitGreet("v1")
+	remove(t, dir, "v1.so")
+	h.waitGreet("v0")
+	h.waitRecord("patch reverted", 1)
+
+	polFile := filepath.Join(dir, "hotfix.yaml")
+	orig, err := os.ReadFile(polFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denyGreet := strings.Replace(string(orig), "functions: [example.com/hostapp/guard.Check]",
+		"functions: [example.com/hostapp/guard.Check, example.com/hostapp/greet.Hello]", 1)
+	if denyGreet == string(orig) {
+		t.Fatal("test policy changed shape; update this test")
+	}
+	if err := os.WriteFile(polFile, []byte(denyGreet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord("policy reloaded; it applies to the next patch", 1)
+	drop(t, dir, f.patches["v1"], "v1-again.so")
+	rec := h.waitRecord("patch refused", 1)
+	if r, _ := rec["reason"].(string); rec["func"] != "example.com/hostapp/greet.Hello" || !strings.Contains(r, "deny.functions") {
+		t.Fatalf("re-drop under a policy denying its function: %v", rec)
+	}
+	if got := h.mustGet("/greet?name=x"); got != "hello x v0" {
+		t.Fatalf("service answers %q after the refused re-drop, want the old code", got)
+	}
+	if n := len(h.records("patch applied")); n != 1 {
+		t.Fatalf("%d patch applied records, want only the first", n)
+	}
+	h.stop()
+}
