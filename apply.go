@@ -9,21 +9,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/ledger"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher"
 )
-
-// refusal is a patch turned away before any of its code ran.
-type refusal struct {
-	fn  string // the function concerned, if one
-	err error
-}
-
-func (r *refusal) Error() string { return r.err.Error() }
-func (r *refusal) Unwrap() error { return r.err }
-
-func refuse(fn string, err error) error { return &refusal{fn: fn, err: err} }
 
 // ready handles a complete patch file: inspect, check, open, apply, record.
 func (a *Agent) ready(path string, settle time.Duration) {
@@ -58,7 +48,7 @@ func (a *Agent) ready(path string, settle time.Duration) {
 		delete(a.retries, path)
 		a.forgetFile(path)
 		a.files[path] = &fileState{id: key}
-		a.record(base, nil, "", tm, ledger.Refused, refuse("", err))
+		a.record(base, nil, "", tm, ledger.Refused, admit.ReadRefusal(err))
 		return
 	}
 	delete(a.retries, path)
@@ -81,46 +71,36 @@ func (a *Agent) ready(path string, settle time.Duration) {
 			other := m
 			other.ID = ""
 			a.record(base, &other, f.SHA256, tm, ledger.Refused,
-				refuse("", fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file)))
+				fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file))
 			return
 		}
 		if ps.loaded == nil {
 			fs.patch = ""
 			a.record(base, &m, f.SHA256, tm, ledger.Refused,
-				refuse("", fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID)))
+				fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID))
 			return
 		}
 		if ps.applied {
 			a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+ps.file)
 			return
 		}
-		// Dropped again after a revert: plugins never unload, so apply the
-		// copy already in memory, once every check has passed again under
-		// the policy in force now (it may have changed since the first drop).
-		if _, err := a.check(f, path); err != nil {
-			var older *olderError
-			fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
-			a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
-			return
-		}
-		ps.file = base
-		a.apply(ps, tm, t0)
-		return
 	}
 
-	p, err := a.check(f, path)
+	// Every check again under the policy in force now, also for a patch
+	// dropped again after a revert (the policy may have changed since).
+	loaded := a.patches[m.ID]
+	p, err := a.admit(f, path, loaded == nil)
 	tm.Inspect = time.Since(t0)
 	if err != nil {
 		var older *olderError
-		fs.older, fs.seq = errors.As(err, &older), m.Sequence
-		fs.patch = ""
+		fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
 		a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
 		return
 	}
-	if a.opened >= pol.Limits.MaxPatches {
-		fs.patch = ""
-		a.record(base, &m, f.SHA256, tm, ledger.Refused, refuse("",
-			fmt.Errorf("%d patches already loaded in this process, limits.max_patches is %d: plugins never unload, restart the service to load more", a.opened, pol.Limits.MaxPatches)))
+	if loaded != nil {
+		// Plugins never unload: apply the copy already in memory.
+		loaded.file = base
+		a.apply(loaded, tm, t0)
 		return
 	}
 	t1 := time.Now()
@@ -136,36 +116,25 @@ func (a *Agent) ready(path string, settle time.Duration) {
 	a.apply(ps, tm, time.Now())
 }
 
-// check runs every check that needs no code from the patch, in a fixed
-// order: build compatibility, policy, symbols, superseding, prologue
-// shapes. (File rules, size, signature and trust, and the manifest were
-// checked before, by loader.ReadPatch.)
-func (a *Agent) check(f *loader.File, path string) (*loader.Patch, error) {
+// admit runs the admission pipeline (after the read) with the live code
+// and the agent's view: what is applied, and, for a patch not loaded yet,
+// how many plugins are.
+func (a *Agent) admit(f *loader.File, path string, notLoaded bool) (*loader.Patch, error) {
 	if a.selfErr != nil {
-		return nil, refuse("", a.selfErr)
+		return nil, &admit.Refusal{Step: admit.StepBuild, Err: a.selfErr}
 	}
 	pol := a.policy()
-	p, err := loader.CheckBuild(f, path, a.self)
-	if err != nil {
-		return nil, refuse("", err)
+	c := admit.Checks{
+		Binary: a.self, Policy: pol, Superseded: a.newerApplied,
+		Shape: func(fn loader.Func) error {
+			_, err := a.patcher.Check(fn.Name, fn.From, fn.AsyncSafe)
+			return err
+		},
 	}
-	for _, t := range f.Manifest.Targets {
-		if err := pol.Check(t.Name); err != nil {
-			return nil, refuse(t.Name, err)
-		}
+	if notLoaded {
+		c.Loaded, c.Max = a.opened, pol.Limits.MaxPatches
 	}
-	if err := p.Resolve(a.self); err != nil {
-		return nil, refuse("", err)
-	}
-	if err := a.newerApplied(f.Manifest); err != nil {
-		return nil, err
-	}
-	for _, fn := range p.Funcs {
-		if _, err := a.patcher.Check(fn.Name, fn.From, fn.AsyncSafe); err != nil {
-			return nil, refuse(fn.Name, err)
-		}
-	}
-	return p, nil
+	return c.Admit(f, path)
 }
 
 // olderError refuses a patch older than an applied patch that replaces
@@ -180,15 +149,15 @@ func (e *olderError) Error() string {
 	return fmt.Sprintf("older than applied patch %s (sequence %d > %d) which replaces the same function", e.newer, e.newerSeq, e.seq)
 }
 
-func (a *Agent) newerApplied(m loader.Manifest) error {
+func (a *Agent) newerApplied(m loader.Manifest) (string, error) {
 	for _, t := range m.Targets {
 		for id, other := range a.patches {
 			if other.applied && other.manifest.Sequence > m.Sequence && targets(other.manifest, t.Name) {
-				return refuse(t.Name, &olderError{newer: id, seq: m.Sequence, newerSeq: other.manifest.Sequence})
+				return t.Name, &olderError{newer: id, seq: m.Sequence, newerSeq: other.manifest.Sequence}
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 func targets(m loader.Manifest, fn string) bool {
@@ -208,12 +177,7 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 	st, err := a.patcher.Apply(ps.manifest.ID, rs)
 	tm.Apply, tm.StoppedWorld = time.Since(t0), st.Pause
 	if err != nil {
-		fn := ""
-		var pe *patcher.PatchError
-		if errors.As(err, &pe) {
-			fn = pe.Func
-		}
-		a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Failed, refuse(fn, err))
+		a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Failed, err)
 		return
 	}
 	if st.Warn != nil {
@@ -332,12 +296,16 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 			e.Targets = append(e.Targets, t.Name)
 		}
 	}
-	fn := ""
+	fn, step := "", admit.Step("")
 	if err != nil {
 		e.Reason = err.Error()
-		var r *refusal
-		if errors.As(err, &r) {
-			fn = r.fn
+		var r *admit.Refusal
+		var pe *patcher.PatchError
+		switch {
+		case errors.As(err, &r):
+			fn, step = r.Func, r.Step
+		case errors.As(err, &pe):
+			fn = pe.Func
 		}
 	}
 	now := time.Now()
@@ -351,6 +319,9 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	attrs := []any{"file", file, "patch", e.ID}
 	if fn != "" {
 		attrs = append(attrs, "func", fn)
+	}
+	if step != "" {
+		attrs = append(attrs, "step", string(step))
 	}
 	switch state {
 	case ledger.Applied:

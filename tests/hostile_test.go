@@ -231,6 +231,7 @@ func TestHostile(t *testing.T) {
 			for _, c := range cases {
 				t.Run(strings.TrimSuffix(c.name, ".so"), func(t *testing.T) {
 					checkHostileCase(t, h, c, byFile, maps)
+					sameAsVerify(t, e, c, h)
 				})
 			}
 			if got := h.mustGet("/greet?name=x"); got != want {
@@ -290,6 +291,36 @@ func checkHostileCase(t *testing.T, h *hostProc, c hostileCase, byFile map[strin
 	if !ok || le.State != ledger.Refused || !strings.Contains(le.Reason, c.reason) {
 		t.Errorf("ledger entry %+v: want refused naming %q (%s)", le, c.reason, c.why)
 	}
+}
+
+// agentOnly are the steps only a running agent can take: patch_dir's file
+// rules, the patches it has applied, the plugins it has loaded.
+var agentOnly = map[string]bool{"file rules": true, "superseded": true, "max_patches": true}
+
+// sameAsVerify runs `hotfix verify` on the case's file, as an operator
+// would before copying it: where the agent refused it at a step verify also
+// takes (one pipeline, package admit), verify must refuse it at the same
+// step for the same reason. The prologue variant's host runs without
+// asynchronous preemption, which verify cannot know of: its shape refusal
+// is the agent's alone.
+func sameAsVerify(t *testing.T, e *hostileEnv, c hostileCase, h *hostProc) {
+	t.Helper()
+	var step string
+	for _, r := range h.records("patch refused") {
+		if r["file"] == c.name {
+			step, _ = r["step"].(string)
+		}
+	}
+	if c.dup || step == "" || agentOnly[step] || (e.variant == "prologue" && step == "shape") {
+		return
+	}
+	file := filepath.Join(e.dir, "patches", c.name)
+	out, err := run(e.stage, e.f.hotfix, "verify", "-binary", e.host, "-policy", filepath.Join(e.dir, "hotfix.yaml"), file)
+	if err == nil || !strings.Contains(out, "refused at "+step+": ") || !strings.Contains(out, c.reason) {
+		t.Errorf("hotfix verify: %v\n%s\nwant refused at %s naming %q, as the agent did", err, out, step, c.reason)
+		return
+	}
+	t.Logf("verify agrees: refused at %s", step)
 }
 
 // waitDecided waits until every case has its log record: a refusal, or for

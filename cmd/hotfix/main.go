@@ -29,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/cmd/hotfix/internal/patchbuild"
 	"github.com/gohotfix/hotfix/ledger"
 	"github.com/gohotfix/hotfix/loader"
@@ -237,41 +238,33 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	file := fs.Arg(0)
-	// The agent's order (see loader.ReadPatch and the README's security
-	// model), less the file rules, which are about patch_dir on the host:
-	// size, signature and trust, manifest, build compatibility, policy,
-	// symbols, prologue shapes.
+	// The agent's pipeline (admit), less the file rules, which are about
+	// patch_dir on the host, and what only a running process knows (applied
+	// patches, loaded plugins, live code).
 	f, err := loader.CheckFile(file, loader.Rules{MaxBytes: p.Limits.MaxFileBytes, Trust: p.CheckSigner})
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return refusedAt(file, admit.ReadRefusal(err))
 	}
-	patch, err := loader.CheckBuild(f, file, bin)
+	patch, err := admit.Checks{Binary: bin, Policy: p, Shape: admit.FileShape(bin)}.Admit(f, file)
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	var errs []error
-	var names []string
-	for _, t := range patch.Manifest.Targets {
-		names = append(names, t.Name)
-		if err := p.Check(t.Name); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", file, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if err := patch.Resolve(bin); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	if err := patchbuild.CheckPrologues(bin, names); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return refusedAt(file, err)
 	}
 	signer := "unsigned"
 	if f.Signature != nil {
 		signer = "signed by " + loader.Fingerprint(f.Signature.PublicKey)
 	}
-	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s), %s\n", file, *binary, bin.BuildID(), len(names), signer)
+	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s), %s\n", file, *binary, bin.BuildID(), len(patch.Funcs), signer)
 	return nil
+}
+
+// refusedAt names the file and the step of the pipeline that refused it,
+// as the agent's log does (its "step" key).
+func refusedAt(file string, err error) error {
+	var r *admit.Refusal
+	if errors.As(err, &r) {
+		return fmt.Errorf("%s: refused at %s: %w", file, r.Step, err)
+	}
+	return fmt.Errorf("%s: %w", file, err)
 }
 
 func runInspect(ctx context.Context, args []string, stdout io.Writer) error {

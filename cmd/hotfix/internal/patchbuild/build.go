@@ -36,9 +36,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
-	"github.com/gohotfix/hotfix/patcher/prologue"
 	"github.com/gohotfix/hotfix/policy"
 )
 
@@ -393,15 +393,8 @@ func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir 
 	if err != nil {
 		return nil, fmt.Errorf("self-check: %w", err)
 	}
-	if _, err := loader.Check(f, opt.Out, host.bin); err != nil {
+	if _, err := (admit.Checks{Binary: host.bin, Policy: opt.Policy, Shape: admit.FileShape(host.bin)}).Admit(f, opt.Out); err != nil {
 		return nil, fmt.Errorf("self-check against %s: %w", host.bin.Path, err)
-	}
-	var names []string
-	for _, t := range targets {
-		names = append(names, t.Name)
-	}
-	if err := CheckPrologues(host.bin, names); err != nil {
-		return nil, err
 	}
 	if err := writeFileAtomic(opt.Out, out); err != nil {
 		return nil, err
@@ -638,30 +631,4 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// CheckPrologues refuses functions whose entry the patcher cannot redirect
-// safely, reading their code from the binary file.
-func CheckPrologues(bin *loader.Binary, funcs []string) error {
-	var errs []error
-	for _, fn := range funcs {
-		if _, err := Shape(bin, fn); err != nil {
-			errs = append(errs, fmt.Errorf("%w: %s: %v", ErrRefused, fn, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Shape is how the patcher would redirect a function of the binary file,
-// decided from its code and unsafe points as the file holds them.
-func Shape(bin *loader.Binary, fn string) (prologue.Plan, error) {
-	fi, err := bin.FuncInfo(fn)
-	if err != nil {
-		return prologue.Plan{}, err
-	}
-	code, err := bin.Code(fn, max(fi.Size, prologue.JumpLen)+8)
-	if err != nil {
-		return prologue.Plan{}, err
-	}
-	return prologue.Check(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
 }

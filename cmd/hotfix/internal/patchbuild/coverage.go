@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
@@ -50,7 +51,7 @@ func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
 			byPkg[n.Package] = pc
 		}
 		pc.Functions++
-		plan, err := Shape(bin, fn)
+		plan, err := admit.OfflineShape(bin, fn)
 		if err != nil {
 			pc.Refused = append(pc.Refused, Finding{Object: fn, Rule: "cannot be redirected", Detail: err.Error()})
 			continue

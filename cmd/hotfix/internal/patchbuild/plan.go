@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
 )
@@ -169,7 +170,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[str
 				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "inlined everywhere or dead code in the release: nothing to redirect"})
 				continue
 			}
-			if _, err := Shape(bin, t.Name); err != nil {
+			if _, err := admit.OfflineShape(bin, t.Name); err != nil {
 				if t.outer != "" && !t.changed {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure left alone", Detail: "unchanged, and its entry cannot be redirected safely (" + err.Error() + ")"})
 					continue

@@ -1,0 +1,140 @@
+// Package admit is the one ordered pipeline of checks a patch passes before
+// any of its code runs. The agent (a new file, a re-drop, an older patch
+// uncovered by a revert, start-up), `hotfix verify` and the self-check of
+// `hotfix build` all call it; what differs between them (live code or the
+// binary file, the agent's view of applied patches, its count of loaded
+// plugins) is passed in. It runs nothing from the file.
+//
+// The order, after the read (loader.ReadPatch on the host, loader.CheckFile
+// offline: file rules, size, signature and trust, manifest):
+//
+//	build       Go release, build settings, modules, build ID, fingerprints
+//	policy      every target allowed, none denied
+//	symbols     every target in the binary, its new code in the patch
+//	superseded  no newer applied patch replaces the same function (agent)
+//	shape       every target's entry can take the jump
+//	max_patches one more plugin fits limits.max_patches (agent, new files)
+package admit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/patcher/prologue"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// Step names a check of the pipeline.
+type Step string
+
+// The steps, in the order they run. The read's steps come first.
+const (
+	StepFile       Step = "file rules" // loader.ErrFileRule: kind, owner, mode, links, size
+	StepSignature  Step = "signature"  // loader.ErrSignature, policy.ErrUntrusted
+	StepManifest   Step = "manifest"   // loader.ErrFormat
+	StepBuild      Step = "build"
+	StepPolicy     Step = "policy"
+	StepSymbols    Step = "symbols"
+	StepSuperseded Step = "superseded"
+	StepShape      Step = "shape"
+	StepLimit      Step = "max_patches"
+)
+
+// Refusal is a patch turned away by one step, for one function when the
+// step is about one.
+type Refusal struct {
+	Step Step
+	Func string
+	Err  error
+}
+
+func (r *Refusal) Error() string { return r.Err.Error() }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// ReadRefusal names the step of an error from reading a patch file
+// (loader.ReadPatch, loader.CheckFile).
+func ReadRefusal(err error) *Refusal {
+	step := StepManifest
+	switch {
+	case errors.Is(err, loader.ErrFileRule):
+		step = StepFile
+	case errors.Is(err, loader.ErrSignature), errors.Is(err, policy.ErrUntrusted):
+		step = StepSignature
+	}
+	return &Refusal{Step: step, Err: err}
+}
+
+// Checks is what the pipeline checks a patch against.
+type Checks struct {
+	Binary *loader.Binary
+	Policy *policy.Policy
+	// Shape says whether a target's entry can take the jump: from the live
+	// code in the agent (patcher.Check), from the binary file offline
+	// (FileShape).
+	Shape func(fn loader.Func) error
+	// Superseded, when set, refuses a patch older than an applied patch
+	// for the same function, naming the function (the agent's view).
+	Superseded func(m loader.Manifest) (fn string, err error)
+	// Loaded plugins and limits.max_patches; Max 0 skips the step (offline,
+	// and for a patch already loaded).
+	Loaded, Max int
+}
+
+// Admit runs every step after the read, in order, on a decoded patch file
+// at path, and returns the patch resolved against the binary, or the first
+// Refusal.
+func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
+	p, err := loader.CheckBuild(f, path, c.Binary)
+	if err != nil {
+		return nil, &Refusal{Step: StepBuild, Err: err}
+	}
+	for _, t := range f.Manifest.Targets {
+		if err := c.Policy.Check(t.Name); err != nil {
+			return nil, &Refusal{Step: StepPolicy, Func: t.Name, Err: err}
+		}
+	}
+	if err := p.Resolve(c.Binary); err != nil {
+		return nil, &Refusal{Step: StepSymbols, Err: err}
+	}
+	if c.Superseded != nil {
+		if fn, err := c.Superseded(f.Manifest); err != nil {
+			return nil, &Refusal{Step: StepSuperseded, Func: fn, Err: err}
+		}
+	}
+	for _, fn := range p.Funcs {
+		if err := c.Shape(fn); err != nil {
+			return nil, &Refusal{Step: StepShape, Func: fn.Name, Err: err}
+		}
+	}
+	if c.Max > 0 && c.Loaded >= c.Max {
+		return nil, &Refusal{Step: StepLimit, Err: fmt.Errorf("%d patches already loaded in this process, limits.max_patches is %d: plugins never unload, restart the service to load more", c.Loaded, c.Max)}
+	}
+	return p, nil
+}
+
+// FileShape checks shapes from the binary file, as offline tools must.
+func FileShape(bin *loader.Binary) func(fn loader.Func) error {
+	return func(fn loader.Func) error {
+		_, err := OfflineShape(bin, fn.Name)
+		return err
+	}
+}
+
+// OfflineShape is how the patcher would redirect a function of the binary
+// file, decided from its code and unsafe points as the file holds them.
+func OfflineShape(bin *loader.Binary, fn string) (prologue.Plan, error) {
+	fi, err := bin.FuncInfo(fn)
+	if err != nil {
+		return prologue.Plan{}, err
+	}
+	code, err := bin.Code(fn, max(fi.Size, prologue.JumpLen)+8)
+	if err != nil {
+		return prologue.Plan{}, err
+	}
+	plan, err := prologue.Check(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
+	if err != nil {
+		return plan, fmt.Errorf("prologue cannot be redirected safely: %w", err)
+	}
+	return plan, nil
+}
