@@ -3,8 +3,10 @@ package patcher
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // One function of every shape the compiler emits without a stack check,
@@ -117,15 +119,21 @@ var (
 // world and the patch is refused as busy, naming the function, with the
 // code unchanged; once the goroutine has left, the same patch applies.
 func TestBusyLeaf(t *testing.T) {
-	var gate atomic.Uint32
+	var gate, started atomic.Uint32
 	done := make(chan uint32)
-	go func() { done <- lfWait(&gate) }()
+	go func() { started.Store(1); done <- lfWait(&gate) }()
 	before := readCode(addr(lfWait), 16)
+	r := redirect("lfWait", lfWait, lfWaitNew)
+	for started.Load() == 0 {
+		runtime.Gosched()
+	}
+	time.Sleep(5 * time.Millisecond) // inside the loop by now
 	p := New()
-	st, err := p.Apply("busy", []Redirect{redirect("lfWait", lfWait, lfWaitNew)})
+	plan, cerr := p.Check("lfWait", r.From, r.AsyncSafe)
+	st, err := p.Apply("busy", []Redirect{r})
 	var pe *PatchError
 	if !errors.Is(err, ErrBusy) || !errors.As(err, &pe) || pe.Func != "lfWait" {
-		t.Fatalf("Apply while a goroutine spins inside = %v, want ErrBusy naming lfWait", err)
+		t.Fatalf("Apply while a goroutine spins inside = %v (stats %+v, plan %+v %v), want ErrBusy naming lfWait", err, st, plan, cerr)
 	}
 	if st.Retries != maxTries || p.Applied("busy") || string(readCode(addr(lfWait), 16)) != string(before) {
 		t.Fatalf("%d tries, applied %v, code changed %v", st.Retries, p.Applied("busy"), string(readCode(addr(lfWait), 16)) != string(before))

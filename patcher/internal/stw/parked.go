@@ -235,7 +235,11 @@ func selfTest() error {
 
 // walkAll looks at every goroutine, not only the queued ones, for one
 // parked by asynchronous preemption in r, and says how far above its
-// saved SP the word was.
+// saved SP the resume PC lies: the highest word in r up to maxDepth. Words
+// below it can match too (the registers asyncPreempt saved, stale words in
+// asyncPreempt2's frame: under load a saved register was seen to hold an
+// address in the leaf), never words above it (the frames of the leaf's
+// callers hold no address in it).
 func walkAll(r Range) (found bool, depth uintptr) {
 	l := &scanner.layout
 	everyG(func(gp uintptr) bool {
@@ -246,10 +250,9 @@ func walkAll(r Range) (found bool, depth uintptr) {
 		for a := sp; a <= sp+maxDepth && a+8 <= hi; a += 8 {
 			if w := word(a); w >= r.Lo && w < r.Hi {
 				found, depth = true, a-sp
-				return true
 			}
 		}
-		return false
+		return found
 	})
 	return found, depth
 }
