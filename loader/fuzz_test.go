@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The fuzz targets cover every parser of bytes that come from the patch
@@ -138,8 +140,21 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("\x7fELF"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Decode(b)
-		if err == nil && (file.Manifest.validate() != nil || int64(len(file.ELF)) > file.Size) {
+		if err != nil {
+			return
+		}
+		if file.Manifest.validate() != nil || int64(len(file.ELF)) > file.Size {
 			t.Fatalf("Decode accepted an invalid file: %+v", file.Manifest)
+		}
+		// What Decode accepts, Encode writes back to a file that decodes
+		// to the same ELF and manifest.
+		again, err := Encode(file.ELF, file.Manifest, nil)
+		if err != nil {
+			t.Fatalf("Encode of an accepted file: %v", err)
+		}
+		file2, err := Decode(again)
+		if err != nil || !bytes.Equal(file2.ELF, file.ELF) || !cmp.Equal(file2.Manifest, file.Manifest) {
+			t.Fatalf("round trip: %v\n%s", err, cmp.Diff(file.Manifest, file2.Manifest))
 		}
 	})
 }
@@ -150,7 +165,15 @@ func FuzzReadImage(f *testing.F) {
 	}
 	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		readImage(b)
+		// The same bytes give the same verdict and the same description.
+		img1, err1 := readImage(b)
+		img2, err2 := readImage(b)
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || (img1 == nil) != (img2 == nil) {
+			t.Fatalf("two reads differ: %v / %v", err1, err2)
+		}
+		if img1 != nil && (img1.buildID != img2.buildID || len(img1.funcs) != len(img2.funcs) || len(img1.own) != len(img2.own)) {
+			t.Fatalf("two reads describe the file differently")
+		}
 	})
 }
 
@@ -170,6 +193,10 @@ func FuzzCheckBuild(f *testing.F) {
 		m := testManifest()
 		m.Host.BuildID = bin.BuildID()
 		p, err := CheckBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
+		_, again := CheckBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
+		if fmt.Sprint(err) != fmt.Sprint(again) {
+			t.Fatalf("the same bytes, two verdicts: %v / %v", err, again)
+		}
 		if err == nil {
 			p.Resolve(bin)
 		}

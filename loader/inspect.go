@@ -53,6 +53,9 @@ func Check(f *File, path string, bin *Binary) (*Patch, error) {
 // version, build settings, module versions, build ID and package
 // fingerprints. It names the first difference.
 func CheckBuild(f *File, path string, bin *Binary) (*Patch, error) {
+	if bin.BuildInfo() == nil {
+		return nil, errorf(ErrIncompatible, "the binary has no Go build information")
+	}
 	if err := CheckGoVersion(bin.BuildInfo().GoVersion); err != nil {
 		return nil, fmt.Errorf("the binary was %w", err)
 	}
