@@ -15,105 +15,128 @@ import (
 	"github.com/gohotfix/hotfix/patcher"
 )
 
-// ready handles a complete patch file: inspect, check, open, apply, record.
+// ready handles a complete patch file: read it, decide what to do with it
+// (decide.go), and do it.
 func (a *Agent) ready(path string, settle time.Duration) {
+	r, ok := a.read(path, settle)
+	if !ok {
+		return
+	}
+	base, m := filepath.Base(path), r.f.Manifest
+	prevSHA := ""
+	if prev := a.files[path]; prev != nil {
+		prevSHA = prev.sha
+	}
+	known := a.patches[m.ID]
+	act, replaced := decide(prevSHA, r.f.SHA256, know(known, r.f.SHA256))
+	if act == ignoreTouched {
+		a.files[path].id = r.key
+		return
+	}
+	if replaced {
+		a.forgetFile(path) // rewritten in place: the old patch goes first
+	}
+	fs := &fileState{id: r.key, sha: r.f.SHA256, patch: m.ID}
+	a.files[path] = fs
+	switch act {
+	case refuseIDClash:
+		fs.patch = ""
+		// Recorded under the file, not the ID: the ID's entry belongs to
+		// the patch that is loaded.
+		other := m
+		other.ID = ""
+		a.record(base, &other, r.f.SHA256, r.tm, ledger.Refused,
+			fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, known.file))
+	case refuseFailedOpen:
+		fs.patch = ""
+		a.record(base, &m, r.f.SHA256, r.tm, ledger.Refused,
+			fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID))
+	case ignoreDuplicate:
+		a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+known.file)
+	case admitReapply:
+		a.admitApply(path, fs, r, known)
+	case admitOpen:
+		a.admitApply(path, fs, r, nil)
+	}
+}
+
+// readFile is a patch file read whole, with when and how it was read.
+type readFile struct {
+	f   *loader.File
+	key fileKey
+	tm  ledger.Timings
+	t0  time.Time
+}
+
+// read reads a patch file through the read's checks (file rules, size,
+// signature and trust, manifest, on the descriptor the bytes come from).
+// It reports false when there is nothing more to do now: the file is gone,
+// unchanged, still being written, or refused (recorded here).
+func (a *Agent) read(path string, settle time.Duration) (readFile, bool) {
 	base := filepath.Base(path)
 	st, err := os.Lstat(path)
 	if err != nil {
-		return // gone again before we got to it
+		return readFile{}, false // gone again before we got to it
 	}
-	key := fileKey{st.Size(), st.ModTime()}
-	if prev := a.files[path]; prev != nil && prev.id == key {
-		return // reported again with nothing changed
+	r := readFile{key: fileKey{st.Size(), st.ModTime()}, tm: ledger.Timings{Settle: settle}, t0: time.Now()}
+	if prev := a.files[path]; prev != nil && prev.id == r.key {
+		return readFile{}, false // reported again with nothing changed
 	}
-	tm := ledger.Timings{Settle: settle}
-	t0 := time.Now()
 	pol := a.policy()
-	// File rules, size, signature and trust, manifest: in this order, on
-	// the file descriptor the bytes are read from.
-	f, err := loader.ReadPatch(pol.PatchDir, base, loader.Rules{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.CheckSigner})
-	if changedSince(path, key) {
+	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.Rules{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.CheckSigner})
+	if changedSince(path, r.key) {
 		// Written to while we read it, in place: the bytes read may mix two
 		// versions, and an in-place rewrite keeps a valid trailer all along.
 		// Read it again once it has settled.
 		a.log.Info("patch file changed while being read; reading it again once it settles", "file", base)
 		a.retryLater(path)
-		return
+		return readFile{}, false
 	}
 	if err != nil {
-		if a.stillGrowing(path, key, err) {
+		if a.stillGrowing(path, r.key, err) {
 			a.log.Info("patch file not complete yet; waiting", "file", base, "reason", err)
-			return
+			return readFile{}, false
 		}
 		delete(a.retries, path)
 		a.forgetFile(path)
-		a.files[path] = &fileState{id: key}
-		a.record(base, nil, "", tm, ledger.Refused, admit.ReadRefusal(err))
-		return
+		a.files[path] = &fileState{id: r.key}
+		a.record(base, nil, "", r.tm, ledger.Refused, admit.ReadRefusal(err))
+		return readFile{}, false
 	}
 	delete(a.retries, path)
-	if prev := a.files[path]; prev != nil {
-		if prev.sha == f.SHA256 {
-			prev.id = key // touched, not changed
-			return
-		}
-		a.forgetFile(path) // rewritten in place: the old patch goes first
-	}
-	fs := &fileState{id: key, sha: f.SHA256, patch: f.Manifest.ID}
-	a.files[path] = fs
-	m := f.Manifest
+	return r, true
+}
 
-	if ps, ok := a.patches[m.ID]; ok {
-		if ps.sha != f.SHA256 {
-			fs.patch = ""
-			// Recorded under the file, not the ID: the ID's entry belongs
-			// to the patch that is loaded.
-			other := m
-			other.ID = ""
-			a.record(base, &other, f.SHA256, tm, ledger.Refused,
-				fmt.Errorf("patch ID %s is already loaded from other bytes (%s); build a new patch instead of changing one", m.ID, ps.file))
-			return
-		}
-		if ps.loaded == nil {
-			fs.patch = ""
-			a.record(base, &m, f.SHA256, tm, ledger.Refused,
-				fmt.Errorf("patch %s failed to open earlier in this process; a plugin is opened at most once", m.ID))
-			return
-		}
-		if ps.applied {
-			a.log.Info("same patch under another name; already applied", "file", base, "patch", m.ID, "reason", "duplicate of "+ps.file)
-			return
-		}
-	}
-
-	// Every check again under the policy in force now, also for a patch
-	// dropped again after a revert (the policy may have changed since).
-	loaded := a.patches[m.ID]
-	p, err := a.admit(f, path, loaded == nil)
-	tm.Inspect = time.Since(t0)
+// admitApply runs every check under the policy in force now, also for a
+// patch dropped again after a revert (the policy may have changed since),
+// then re-applies the loaded copy (plugins never unload) or opens the
+// patch and applies it.
+func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patchState) {
+	base, m := filepath.Base(path), r.f.Manifest
+	p, err := a.admit(r.f, path, loaded == nil)
+	r.tm.Inspect = time.Since(r.t0)
 	if err != nil {
 		var older *olderError
 		fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
-		a.record(base, &m, f.SHA256, tm, ledger.Refused, err)
+		a.record(base, &m, r.f.SHA256, r.tm, ledger.Refused, err)
 		return
 	}
 	if loaded != nil {
-		// Plugins never unload: apply the copy already in memory.
 		loaded.file = base
-		a.apply(loaded, tm, t0)
+		a.apply(loaded, r.tm, r.t0)
 		return
 	}
 	t1 := time.Now()
-	ps := &patchState{manifest: m, sha: f.SHA256, file: base}
+	ps := &patchState{manifest: m, sha: r.f.SHA256, file: base}
 	a.patches[m.ID] = ps
 	a.opened++
-	ps.loaded, err = loader.Open(p, filepath.Join(pol.StateDir, "loaded"))
-	tm.Open = time.Since(t1)
+	ps.loaded, err = loader.Open(p, filepath.Join(a.policy().StateDir, "loaded"))
+	r.tm.Open = time.Since(t1)
 	if err != nil {
-		a.record(base, &m, f.SHA256, tm, ledger.Failed, err)
+		a.record(base, &m, r.f.SHA256, r.tm, ledger.Failed, err)
 		return
 	}
-	a.apply(ps, tm, time.Now())
+	a.apply(ps, r.tm, time.Now())
 }
 
 // admit runs the admission pipeline (after the read) with the live code
