@@ -350,7 +350,9 @@ func TestStressPluginLoop(t *testing.T) {
 		t.Fatalf("%d wrong answers in %d calls; first: %q", rep.Wrong, rep.Calls, rep.Examples)
 	}
 	rep.checkSeen(t, "v0", "v1", "v2")
-	if leafSamples == 0 {
+	// A short run lasts under a second: at 100 samples a second, the leaves'
+	// share of the time may get none. The long run (make stress) must.
+	if leafSamples == 0 && longStress() {
 		t.Errorf("no CPU profile sample landed in a leaf: the profiler never unwound from one")
 	}
 	msg := fmt.Sprintf("plugin-loaded patches, %d redirects each: %d apply/revert cycles (v2 layered every 4th) survived in %v: %d callers, %d calls, 0 wrong, %d GCs; world stopped %v mean, %v max; %d stops retried (a goroutine parked in a leaf's window); CPU profile on, %d samples in the leaves",
