@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,15 +120,19 @@ var (
 // world and the patch is refused as busy, naming the function, with the
 // code unchanged; once the goroutine has left, the same patch applies.
 func TestBusyLeaf(t *testing.T) {
-	var gate, started atomic.Uint32
+	var gate atomic.Uint32
 	done := make(chan uint32)
-	go func() { started.Store(1); done <- lfWait(&gate) }()
+	go func() { done <- lfWait(&gate) }()
 	before := readCode(addr(lfWait), 16)
 	r := redirect("lfWait", lfWait, lfWaitNew)
-	for started.Load() == 0 {
-		runtime.Gosched()
+	// Wait until a trace of every goroutine shows it inside lfWait.
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "patcher.lfWait("); {
+		if time.Now().After(deadline) {
+			t.Fatal("the goroutine never entered lfWait")
+		}
+		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(5 * time.Millisecond) // inside the loop by now
 	p := New()
 	plan, cerr := p.Check("lfWait", r.From, r.AsyncSafe)
 	st, err := p.Apply("busy", []Redirect{r})
