@@ -280,18 +280,7 @@ func TestPolicyEdits(t *testing.T) {
 	dir := newWorkDir(t, "policy.yaml")
 	h := startHost(t, f.host, dir)
 	polFile := filepath.Join(dir, "hotfix.yaml")
-	orig, err := os.ReadFile(polFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	denyGreet := strings.Replace(string(orig), "functions: [example.com/hostapp/guard.Check]",
-		"functions: [example.com/hostapp/guard.Check, example.com/hostapp/greet.Hello]", 1)
-	if denyGreet == string(orig) {
-		t.Fatal("test policy changed shape; update this test")
-	}
-	if err := os.WriteFile(polFile, []byte(denyGreet), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	orig := denyGreetHello(t, polFile)
 	h.waitRecord("policy reloaded; it applies to the next patch", 1)
 	drop(t, dir, f.patches["v1"], "v1.so")
 	rec := h.waitRecord("patch refused", 1)
@@ -334,19 +323,7 @@ func TestRedropUnderNewPolicy(t *testing.T) {
 	h.waitGreet("v0")
 	h.waitRecord("patch reverted", 1)
 
-	polFile := filepath.Join(dir, "hotfix.yaml")
-	orig, err := os.ReadFile(polFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	denyGreet := strings.Replace(string(orig), "functions: [example.com/hostapp/guard.Check]",
-		"functions: [example.com/hostapp/guard.Check, example.com/hostapp/greet.Hello]", 1)
-	if denyGreet == string(orig) {
-		t.Fatal("test policy changed shape; update this test")
-	}
-	if err := os.WriteFile(polFile, []byte(denyGreet), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	denyGreetHello(t, filepath.Join(dir, "hotfix.yaml"))
 	h.waitRecord("policy reloaded; it applies to the next patch", 1)
 	drop(t, dir, f.patches["v1"], "v1-again.so")
 	rec := h.waitRecord("patch refused", 1)
@@ -360,4 +337,23 @@ func TestRedropUnderNewPolicy(t *testing.T) {
 		t.Fatalf("%d patch applied records, want only the first", n)
 	}
 	h.stop()
+}
+
+// denyGreetHello edits the test policy at polFile to deny greet.Hello, and
+// returns what it held before.
+func denyGreetHello(t *testing.T, polFile string) []byte {
+	t.Helper()
+	orig, err := os.ReadFile(polFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denyGreet := strings.Replace(string(orig), "functions: [example.com/hostapp/guard.Check]",
+		"functions: [example.com/hostapp/guard.Check, example.com/hostapp/greet.Hello]", 1)
+	if denyGreet == string(orig) {
+		t.Fatal("test policy changed shape; update this test")
+	}
+	if err := os.WriteFile(polFile, []byte(denyGreet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return orig
 }
