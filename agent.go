@@ -46,7 +46,7 @@ type PatchStatus struct {
 	SHA256    string
 	Functions []string
 	State     string // StateApplied, StateReverted, StateRefused or StateFailed
-	Err       string // why it was refused or failed
+	Reason    string // why it was refused or failed
 	AppliedAt time.Time
 }
 

@@ -365,7 +365,7 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	if key == "" {
 		key = "file:" + file
 	}
-	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: string(state), Err: e.Reason}
+	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: string(state), Reason: e.Reason}
 	if old, ok := a.status[key]; ok && state != ledger.Applied {
 		s.AppliedAt = old.AppliedAt
 	}
