@@ -38,6 +38,12 @@ func (b *Binary) Func(name string) (uintptr, bool) {
 	return uintptr(v) + b.bias, true
 }
 
+// HasObject reports whether the binary has a data symbol of that name.
+func (b *Binary) HasObject(name string) bool {
+	_, ok := b.img.objects[name]
+	return ok
+}
+
 // PluginReady reports whether the binary was linked with plugin support,
 // which is what records package fingerprints in it.
 func (b *Binary) PluginReady() bool { return len(b.img.pkgHash) > 0 }

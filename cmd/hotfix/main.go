@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/gohotfix/hotfix/admit"
-	"github.com/gohotfix/hotfix/cmd/hotfix/internal/patchbuild"
+	"github.com/gohotfix/hotfix/internal/patchbuild"
 	"github.com/gohotfix/hotfix/ledger"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"

@@ -205,7 +205,7 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	}
 	pluginPath := m.modPath + "/" + m.pkgDir()
 	files := map[string][]byte{filepath.Join(absDir, m.pkgDir(), "zz_hotfix_main.go"): src}
-	return finish(ctx, opt, m, host, tmp, absDir, files, "./"+m.pkgDir(), pluginPath, targets, nil)
+	return finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: absDir, files: files, pkgPattern: "./" + m.pkgDir(), pluginPath: pluginPath, targets: targets})
 }
 
 // buildChanged finds the changed functions itself.
@@ -259,11 +259,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, err := elfObjects(host.bin.Path)
-	if err != nil {
-		return nil, err
-	}
-	plan.check(host.bin, opt.Policy, objs)
+	plan.check(host.bin, opt.Policy)
 	res := &Result{Plan: plan}
 	fmt.Fprintf(opt.Plan, "release %s (%s), working tree %s\n", wt.rev[:12], opt.baseName(), absDir)
 	if err := plan.Write(opt.Plan); err != nil {
@@ -279,7 +275,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := finish(ctx, opt, m, host, tmp, wt.dir, files, pkgPattern, pluginPath, targets, plan)
+	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan})
 	if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
 			err = fmt.Errorf("%w\n%s", err, d)
@@ -331,37 +327,35 @@ func (opt Options) baseName() string {
 	return opt.Base
 }
 
-// finish builds the plugin from files (absolute path -> source, given to
-// the go command as an overlay) in dir, adds the manifest, checks the
-// result against the host and writes it.
-func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir string, files map[string][]byte, pkgPattern, pluginPath string, targets []loader.Target, plan *Plan) (*Result, error) {
-	repl := map[string]string{}
-	i := 0
-	for path, src := range files {
-		i++
-		f := filepath.Join(tmp, "overlay", fmt.Sprintf("%d-%s", i, filepath.Base(path)))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(f, src, 0o644); err != nil {
-			return nil, err
-		}
-		repl[path] = f
-	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": repl})
-	overlayFile := filepath.Join(tmp, "overlay.json")
-	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
+// pluginBuild is one go build of a patch's plugin.
+type pluginBuild struct {
+	m          *meta
+	host       *hostInfo
+	tmp        string            // scratch directory, removed by the caller
+	dir        string            // where the go command runs
+	files      map[string][]byte // absolute path -> source, given as an overlay
+	pkgPattern string            // the generated main package, relative to dir
+	pluginPath string
+	targets    []loader.Target
+	plan       *Plan // nil when the targets were named with -func
+}
+
+// finish builds the plugin, adds the manifest, checks the result against
+// the host and writes it.
+func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
+	overlayFile, err := writeOverlay(b.tmp, b.files)
+	if err != nil {
 		return nil, err
 	}
-	soFile := filepath.Join(tmp, "patch.so")
-	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", m.version, pluginPath, len(targets))
+	soFile := filepath.Join(b.tmp, "patch.so")
+	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
 	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
-	args = append(args, "-o", soFile, pkgPattern)
-	if _, err := goOut(ctx, dir, nil, args...); err != nil {
+	args = append(args, "-o", soFile, b.pkgPattern)
+	if _, err := goOut(ctx, b.dir, nil, args...); err != nil {
 		return nil, err
 	}
-	if plan != nil {
-		var err error
+	targets := b.targets
+	if b.plan != nil {
 		if targets, err = keepBuilt(opt, soFile, targets); err != nil {
 			return nil, err
 		}
@@ -371,16 +365,16 @@ func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir 
 		return nil, err
 	}
 	man := loader.Manifest{
-		ID:           m.id,
-		Version:      m.version,
-		Sequence:     m.seq,
-		BaseRevision: host.revision,
-		PluginPath:   pluginPath,
+		ID:           b.m.id,
+		Version:      b.m.version,
+		Sequence:     b.m.seq,
+		BaseRevision: b.host.revision,
+		PluginPath:   b.pluginPath,
 		Anchor:       anchorName,
 		Targets:      targets,
-		GoVersion:    m.goVersion,
+		GoVersion:    b.m.goVersion,
 		BuildFlags:   opt.Flags,
-		Host:         loader.Host{BuildID: host.bin.BuildID(), MainPath: host.bin.BuildInfo().Path},
+		Host:         loader.Host{BuildID: b.host.bin.BuildID(), MainPath: b.host.bin.BuildInfo().Path},
 		Built:        time.Now().UTC().Truncate(time.Second),
 	}
 	out, err := loader.Encode(elfBytes, man, opt.Key)
@@ -393,13 +387,34 @@ func finish(ctx context.Context, opt Options, m *meta, host *hostInfo, tmp, dir 
 	if err != nil {
 		return nil, fmt.Errorf("self-check: %w", err)
 	}
-	if _, err := (admit.Checks{Binary: host.bin, Policy: opt.Policy, Shape: admit.FileShape(host.bin)}).Admit(f, opt.Out); err != nil {
-		return nil, fmt.Errorf("self-check against %s: %w", host.bin.Path, err)
+	if _, err := (admit.Checks{Binary: b.host.bin, Policy: opt.Policy, Shape: admit.FileShape(b.host.bin)}).Admit(f, opt.Out); err != nil {
+		return nil, fmt.Errorf("self-check against %s: %w", b.host.bin.Path, err)
 	}
 	if err := writeFileAtomic(opt.Out, out); err != nil {
 		return nil, err
 	}
 	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
+}
+
+// writeOverlay writes files into tmp and the go command's -overlay file
+// that puts them in place of the paths they are keyed by.
+func writeOverlay(tmp string, files map[string][]byte) (string, error) {
+	repl := map[string]string{}
+	i := 0
+	for path, src := range files {
+		i++
+		f := filepath.Join(tmp, "overlay", fmt.Sprintf("%d-%s", i, filepath.Base(path)))
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			return "", err
+		}
+		repl[path] = f
+	}
+	overlay, _ := json.Marshal(map[string]any{"Replace": repl})
+	overlayFile := filepath.Join(tmp, "overlay.json")
+	return overlayFile, os.WriteFile(overlayFile, overlay, 0o644)
 }
 
 const anchorName = "HotfixTargets"

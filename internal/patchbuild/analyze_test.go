@@ -102,7 +102,7 @@ func TestAnalyze(t *testing.T) {
 			if err != nil {
 				t.Fatalf("analyze: %v", err)
 			}
-			plan.check(nil, pol, nil)
+			plan.check(nil, pol)
 			var got []string
 			for _, tg := range plan.Targets {
 				got = append(got, tg.Name)

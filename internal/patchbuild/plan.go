@@ -155,7 +155,7 @@ func (p *Plan) Write(w io.Writer) error {
 // and be allowed by the policy. A closure whose own code did not change
 // and cannot be redirected is left alone (its code is the same, and calls
 // from it reach the replaced functions); a changed one is refused.
-func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[string]bool) {
+func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 	var keep []*Target
 	for _, t := range p.Targets {
 		if bin != nil {
@@ -186,9 +186,9 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy, hostObjects map[str
 		keep = append(keep, t)
 	}
 	p.Targets = keep
-	if p.mainPkg != nil && hostObjects != nil {
+	if p.mainPkg != nil && bin != nil {
 		for _, v := range p.mainPkg.vars {
-			if len(v.UsedBy) > 0 && !hostObjects["main."+v.Name] {
+			if len(v.UsedBy) > 0 && !bin.HasObject("main."+v.Name) {
 				p.Refusals = append(p.Refusals, Finding{Pos: p.mainPkg.dir, Object: "main." + v.Name, Rule: "not in the release binary",
 					Detail: "the release never uses this variable, so its initial value is not there for " + strings.Join(v.UsedBy, ", ")})
 			}

@@ -3,7 +3,6 @@ package patchbuild
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -100,29 +99,6 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	}
 	files[gen] = buf.Bytes()
 	return files, "./" + filepath.ToSlash(dir), pluginPath, targets, nil
-}
-
-// elfObjects returns the names of the data symbols of an ELF file.
-func elfObjects(path string) (map[string]bool, error) { return elfSymbols(path, elf.STT_OBJECT) }
-
-// elfSymbols returns the names of the symbols of one type in an ELF file.
-func elfSymbols(path string, typ elf.SymType) (map[string]bool, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	m := map[string]bool{}
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == typ {
-			m[s.Name] = true
-		}
-	}
-	return m, nil
 }
 
 // Flags returns the go build flags a host and its patches use under pol:
