@@ -241,19 +241,9 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var host *hostInfo
-	if opt.Binary != "" {
-		bin, err := loader.ReadBinary(opt.Binary)
-		if err != nil {
-			return nil, err
-		}
-		host = &hostInfo{bin: bin, revision: wt.rev}
-	} else {
-		fmt.Fprintf(opt.Log, "building the release (%s at %s) to learn its build ID\n", mainPkg, wt.rev[:12])
-		if host, err = buildHost(ctx, opt, wt.dir, mainPkg, tmp); err != nil {
-			return nil, err
-		}
-		host.revision = wt.rev
+	host, err := releaseBinary(ctx, opt, wt, mainPkg, tmp)
+	if err != nil {
+		return nil, err
 	}
 	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log})
 	if err != nil {
@@ -285,6 +275,25 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		r.Plan = plan
 	}
 	return r, err
+}
+
+// releaseBinary is the release the patch is for: the binary given with
+// -binary, or the base revision built again with the same flags.
+func releaseBinary(ctx context.Context, opt Options, wt *worktree, mainPkg, tmp string) (*hostInfo, error) {
+	if opt.Binary != "" {
+		bin, err := loader.ReadBinary(opt.Binary)
+		if err != nil {
+			return nil, err
+		}
+		return &hostInfo{bin: bin, revision: wt.rev}, nil
+	}
+	fmt.Fprintf(opt.Log, "building the release (%s at %s) to learn its build ID\n", mainPkg, wt.rev[:12])
+	host, err := buildHost(ctx, opt, wt.dir, mainPkg, tmp)
+	if err != nil {
+		return nil, err
+	}
+	host.revision = wt.rev
+	return host, nil
 }
 
 // keepBuilt drops the closures the patch has no code for: the copy of
