@@ -73,30 +73,7 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return nil, err
 	}
 	a.plan.Main = a.main
-	inRelease := a.releasePackages()
-
-	var changed []string
-	for _, path := range unionKeys(a.base, a.fix) {
-		bp, fp := a.base[path], a.fix[path]
-		if bp == nil {
-			continue // new package: only an added import can bring it in, and that is refused where it is added
-		}
-		if fp == nil {
-			if inRelease[path] {
-				a.note(Finding{Pos: a.relDir(in.Base, bp), Object: path, Rule: "package removed", Detail: "the release keeps its copy"})
-			}
-			continue
-		}
-		files := a.changedFiles(bp, fp)
-		if len(files) == 0 {
-			continue
-		}
-		if !inRelease[path] {
-			a.note(Finding{Pos: a.relDir(in.Fix, fp), Object: path, Rule: "not in the release", Detail: "changed, but not linked into " + a.main + ": ignored"})
-			continue
-		}
-		changed = append(changed, path)
-	}
+	changed := a.changedPackages()
 	if len(changed) == 0 {
 		a.plan.sort()
 		return a.plan, nil
@@ -130,6 +107,35 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	a.plan.sort()
 	return a.plan, nil
+}
+
+// changedPackages returns the packages linked into the release whose
+// files differ between the trees, and notes the others that changed.
+func (a *analysis) changedPackages() []string {
+	inRelease := a.releasePackages()
+	var changed []string
+	for _, path := range unionKeys(a.base, a.fix) {
+		bp, fp := a.base[path], a.fix[path]
+		if bp == nil {
+			continue // new package: only an added import can bring it in, and that is refused where it is added
+		}
+		if fp == nil {
+			if inRelease[path] {
+				a.note(Finding{Pos: a.relDir(a.in.Base, bp), Object: path, Rule: "package removed", Detail: "the release keeps its copy"})
+			}
+			continue
+		}
+		files := a.changedFiles(bp, fp)
+		if len(files) == 0 {
+			continue
+		}
+		if !inRelease[path] {
+			a.note(Finding{Pos: a.relDir(a.in.Fix, fp), Object: path, Rule: "not in the release", Detail: "changed, but not linked into " + a.main + ": ignored"})
+			continue
+		}
+		changed = append(changed, path)
+	}
+	return changed
 }
 
 // both runs f and g at the same time and returns when both have.

@@ -84,25 +84,54 @@ func fit(base, fix string) (text, how string, err error) {
 // line keeps its indentation and spacing; lines are joined, as evenly as
 // possible, only when there are more of them than n.
 func collapse(src string, n int) ([]string, error) {
-	type tok struct {
-		start, end int // byte offsets of its source text
-		text       string
-		line, last int // first and last line of its source text
-		semi       bool
+	toks, err := bodyTokens(src)
+	if err != nil {
+		return nil, err
 	}
+	groups := sourceLines(src, toks)
+	lines := make([]string, n)
+	if len(groups) <= n {
+		for i, g := range groups {
+			lines[i] = g.indent + string(g.text)
+		}
+		return lines, nil
+	}
+	// More lines than room: join them as evenly as possible, each run
+	// with the indentation of its first line.
+	for i := 0; i < n; i++ {
+		run := groups[i*len(groups)/n : (i+1)*len(groups)/n]
+		texts := make([]string, len(run))
+		for j, g := range run {
+			texts[j] = string(g.text)
+		}
+		lines[i] = run[0].indent + strings.Join(texts, " ")
+	}
+	return lines, nil
+}
+
+// bodyToken is one token of a body, as collapse re-emits it.
+type bodyToken struct {
+	start, end int // byte offsets of its source text
+	text       string
+	line, last int // first and last line of its source text
+	semi       bool
+}
+
+// bodyTokens scans src, comments dropped.
+func bodyTokens(src string) ([]bodyToken, error) {
 	fset := token.NewFileSet()
 	file := fset.AddFile("", -1, len(src))
 	var errs scanner.ErrorList
 	var s scanner.Scanner
 	s.Init(file, []byte(src), func(pos token.Position, msg string) { errs.Add(pos, msg) }, 0)
-	var toks []tok
+	var toks []bodyToken
 	for {
 		pos, t, lit := s.Scan()
 		if t == token.EOF {
 			break
 		}
 		off := file.Offset(pos)
-		tk := tok{start: off, line: file.Line(pos)}
+		tk := bodyToken{start: off, line: file.Line(pos)}
 		switch {
 		case t == token.SEMICOLON && lit == "\n":
 			tk.text, tk.end, tk.semi = ";", off, true
@@ -128,13 +157,20 @@ func collapse(src string, n int) ([]string, error) {
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
-	// A group is what was one source line: a new one starts on a line
-	// after the one where the previous token ended.
-	type group struct {
-		indent string
-		text   strings.Builder
-	}
-	var groups []*group
+	return toks, nil
+}
+
+// srcLine is what was one source line of a body: its indentation, and its
+// tokens with the spacing between them.
+type srcLine struct {
+	indent string
+	text   []byte
+}
+
+// sourceLines regroups toks into the lines they were on: a new line starts
+// at a token on a line after the one where the previous token ended.
+func sourceLines(src string, toks []bodyToken) []srcLine {
+	var lines []srcLine
 	prevEnd, prevLast := 0, 0
 	for i, tk := range toks {
 		if i == 0 || tk.line > prevLast {
@@ -143,38 +179,18 @@ func collapse(src string, n int) ([]string, error) {
 			if strings.TrimLeft(indent, " \t") != "" {
 				indent = ""
 			}
-			groups = append(groups, &group{indent: indent})
+			lines = append(lines, srcLine{indent: indent})
 		} else if !(tk.semi && tk.start == tk.end) {
 			between := src[prevEnd:tk.start]
 			if strings.TrimSpace(between) != "" || strings.Contains(between, "\n") {
 				between = " " // a comment
 			}
-			groups[len(groups)-1].text.WriteString(between)
+			lines[len(lines)-1].text = append(lines[len(lines)-1].text, between...)
 		}
-		groups[len(groups)-1].text.WriteString(tk.text)
+		lines[len(lines)-1].text = append(lines[len(lines)-1].text, tk.text...)
 		prevEnd, prevLast = tk.end, tk.last
 	}
-	lines := make([]string, n)
-	if len(groups) <= n {
-		for i, g := range groups {
-			lines[i] = g.indent + g.text.String()
-		}
-		return lines, nil
-	}
-	for i := 0; i < n; i++ {
-		from, to := i*len(groups)/n, (i+1)*len(groups)/n
-		var b strings.Builder
-		for j := from; j < to; j++ {
-			if j == from {
-				b.WriteString(groups[j].indent)
-			} else {
-				b.WriteByte(' ')
-			}
-			b.WriteString(groups[j].text.String())
-		}
-		lines[i] = b.String()
-	}
-	return lines, nil
+	return lines
 }
 
 // An edit replaces src[start:end] with text.

@@ -214,11 +214,7 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 			continue
 		}
 		// No longer used: blank, so the package still imports it.
-		if is.Name != nil {
-			edits = append(edits, edit{tf.Offset(is.Name.Pos()), tf.Offset(is.Name.End()), "_"})
-		} else {
-			edits = append(edits, edit{tf.Offset(is.Path.Pos()), tf.Offset(is.Path.Pos()), "_ "})
-		}
+		edits = append(edits, blankImport(tf, is))
 		delete(byName, name)
 	}
 	var add []string
@@ -241,6 +237,21 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 	if len(add) == 0 {
 		return edits, nil
 	}
+	return append(edits, insertImports(tf, file, add)), nil
+}
+
+// blankImport turns an import into a blank one in place: the package still
+// imports it, and nothing moves.
+func blankImport(tf *token.File, is *ast.ImportSpec) edit {
+	if is.Name != nil {
+		return edit{tf.Offset(is.Name.Pos()), tf.Offset(is.Name.End()), "_"}
+	}
+	return edit{tf.Offset(is.Path.Pos()), tf.Offset(is.Path.Pos()), "_ "}
+}
+
+// insertImports adds import specs on the line of the file's last import,
+// or of its package clause, so that no line moves.
+func insertImports(tf *token.File, file *ast.File, add []string) edit {
 	var last *ast.GenDecl
 	for _, dcl := range file.Decls {
 		if g, ok := dcl.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
@@ -250,15 +261,13 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 	switch {
 	case last == nil:
 		off := tf.Offset(file.Name.End())
-		edits = append(edits, edit{off, off, "; import (" + strings.Join(add, "; ") + ")"})
+		return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
 	case last.Lparen.IsValid():
 		off := tf.Offset(last.Specs[len(last.Specs)-1].End())
-		edits = append(edits, edit{off, off, "; " + strings.Join(add, "; ")})
-	default:
-		off := tf.Offset(last.End())
-		edits = append(edits, edit{off, off, "; import (" + strings.Join(add, "; ") + ")"})
+		return edit{off, off, "; " + strings.Join(add, "; ")}
 	}
-	return edits, nil
+	off := tf.Offset(last.End())
+	return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
 }
 
 func sortedKeys(m map[importKey]string) []importKey {
@@ -338,23 +347,39 @@ type mainVar struct {
 
 func (d *pkgDiff) rewriteMain() error {
 	mp := &mainPatch{files: map[string][]byte{}, imports: map[string]string{}}
-	info, pkg := d.f.info(), d.f.pkg.Types
-	scope := pkg.Scope()
-	alias := func(p *types.Package) string {
-		if p == pkg {
-			return ""
-		}
-		if n, ok := mp.imports[p.Path()]; ok {
-			return n
-		}
-		for i := len(mp.imports); ; i++ {
-			n := fmt.Sprintf("hotfix_import%d", i)
-			if scope.Lookup(n) == nil {
-				mp.imports[p.Path()] = n
-				return n
-			}
+	usedBy := d.mainVarUsers()
+	for _, file := range d.f.pkg.Syntax {
+		ok, err := d.rewriteMainFile(mp, file, usedBy)
+		if err != nil || !ok {
+			return err
 		}
 	}
+	d.a.plan.mainPkg = mp
+	return nil
+}
+
+// alias names package p in the patch's copy of main, whose package is pkg:
+// "" for main itself, else a name no declaration of main uses.
+func (mp *mainPatch) alias(pkg, p *types.Package) string {
+	if p == pkg {
+		return ""
+	}
+	if n, ok := mp.imports[p.Path()]; ok {
+		return n
+	}
+	for i := len(mp.imports); ; i++ {
+		n := fmt.Sprintf("hotfix_import%d", i)
+		if pkg.Scope().Lookup(n) == nil {
+			mp.imports[p.Path()] = n
+			return n
+		}
+	}
+}
+
+// mainVarUsers maps each package-level variable of main to the changed
+// functions that use it.
+func (d *pkgDiff) mainVarUsers() map[types.Object][]string {
+	info, scope := d.f.info(), d.f.pkg.Types.Scope()
 	usedBy := map[types.Object][]string{}
 	for _, c := range d.changed {
 		seen := map[types.Object]bool{}
@@ -368,90 +393,105 @@ func (d *pkgDiff) rewriteMain() error {
 			return true
 		})
 	}
-	for _, file := range d.f.pkg.Syntax {
-		tf := d.f.pkg.Fset.File(file.Pos())
-		src := d.f.src[file]
-		for _, is := range file.Imports {
-			if is.Path.Value == `"C"` {
-				d.refuse(d.f.pos(is.Pos()), "main", "cgo or assembly changed", "package main uses cgo: the patch cannot compile a copy of it")
-				return nil
-			}
+	return usedBy
+}
+
+// rewriteMainFile copies one file of main into mp without its variables
+// (recorded in mp.vars, to be linked to the release's) and init functions,
+// keeping every line where it was, and with the imports only they used
+// made blank. It reports false, with a refusal, for a file using cgo.
+func (d *pkgDiff) rewriteMainFile(mp *mainPatch, file *ast.File, usedBy map[types.Object][]string) (bool, error) {
+	tf := d.f.pkg.Fset.File(file.Pos())
+	for _, is := range file.Imports {
+		if is.Path.Value == `"C"` {
+			d.refuse(d.f.pos(is.Pos()), "main", "cgo or assembly changed", "package main uses cgo: the patch cannot compile a copy of it")
+			return false, nil
 		}
-		if mp.dir == "" {
-			mp.dir = rel(d.f.root, filepath.Dir(tf.Name()))
-		}
-		var edits []edit
-		removed := map[ast.Decl]bool{}
-		blankOut := func(from, to token.Pos) {
-			a, b := tf.Offset(from), tf.Offset(to)
-			edits = append(edits, edit{a, b, strings.Repeat("\n", strings.Count(string(src[a:b]), "\n"))})
-		}
-		for _, dcl := range file.Decls {
-			switch dcl := dcl.(type) {
-			case *ast.GenDecl:
-				if dcl.Tok != token.VAR {
-					continue
-				}
-				from := dcl.Pos()
-				if dcl.Doc != nil {
-					from = dcl.Doc.Pos()
-				}
-				blankOut(from, dcl.End())
-				removed[dcl] = true
-				for _, sp := range dcl.Specs {
-					for _, n := range sp.(*ast.ValueSpec).Names {
-						v, _ := info.Defs[n].(*types.Var)
-						if n.Name == "_" || v == nil {
-							continue
-						}
-						if err := nameable(v.Type(), pkg); err != nil {
-							d.refuse(d.f.pos(n.Pos()), "main."+n.Name, "package-level variable of main", "its type "+err.Error()+": the patch cannot refer to the release's variable")
-							continue
-						}
-						mp.vars = append(mp.vars, mainVar{Name: n.Name, Type: types.TypeString(v.Type(), alias), UsedBy: usedBy[v]})
-					}
-				}
-			case *ast.FuncDecl:
-				if dcl.Recv == nil && dcl.Name.Name == "init" {
-					from := dcl.Pos()
-					if dcl.Doc != nil {
-						from = dcl.Doc.Pos()
-					}
-					blankOut(from, dcl.End())
-					removed[dcl] = true
-				}
-			}
-		}
-		used := map[importKey]bool{}
-		for _, dcl := range file.Decls {
-			if g, ok := dcl.(*ast.GenDecl); (ok && g.Tok == token.IMPORT) || removed[dcl] {
-				continue
-			}
-			usesOutside(dcl, info, pkg, func(token.Pos) bool { return false }, func(k importKey) { used[k] = true })
-		}
-		for _, is := range file.Imports {
-			pn := info.PkgNameOf(is)
-			if pn == nil || pn.Name() == "_" {
-				continue
-			}
-			path, _ := strconv.Unquote(is.Path.Value)
-			if used[importKey{pn.Name(), path}] {
-				continue
-			}
-			if is.Name != nil {
-				edits = append(edits, edit{tf.Offset(is.Name.Pos()), tf.Offset(is.Name.End()), "_"})
-			} else {
-				edits = append(edits, edit{tf.Offset(is.Path.Pos()), tf.Offset(is.Path.Pos()), "_ "})
-			}
-		}
-		out, err := applyEdits(src, edits)
-		if err != nil {
-			return err
-		}
-		mp.files[filepath.Base(tf.Name())] = out
 	}
-	d.a.plan.mainPkg = mp
-	return nil
+	if mp.dir == "" {
+		mp.dir = rel(d.f.root, filepath.Dir(tf.Name()))
+	}
+	edits, removed := d.removeVarsAndInits(mp, file, usedBy)
+	edits = append(edits, d.blankUnusedImports(file, removed)...)
+	out, err := applyEdits(d.f.src[file], edits)
+	if err != nil {
+		return false, err
+	}
+	mp.files[filepath.Base(tf.Name())] = out
+	return true, nil
+}
+
+// removeVarsAndInits blanks out the variable declarations and init
+// functions of a file of main, line for line, and records the variables.
+func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[types.Object][]string) ([]edit, map[ast.Decl]bool) {
+	info, pkg := d.f.info(), d.f.pkg.Types
+	tf, src := d.f.pkg.Fset.File(file.Pos()), d.f.src[file]
+	var edits []edit
+	removed := map[ast.Decl]bool{}
+	blankOut := func(dcl ast.Decl, doc *ast.CommentGroup) {
+		from := dcl.Pos()
+		if doc != nil {
+			from = doc.Pos()
+		}
+		a, b := tf.Offset(from), tf.Offset(dcl.End())
+		edits = append(edits, edit{a, b, strings.Repeat("\n", strings.Count(string(src[a:b]), "\n"))})
+		removed[dcl] = true
+	}
+	for _, dcl := range file.Decls {
+		switch dcl := dcl.(type) {
+		case *ast.GenDecl:
+			if dcl.Tok != token.VAR {
+				continue
+			}
+			blankOut(dcl, dcl.Doc)
+			for _, sp := range dcl.Specs {
+				for _, n := range sp.(*ast.ValueSpec).Names {
+					v, _ := info.Defs[n].(*types.Var)
+					if n.Name == "_" || v == nil {
+						continue
+					}
+					if err := nameable(v.Type(), pkg); err != nil {
+						d.refuse(d.f.pos(n.Pos()), "main."+n.Name, "package-level variable of main", "its type "+err.Error()+": the patch cannot refer to the release's variable")
+						continue
+					}
+					alias := func(p *types.Package) string { return mp.alias(pkg, p) }
+					mp.vars = append(mp.vars, mainVar{Name: n.Name, Type: types.TypeString(v.Type(), alias), UsedBy: usedBy[v]})
+				}
+			}
+		case *ast.FuncDecl:
+			if dcl.Recv == nil && dcl.Name.Name == "init" {
+				blankOut(dcl, dcl.Doc)
+			}
+		}
+	}
+	return edits, removed
+}
+
+// blankUnusedImports makes blank the imports of a file of main that only
+// the removed declarations used.
+func (d *pkgDiff) blankUnusedImports(file *ast.File, removed map[ast.Decl]bool) []edit {
+	info, pkg := d.f.info(), d.f.pkg.Types
+	tf := d.f.pkg.Fset.File(file.Pos())
+	used := map[importKey]bool{}
+	for _, dcl := range file.Decls {
+		if g, ok := dcl.(*ast.GenDecl); (ok && g.Tok == token.IMPORT) || removed[dcl] {
+			continue
+		}
+		usesOutside(dcl, info, pkg, func(token.Pos) bool { return false }, func(k importKey) { used[k] = true })
+	}
+	var edits []edit
+	for _, is := range file.Imports {
+		pn := info.PkgNameOf(is)
+		if pn == nil || pn.Name() == "_" {
+			continue
+		}
+		path, _ := strconv.Unquote(is.Path.Value)
+		if used[importKey{pn.Name(), path}] {
+			continue
+		}
+		edits = append(edits, blankImport(tf, is))
+	}
+	return edits
 }
 
 // nameable returns an error unless t can be written in another file of
