@@ -55,7 +55,6 @@ type PatchStatus struct {
 type Agent struct {
 	log     *slog.Logger
 	polPath string
-	quiet   time.Duration
 
 	mu     sync.Mutex // guards status and pol for readers outside the loop
 	status map[string]*PatchStatus
@@ -75,15 +74,19 @@ type Agent struct {
 	files   map[string]*fileState  // path -> what it holds
 	patches map[string]*patchState // patch ID -> state in this process
 	opened  int                    // plugins opened in this process
-	retries map[string]int
-	retryC  chan string
 }
 
+// patchQuiet is how long a patch file without its trailer must go
+// unwritten before the watcher reports it: a copy that pauses is not over.
+// A file whose trailer is in place is read at once; one that stays without
+// a trailer for 4×patchQuiet (the watcher's Stalled) is read and refused
+// as truncated.
+const patchQuiet = 250 * time.Millisecond
+
 type fileState struct {
-	id     fileKey
-	sha    string
-	patch  string // patch ID, "" when refused before the manifest was read
-	refuse string
+	id    fileKey
+	sha   string
+	patch string // patch ID, "" when refused before the manifest was read
 	// older: refused because a newer applied patch replaces the same
 	// functions; looked at again when that one is reverted.
 	older bool
@@ -136,12 +139,11 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
 	a := &Agent{
-		log: log, polPath: path, quiet: 250 * time.Millisecond,
+		log: log, polPath: path,
 		status: map[string]*PatchStatus{}, pol: pol,
 		ledger: led, patcher: patcher.New(),
 		done:  make(chan struct{}),
-		files: map[string]*fileState{}, patches: map[string]*patchState{}, retries: map[string]int{},
-		retryC: make(chan string, 16),
+		files: map[string]*fileState{}, patches: map[string]*patchState{},
 	}
 	a.self, a.selfErr = loader.Self()
 	if a.selfErr != nil {
@@ -152,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 
 	// Watch before the first scan, so a file that lands during start-up
 	// is not missed; its Ready is deduplicated by content.
-	a.patchW, err = watcher.New(watcher.Config{Dir: pol.PatchDir, Quiet: a.quiet, Complete: loader.Complete})
+	a.patchW, err = watcher.New(watcher.Config{Dir: pol.PatchDir, Quiet: patchQuiet, Complete: loader.Complete})
 	if err != nil {
 		led.Close()
 		return nil, fmt.Errorf("hotfix: watch patch_dir %s: %w", pol.PatchDir, err)
@@ -249,7 +251,7 @@ func (a *Agent) loop(ctx context.Context) {
 			case watcher.Ready:
 				a.ready(ev.Path, ev.Settle)
 			case watcher.Removed:
-				a.removed(ev.Path)
+				a.forgetFile(ev.Path)
 			}
 		case err, ok := <-a.patchW.Errors():
 			if ok {
@@ -260,8 +262,6 @@ func (a *Agent) loop(ctx context.Context) {
 				a.reloadPolicy()
 			}
 		case <-a.policyW.Errors():
-		case path := <-a.retryC:
-			a.ready(path, 0)
 		}
 	}
 }

@@ -87,23 +87,17 @@ func (a *Agent) read(path string, settle time.Duration) (readFile, bool) {
 	if changedSince(path, r.key) {
 		// Written to while we read it, in place: the bytes read may mix two
 		// versions, and an in-place rewrite keeps a valid trailer all along.
-		// Read it again once it has settled.
+		// The watcher reports it again once it has settled.
 		a.log.Info("patch file changed while being read; reading it again once it settles", "file", base)
-		a.retryLater(path)
+		a.patchW.Again(path)
 		return readFile{}, false
 	}
 	if err != nil {
-		if a.stillGrowing(path, r.key, err) {
-			a.log.Info("patch file not complete yet; waiting", "file", base, "reason", err)
-			return readFile{}, false
-		}
-		delete(a.retries, path)
 		a.forgetFile(path)
 		a.files[path] = &fileState{id: r.key}
 		a.record(base, nil, "", r.tm, ledger.Refused, admit.ReadRefusal(err))
 		return readFile{}, false
 	}
-	delete(a.retries, path)
 	return r, true
 }
 
@@ -214,13 +208,8 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 	debug.FreeOSMemory()
 }
 
-// removed reverts the patch a deleted file held, unless another file in
-// the directory still holds the same patch.
-func (a *Agent) removed(path string) {
-	a.forgetFile(path)
-	delete(a.retries, path)
-}
-
+// forgetFile reverts the patch a deleted (or rewritten) file held, unless
+// another file in the directory still holds the same patch.
 func (a *Agent) forgetFile(path string) {
 	fs := a.files[path]
 	delete(a.files, path)
@@ -271,40 +260,6 @@ func (a *Agent) retryOlder() {
 func changedSince(path string, key fileKey) bool {
 	st, err := os.Lstat(path)
 	return err != nil || st.Size() != key.size || !st.ModTime().Equal(key.mtime)
-}
-
-// retryLater hands path back to the loop after the quiet period.
-func (a *Agent) retryLater(path string) {
-	time.AfterFunc(4*a.quiet, func() {
-		select {
-		case a.retryC <- path:
-		case <-a.done:
-		}
-	})
-}
-
-// stillGrowing tells a file that is still being written (a failed read
-// while its size or time still move) from a bad one, a few times at most.
-func (a *Agent) stillGrowing(path string, key fileKey, err error) bool {
-	if !errors.Is(err, loader.ErrFormat) {
-		return false
-	}
-	if a.retries[path] >= 3 {
-		return false
-	}
-	st, serr := os.Lstat(path)
-	if serr != nil {
-		return false
-	}
-	young := time.Since(st.ModTime()) < 4*a.quiet
-	if !changedSince(path, key) && !young {
-		return false
-	}
-	a.retries[path]++
-	// The watcher reports the file again when it changes; if it does not
-	// change, look again once it has been quiet.
-	a.retryLater(path)
-	return true
 }
 
 // record logs one decision, writes it to the ledger and updates Status.

@@ -87,7 +87,7 @@ var hostileCases = []hostileCase{
 	{"unsigned", "truncated-last-byte.so", false, putCutBeforeEnd(1), "no hotfix trailer", "", false,
 		"one byte short: the footer is incomplete"},
 	{"unsigned", "truncated-fresh.so", false, putFreshPrefix, "no hotfix trailer", "", false,
-		"a fresh file is first taken for a copy in progress (3 retries, 1 s apart), then refused"},
+		"a fresh file is a copy in progress until left alone for 1 s (the watcher's Stalled), then refused"},
 	{"unsigned", "c-library.so", false, putCLib, "no hotfix trailer: an ELF file (ET_DYN, EM_X86_64)", "", false,
 		"a plain C shared library built with gcc"},
 	{"unsigned", "c-library-wrapped.so", false, putWrapped(func(e *hostileEnv) []byte { return e.clib }), "no Go build information in the patch", "", false,

@@ -67,6 +67,14 @@ type Config struct {
 	// makes a new version, hence a second Ready; attribute changes (chmod,
 	// utimes) do not.
 	Complete func(path string) bool
+	// Stalled is how long a file that Complete turns down must be left
+	// alone before it is reported all the same, so that its reader can
+	// refuse it as truncated: a copy that pauses longer than Quiet (a slow
+	// link, a stalled scp) is not complete. Left alone means unchanged for
+	// Stalled on the watcher's clock, or a modification time at least
+	// Stalled old (a file renamed into place with its old mtime kept).
+	// Zero or negative means 4×Quiet; it is not used without Complete.
+	Stalled time.Duration
 	// Poll is how often a settling file is stat'ed. Zero or negative means
 	// 25ms.
 	Poll time.Duration
@@ -99,12 +107,14 @@ type Watcher struct {
 	match     func(string) bool
 	complete  func(string) bool
 	quiet     time.Duration
+	stalled   time.Duration
 	pollEvery time.Duration
 
 	fs       *fsnotify.Watcher
 	events   chan Event
 	errors   chan error
 	rescanCh chan struct{}
+	againCh  chan string
 	done     chan struct{}
 	exited   chan struct{}
 
@@ -138,6 +148,8 @@ type entry struct {
 	seenOK      bool
 	stableSince time.Time
 	ask         bool // Complete has not seen the current state yet
+	complete    bool // Complete's answer for the current state
+	again       bool // the reader could not use the last Ready: report again
 }
 
 // fileID identifies one version of a file. The mode is left out on purpose:
@@ -178,10 +190,12 @@ func New(cfg Config) (*Watcher, error) {
 		match:     cfg.Match,
 		complete:  cfg.Complete,
 		quiet:     cfg.Quiet,
+		stalled:   cfg.Stalled,
 		pollEvery: cfg.Poll,
 		events:    make(chan Event),
 		errors:    make(chan error, errorBuffer),
 		rescanCh:  make(chan struct{}, 1),
+		againCh:   make(chan string),
 		done:      make(chan struct{}),
 		exited:    make(chan struct{}),
 		files:     make(map[string]*entry),
@@ -191,6 +205,9 @@ func New(cfg Config) (*Watcher, error) {
 	}
 	if w.quiet <= 0 {
 		w.quiet = defaultQuiet
+	}
+	if w.stalled <= 0 {
+		w.stalled = 4 * w.quiet
 	}
 	if w.pollEvery <= 0 {
 		w.pollEvery = defaultPoll
@@ -236,6 +253,22 @@ func (w *Watcher) Rescan() {
 	select {
 	case w.rescanCh <- struct{}{}:
 	default:
+	}
+}
+
+// Again tells the watcher that the last Ready of path could not be used:
+// the reader saw the file change while reading it. The file is reported
+// once more when it has settled, even if it then looks like the version
+// already reported (a touch during the read moves only the mtime). Again
+// does nothing for a file that was not reported, after Close or on a nil
+// Watcher.
+func (w *Watcher) Again(path string) {
+	if w == nil || filepath.Dir(path) != w.dir {
+		return
+	}
+	select {
+	case w.againCh <- filepath.Base(path):
+	case <-w.done:
 	}
 }
 
@@ -306,6 +339,11 @@ func (w *Watcher) run() {
 			}
 		case <-w.rescanCh:
 			w.rescan(time.Now())
+		case name := <-w.againCh:
+			if e := w.files[name]; e != nil && e.reported {
+				e.again = true
+				w.start(e, time.Now(), true)
+			}
 		case <-w.pollTimer.C:
 			w.pollArmed = false
 			w.tick(time.Now())
@@ -444,7 +482,7 @@ func (w *Watcher) poll(e *entry, now time.Time) {
 		e.ask = true
 	}
 	quiet := now.Sub(e.stableSince) >= w.quiet
-	if e.reported && !e.wrote && id.sameContent(e.rep) {
+	if e.reported && !e.again && !e.wrote && id.sameContent(e.rep) {
 		// Only attributes moved, the mtime perhaps among them: touch, or
 		// the utimes and fchmod that scp -p, sftp -p and install do after
 		// the last byte. Content changes show up as Write or Create
@@ -457,7 +495,7 @@ func (w *Watcher) poll(e *entry, now time.Time) {
 		}
 		return
 	}
-	if e.reported && id == e.rep {
+	if e.reported && !e.again && id == e.rep {
 		// Same version as reported (chmod, a rescan, a spurious event).
 		if quiet {
 			e.settling = false
@@ -479,19 +517,29 @@ func (w *Watcher) poll(e *entry, now time.Time) {
 	inPlace := e.reported && e.wrote && id.dev == e.rep.dev && id.ino == e.rep.ino
 	if e.ask && w.complete != nil && !inPlace {
 		e.ask = false
-		if w.complete(path) {
+		e.complete = w.complete(path)
+		if e.complete {
 			w.ready(e, id, now)
 			return
 		}
 	}
-	if quiet {
+	if quiet && w.settled(e, id, now, inPlace) {
 		w.ready(e, id, now)
 	}
 }
 
+// settled decides a quiet file: complete, or left alone long enough to
+// be reported as it is.
+func (w *Watcher) settled(e *entry, id fileID, now time.Time, inPlace bool) bool {
+	if w.complete == nil || inPlace || e.complete {
+		return true
+	}
+	return now.Sub(e.stableSince) >= w.stalled || now.Sub(time.Unix(0, id.mtime)) >= w.stalled
+}
+
 func (w *Watcher) ready(e *entry, id fileID, now time.Time) {
 	e.reported, e.rep = true, id
-	e.settling = false
+	e.settling, e.again, e.complete = false, false, false
 	w.send(e.name, Ready, now.Sub(e.first))
 }
 
