@@ -30,12 +30,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// State of a patch in this process.
+// State is where a patch stands in this process; the ledger records the
+// same states.
+type State = ledger.State
+
+// The states of a patch.
 const (
-	StateApplied  = string(ledger.Applied)
-	StateReverted = string(ledger.Reverted)
-	StateRefused  = string(ledger.Refused)
-	StateFailed   = string(ledger.Failed)
+	StateApplied  = ledger.Applied
+	StateReverted = ledger.Reverted
+	StateRefused  = ledger.Refused
+	StateFailed   = ledger.Failed
 )
 
 // PatchStatus describes one patch the agent has seen in this process.
@@ -45,7 +49,7 @@ type PatchStatus struct {
 	File      string // base name in the patch directory
 	SHA256    string
 	Functions []string
-	State     string // StateApplied, StateReverted, StateRefused or StateFailed
+	State     State
 	Reason    string // why it was refused or failed
 	AppliedAt time.Time
 }

@@ -83,7 +83,7 @@ func (a *Agent) read(path string, settle time.Duration) (readFile, bool) {
 		return readFile{}, false // reported again with nothing changed
 	}
 	pol := a.policy()
-	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.Rules{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.CheckSigner})
+	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.ReadOptions{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.TrustSigner})
 	if changedSince(path, r.key) {
 		// Written to while we read it, in place: the bytes read may mix two
 		// versions, and an in-place rewrite keeps a valid trailer all along.
@@ -144,7 +144,7 @@ func (a *Agent) admit(f *loader.File, path string, notLoaded bool) (*loader.Patc
 	c := admit.Checks{
 		Binary: a.self, Policy: pol, Superseded: a.newerApplied,
 		Shape: func(fn loader.Func) error {
-			_, err := a.patcher.Check(fn.Name, fn.From, fn.AsyncSafe)
+			_, err := a.patcher.Plan(fn.Name, fn.From, fn.AsyncSafe)
 			return err
 		},
 	}
@@ -320,7 +320,7 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	if key == "" {
 		key = "file:" + file
 	}
-	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: string(state), Reason: e.Reason}
+	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: state, Reason: e.Reason}
 	if old, ok := a.status[key]; ok && state != ledger.Applied {
 		s.AppliedAt = old.AppliedAt
 	}

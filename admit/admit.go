@@ -5,7 +5,7 @@
 // binary file, the agent's view of applied patches, its count of loaded
 // plugins) is passed in. It runs nothing from the file.
 //
-// The order, after the read (loader.ReadPatch on the host, loader.CheckFile
+// The order, after the read (loader.ReadPatch on the host, loader.ReadOffline
 // offline: file rules, size, signature and trust, manifest):
 //
 //	build       Go release, build settings, modules, build ID, fingerprints
@@ -53,7 +53,7 @@ func (r *Refusal) Error() string { return r.Err.Error() }
 func (r *Refusal) Unwrap() error { return r.Err }
 
 // ReadRefusal names the step of an error from reading a patch file
-// (loader.ReadPatch, loader.CheckFile).
+// (loader.ReadPatch, loader.ReadOffline).
 func ReadRefusal(err error) *Refusal {
 	step := StepManifest
 	switch {
@@ -85,12 +85,12 @@ type Checks struct {
 // at path, and returns the patch resolved against the binary, or the first
 // Refusal.
 func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
-	p, err := loader.CheckBuild(f, path, c.Binary)
+	p, err := loader.MatchBuild(f, path, c.Binary)
 	if err != nil {
 		return nil, &Refusal{Step: StepBuild, Err: err}
 	}
 	for _, t := range f.Manifest.Targets {
-		if err := c.Policy.Check(t.Name); err != nil {
+		if err := c.Policy.Permits(t.Name); err != nil {
 			return nil, &Refusal{Step: StepPolicy, Func: t.Name, Err: err}
 		}
 	}
@@ -132,7 +132,7 @@ func OfflineShape(bin *loader.Binary, fn string) (prologue.Plan, error) {
 	if err != nil {
 		return prologue.Plan{}, err
 	}
-	plan, err := prologue.Check(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
+	plan, err := prologue.PlanFor(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
 	if err != nil {
 		return plan, fmt.Errorf("prologue cannot be redirected safely: %w", err)
 	}

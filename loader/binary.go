@@ -77,7 +77,7 @@ var self struct {
 // stays readable even after a deploy replaces the file on disk).
 func Self() (*Binary, error) {
 	self.once.Do(func() {
-		if err := CheckGoVersion(runtime.Version()); err != nil {
+		if err := GoSupported(runtime.Version()); err != nil {
 			self.err = fmt.Errorf("this binary was %w", err)
 			return
 		}

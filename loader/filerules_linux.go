@@ -40,7 +40,7 @@ const openFlags = syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK | s
 // never the file again. A refusal wraps ErrFileRule, ErrFormat,
 // ErrSignature or the error of r.Trust. ReadPatch does not block on a
 // FIFO or device. It is safe for concurrent use.
-func ReadPatch(dir, name string, r Rules) (*File, error) {
+func ReadPatch(dir, name string, r ReadOptions) (*File, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
 		return nil, errorf(ErrFileRule, "%q is not a file name in patch_dir", name)
 	}

@@ -44,68 +44,68 @@ func TestReadPatchFileRules(t *testing.T) {
 		name   string
 		file   string                                  // name passed to ReadPatch
 		make   func(t *testing.T, dir, outside string) // creates dir/file
-		rules  Rules
+		rules  ReadOptions
 		want   error // nil: accepted
 		text   string
 		root   bool // needs root (mknod, chown)
 		reason string
 	}{
-		{"regular file", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, Rules{}, nil, "", false,
+		{"regular file", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, ReadOptions{}, nil, "", false,
 			"the way an operator drops a patch"},
-		{"owner-only mode", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o400) }, Rules{}, nil, "", false,
+		{"owner-only mode", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o400) }, ReadOptions{}, nil, "", false,
 			"read-only is fine"},
-		{"slash in name", "sub/x.so", func(t *testing.T, dir, _ string) {}, Rules{}, ErrFileRule, "not a file name in patch_dir", false,
+		{"slash in name", "sub/x.so", func(t *testing.T, dir, _ string) {}, ReadOptions{}, ErrFileRule, "not a file name in patch_dir", false,
 			"the name is a base name in patch_dir, never a path"},
-		{"dot-dot", "..", func(t *testing.T, dir, _ string) {}, Rules{}, ErrFileRule, "not a file name", false,
+		{"dot-dot", "..", func(t *testing.T, dir, _ string) {}, ReadOptions{}, ErrFileRule, "not a file name", false,
 			"never the parent"},
 		{"symlink outside", "x.so", func(t *testing.T, dir, out string) {
 			writeMode(t, out+"/v1.so", good, 0o644)
 			os.Symlink(out+"/v1.so", dir+"/x.so")
-		}, Rules{}, ErrFileRule, "a symbolic link (to ", false, "a link could point anywhere, and be re-pointed after the check"},
+		}, ReadOptions{}, ErrFileRule, "a symbolic link (to ", false, "a link could point anywhere, and be re-pointed after the check"},
 		{"symlink inside", "x.so", func(t *testing.T, dir, _ string) {
 			writeMode(t, dir+"/real", good, 0o644)
 			os.Symlink("real", dir+"/x.so")
-		}, Rules{}, ErrFileRule, "symbolic link", false, "no link at all, even to a file next to it"},
+		}, ReadOptions{}, ErrFileRule, "symbolic link", false, "no link at all, even to a file next to it"},
 		{"hard link", "x.so", func(t *testing.T, dir, out string) {
 			writeMode(t, out+"/v1.so", good, 0o644)
 			if err := os.Link(out+"/v1.so", dir+"/x.so"); err != nil {
 				t.Skipf("hard link: %v", err)
 			}
-		}, Rules{}, ErrFileRule, "2 hard links", false, "a file from elsewhere must not appear in patch_dir"},
-		{"directory", "x.so", func(t *testing.T, dir, _ string) { os.Mkdir(dir+"/x.so", 0o755) }, Rules{}, ErrFileRule, "a directory, not a regular file", false,
+		}, ReadOptions{}, ErrFileRule, "2 hard links", false, "a file from elsewhere must not appear in patch_dir"},
+		{"directory", "x.so", func(t *testing.T, dir, _ string) { os.Mkdir(dir+"/x.so", 0o755) }, ReadOptions{}, ErrFileRule, "a directory, not a regular file", false,
 			"a directory named x.so"},
 		{"fifo", "x.so", func(t *testing.T, dir, _ string) {
 			if err := syscall.Mkfifo(dir+"/x.so", 0o644); err != nil {
 				t.Skipf("mkfifo: %v", err)
 			}
-		}, Rules{}, ErrFileRule, "a FIFO, not a regular file", false, "must be refused without waiting for a writer"},
+		}, ReadOptions{}, ErrFileRule, "a FIFO, not a regular file", false, "must be refused without waiting for a writer"},
 		{"socket", "x.so", func(t *testing.T, dir, _ string) {
 			l, err := net.Listen("unix", dir+"/x.so")
 			if err != nil {
 				t.Skipf("unix socket: %v", err)
 			}
 			t.Cleanup(func() { l.Close() })
-		}, Rules{}, ErrFileRule, "a socket, not a regular file", false, "a socket cannot even be opened"},
+		}, ReadOptions{}, ErrFileRule, "a socket, not a regular file", false, "a socket cannot even be opened"},
 		{"device", "x.so", func(t *testing.T, dir, _ string) {
 			if err := syscall.Mknod(dir+"/x.so", syscall.S_IFCHR|0o644, 1<<8|3); err != nil { // like /dev/null
 				t.Skipf("mknod: %v", err)
 			}
-		}, Rules{}, ErrFileRule, "a character device", true, "a device node"},
+		}, ReadOptions{}, ErrFileRule, "a character device", true, "a device node"},
 		{"other owner", "x.so", func(t *testing.T, dir, _ string) {
 			writeMode(t, dir+"/x.so", good, 0o644)
 			if err := os.Chown(dir+"/x.so", 65534, 65534); err != nil {
 				t.Skipf("chown: %v", err)
 			}
-		}, Rules{}, ErrFileRule, "owned by uid 65534", true, "only root or the service itself may have put it there"},
-		{"group-writable", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o664) }, Rules{}, ErrFileRule, "group- or world-writable", false,
+		}, ReadOptions{}, ErrFileRule, "owned by uid 65534", true, "only root or the service itself may have put it there"},
+		{"group-writable", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o664) }, ReadOptions{}, ErrFileRule, "group- or world-writable", false,
 			"a group member could change it"},
-		{"world-writable", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o646) }, Rules{}, ErrFileRule, "mode -rw-r--rw- is group- or world-writable", false,
+		{"world-writable", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o646) }, ReadOptions{}, ErrFileRule, "mode -rw-r--rw- is group- or world-writable", false,
 			"anyone could change it"},
-		{"over the size limit", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, Rules{MaxBytes: int64(len(good) - 1)}, ErrFileRule, "limits.max_file_bytes", false,
+		{"over the size limit", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, ReadOptions{MaxBytes: int64(len(good) - 1)}, ErrFileRule, "limits.max_file_bytes", false,
 			"refused before a byte is read"},
-		{"at the size limit", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, Rules{MaxBytes: int64(len(good))}, nil, "", false,
+		{"at the size limit", "x.so", func(t *testing.T, dir, _ string) { writeMode(t, dir+"/x.so", good, 0o644) }, ReadOptions{MaxBytes: int64(len(good))}, nil, "", false,
 			"the limit is inclusive"},
-		{"missing", "x.so", func(t *testing.T, dir, _ string) {}, Rules{}, os.ErrNotExist, "", false,
+		{"missing", "x.so", func(t *testing.T, dir, _ string) {}, ReadOptions{}, os.ErrNotExist, "", false,
 			"gone before it was read"},
 	}
 	for _, tt := range tests {
@@ -139,9 +139,9 @@ func TestReadPatchFileRules(t *testing.T) {
 	}
 }
 
-// TestCheckFileRulesOwner covers the owner rule without root: a file of
+// TestReadOfflineRulesOwner covers the owner rule without root: a file of
 // this service's own uid is accepted, root's too, anybody else's not.
-func TestCheckFileRulesOwner(t *testing.T) {
+func TestReadOfflineRulesOwner(t *testing.T) {
 	const euid = 1000
 	for _, tt := range []struct {
 		uid      uint32
@@ -180,18 +180,18 @@ func TestReadPatchOrder(t *testing.T) {
 		name   string
 		data   []byte
 		mode   os.FileMode
-		rules  Rules
+		rules  ReadOptions
 		text   string
 		reason string
 	}{
-		{"file rule before size", good, 0o666, Rules{MaxBytes: 1}, "world-writable", "file rules come first"},
-		{"size before signature", []byte("garbage, and too big"), 0o644, Rules{MaxBytes: 4}, "limits.max_file_bytes", "size is checked before a byte is read"},
-		{"trailer before trust", []byte("garbage without a trailer"), 0o644, Rules{Trust: noKeys}, "no hotfix trailer", "the signature is found through the trailer"},
-		{"signature before trust", flippedSig, 0o644, Rules{Trust: noKeys}, "does not match the file's bytes", "a broken signature says nothing about the signer"},
-		{"signature before manifest", flippedSig, 0o644, Rules{}, "does not match", "nothing in a manifest is read before its signature verified"},
-		{"trust before manifest", badManifest, 0o644, Rules{Trust: requireSig}, "untrusted: unsigned", "nothing an untrusted signer wrote is parsed"},
-		{"unlisted signer before manifest", badManifestSigned, 0o644, Rules{Trust: noKeys}, "signer not listed", "likewise for an unlisted key"},
-		{"manifest last", badManifestSigned, 0o644, Rules{Trust: requireSig}, "manifest id", "all else passed"},
+		{"file rule before size", good, 0o666, ReadOptions{MaxBytes: 1}, "world-writable", "file rules come first"},
+		{"size before signature", []byte("garbage, and too big"), 0o644, ReadOptions{MaxBytes: 4}, "limits.max_file_bytes", "size is checked before a byte is read"},
+		{"trailer before trust", []byte("garbage without a trailer"), 0o644, ReadOptions{Trust: noKeys}, "no hotfix trailer", "the signature is found through the trailer"},
+		{"signature before trust", flippedSig, 0o644, ReadOptions{Trust: noKeys}, "does not match the file's bytes", "a broken signature says nothing about the signer"},
+		{"signature before manifest", flippedSig, 0o644, ReadOptions{}, "does not match", "nothing in a manifest is read before its signature verified"},
+		{"trust before manifest", badManifest, 0o644, ReadOptions{Trust: requireSig}, "untrusted: unsigned", "nothing an untrusted signer wrote is parsed"},
+		{"unlisted signer before manifest", badManifestSigned, 0o644, ReadOptions{Trust: noKeys}, "signer not listed", "likewise for an unlisted key"},
+		{"manifest last", badManifestSigned, 0o644, ReadOptions{Trust: requireSig}, "manifest id", "all else passed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,23 +248,23 @@ func TestCompleteDoesNotBlock(t *testing.T) {
 	}
 }
 
-func TestCheckFile(t *testing.T) {
+func TestReadOffline(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.so")
 	writeMode(t, p, goodPatch(t), 0o666)
 	// Offline, the file rules of patch_dir do not apply; size and trust do.
-	if _, err := CheckFile(p, Rules{}); err != nil {
-		t.Fatalf("CheckFile: %v", err)
+	if _, err := ReadOffline(p, ReadOptions{}); err != nil {
+		t.Fatalf("ReadOffline: %v", err)
 	}
-	if _, err := CheckFile(p, Rules{MaxBytes: 10}); !errIs(err, ErrFileRule, "limits.max_file_bytes") {
-		t.Fatalf("CheckFile over the limit = %v", err)
+	if _, err := ReadOffline(p, ReadOptions{MaxBytes: 10}); !errIs(err, ErrFileRule, "limits.max_file_bytes") {
+		t.Fatalf("ReadOffline over the limit = %v", err)
 	}
 	untrusted := errors.New("not listed")
-	if _, err := CheckFile(p, Rules{Trust: func(ed25519.PublicKey) error { return untrusted }}); !errors.Is(err, untrusted) {
-		t.Fatalf("CheckFile with a refusing trust = %v", err)
+	if _, err := ReadOffline(p, ReadOptions{Trust: func(ed25519.PublicKey) error { return untrusted }}); !errors.Is(err, untrusted) {
+		t.Fatalf("ReadOffline with a refusing trust = %v", err)
 	}
-	if _, err := CheckFile(dir, Rules{}); !errIs(err, ErrFileRule, "a directory") {
-		t.Fatalf("CheckFile of a directory = %v", err)
+	if _, err := ReadOffline(dir, ReadOptions{}); !errIs(err, ErrFileRule, "a directory") {
+		t.Fatalf("ReadOffline of a directory = %v", err)
 	}
 }
 

@@ -197,13 +197,13 @@ func Complete(path string) bool {
 // process; signer is nil for an unsigned patch. It is called after the
 // signature has been verified against the file's bytes and before the
 // manifest is parsed, so that nothing an untrusted signer wrote is read.
-// policy.(*Policy).CheckSigner is one.
+// policy.(*Policy).TrustSigner is one.
 type TrustFunc func(signer ed25519.PublicKey) error
 
-// Rules are the checks a patch file must pass before ReadPatch or
-// CheckFile return it. The zero value checks the signature if there is
+// ReadOptions are the checks a patch file must pass before ReadPatch or
+// ReadOffline return it. The zero value checks the signature if there is
 // one and decides nothing about trust.
-type Rules struct {
+type ReadOptions struct {
 	MaxBytes int64     // limits.max_file_bytes; 0 means no limit
 	Trust    TrustFunc // nil: any signer, or none
 }
@@ -309,17 +309,17 @@ func safeID(id string) bool {
 }
 
 // ReadFile reads and decodes a patch file, refusing one larger than
-// maxBytes (0: no limit) before reading it. It is CheckFile without a
+// maxBytes (0: no limit) before reading it. It is ReadOffline without a
 // trust decision, for tools that show what a file holds.
 func ReadFile(path string, maxBytes int64) (*File, error) {
-	return CheckFile(path, Rules{MaxBytes: maxBytes})
+	return ReadOffline(path, ReadOptions{MaxBytes: maxBytes})
 }
 
-// CheckFile reads the patch file at path and checks it the way ReadPatch
+// ReadOffline reads the patch file at path and checks it the way ReadPatch
 // does, in the same order, except for the file rules, which are about
 // where a file sits in patch_dir and who put it there: size, signature
 // and trust, manifest. It is for offline checks (hotfix verify).
-func CheckFile(path string, r Rules) (*File, error) {
+func ReadOffline(path string, r ReadOptions) (*File, error) {
 	fd, err := openNoBlock(path, false)
 	if err != nil {
 		return nil, err

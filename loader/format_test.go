@@ -115,7 +115,7 @@ func testKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
 }
 
-func TestCheckGoVersion(t *testing.T) {
+func TestGoSupported(t *testing.T) {
 	for _, tt := range []struct {
 		v      string
 		ok     bool
@@ -129,9 +129,9 @@ func TestCheckGoVersion(t *testing.T) {
 		{"devel go1.28-abcdef", false, "a development build"},
 		{"", false, "no version at all"},
 	} {
-		err := CheckGoVersion(tt.v)
+		err := GoSupported(tt.v)
 		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), tt.v) && tt.v != "") {
-			t.Errorf("CheckGoVersion(%q) = %v, want ok=%v (%s)", tt.v, err, tt.ok, tt.reason)
+			t.Errorf("GoSupported(%q) = %v, want ok=%v (%s)", tt.v, err, tt.ok, tt.reason)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // directory, which whoever can write there controls: the trailer and
 // manifest (FuzzDecode), our reading of ELF through debug/elf, which can
 // panic on hostile input (FuzzReadImage), and the whole pure inspection of
-// a patch's ELF against the running binary (FuzzCheckBuild). None may
+// a patch's ELF against the running binary (FuzzMatchBuild). None may
 // panic. Their seed corpora under testdata/fuzz/ run in every `go test`;
 // TestSeedCorpus says how each seed was made, and -update rewrites them.
 
@@ -100,7 +100,7 @@ func seeds(t testing.TB) map[string]map[string][]byte {
 			"shnum-huge":      manyShdrs,
 			"shstrndx-beyond": badShstr,
 		},
-		"FuzzCheckBuild": {
+		"FuzzMatchBuild": {
 			"tiny-so":        tiny,
 			"tiny-truncated": tiny[:len(tiny)*3/4],
 			"aarch64-header": arm,
@@ -177,12 +177,12 @@ func FuzzReadImage(f *testing.F) {
 	})
 }
 
-// FuzzCheckBuild runs every check of a patch's ELF that reads it (ELF
+// FuzzMatchBuild runs every check of a patch's ELF that reads it (ELF
 // kind, build information, module versions, package fingerprints,
 // symbols) against a binary made from the tiny seed: a seed close to it
 // gets through the build checks to the symbols. (The test binary itself
 // cannot serve: go test strips its symbol table.)
-func FuzzCheckBuild(f *testing.F) {
+func FuzzMatchBuild(f *testing.F) {
 	img, err := readImage(mustRead(f, "tiny.so"))
 	if err != nil {
 		f.Fatal(err)
@@ -192,8 +192,8 @@ func FuzzCheckBuild(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := testManifest()
 		m.Host.BuildID = bin.BuildID()
-		p, err := CheckBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
-		_, again := CheckBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
+		p, err := MatchBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
+		_, again := MatchBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
 		if fmt.Sprint(err) != fmt.Sprint(again) {
 			t.Fatalf("the same bytes, two verdicts: %v / %v", err, again)
 		}

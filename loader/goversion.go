@@ -12,10 +12,10 @@ import (
 // each fact pinned by a test that runs on every release listed here.
 var SupportedGo = []string{"go1.26", "go1.27"}
 
-// CheckGoVersion refuses a binary built by a Go release hotfix was not
+// GoSupported refuses a binary built by a Go release hotfix was not
 // tested on: an older one, or a newer one whose runtime or linker may have
 // changed what hotfix relies on. v is a toolchain version ("go1.26.8").
-func CheckGoVersion(v string) error {
+func GoSupported(v string) error {
 	if slices.Contains(SupportedGo, version.Lang(v)) {
 		return nil
 	}

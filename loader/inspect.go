@@ -35,28 +35,28 @@ func Inspect(path string, bin *Binary, maxBytes int64) (*Patch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Check(f, path, bin)
+	return Match(f, path, bin)
 }
 
-// Check checks a decoded patch file against bin: ELF kind, Go version,
+// Match checks a decoded patch file against bin: ELF kind, Go version,
 // build settings, module versions, build ID, package fingerprints and
 // symbols, and names the first difference.
-func Check(f *File, path string, bin *Binary) (*Patch, error) {
-	p, err := CheckBuild(f, path, bin)
+func Match(f *File, path string, bin *Binary) (*Patch, error) {
+	p, err := MatchBuild(f, path, bin)
 	if err != nil {
 		return nil, err
 	}
 	return p, p.Resolve(bin)
 }
 
-// CheckBuild checks that a decoded patch was built for bin: ELF kind, Go
+// MatchBuild checks that a decoded patch was built for bin: ELF kind, Go
 // version, build settings, module versions, build ID and package
 // fingerprints. It names the first difference.
-func CheckBuild(f *File, path string, bin *Binary) (*Patch, error) {
+func MatchBuild(f *File, path string, bin *Binary) (*Patch, error) {
 	if bin.BuildInfo() == nil {
 		return nil, errorf(ErrIncompatible, "the binary has no Go build information")
 	}
-	if err := CheckGoVersion(bin.BuildInfo().GoVersion); err != nil {
+	if err := GoSupported(bin.BuildInfo().GoVersion); err != nil {
 		return nil, fmt.Errorf("the binary was %w", err)
 	}
 	img, err := readImage(f.ELF)

@@ -12,7 +12,7 @@ const jumpLen = prologue.JumpLen
 // maxReach is how far a JMP rel32 reaches in either direction.
 const maxReach = 1<<31 - 1
 
-func checkPrologue(f prologue.Func) (prologue.Plan, error) { return prologue.Check(f) }
+func planFor(f prologue.Func) (prologue.Plan, error) { return prologue.PlanFor(f) }
 
 // jumpCode returns the bytes that replace the first 8 bytes at from: a JMP
 // rel32 to tramp followed by the original bytes 5 to 7, so one aligned

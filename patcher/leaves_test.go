@@ -134,7 +134,7 @@ func TestBusyLeaf(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	p := New()
-	plan, cerr := p.Check("lfWait", r.From, r.AsyncSafe)
+	plan, cerr := p.Plan("lfWait", r.From, r.AsyncSafe)
 	st, err := p.Apply("busy", []Redirect{r})
 	var pe *PatchError
 	if !errors.Is(err, ErrBusy) || !errors.As(err, &pe) || pe.Func != "lfWait" {

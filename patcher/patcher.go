@@ -104,18 +104,18 @@ func New() *Patcher {
 	return &Patcher{sites: map[uintptr]*site{}, patches: map[string][]uintptr{}}
 }
 
-// Check reports how the function at from, whose unsafe-point table is
+// Plan reports how the function at from, whose unsafe-point table is
 // asyncSafe, can be redirected. It reads the live code and changes nothing.
-func (p *Patcher) Check(fn string, from uintptr, asyncSafe []bool) (prologue.Plan, error) {
+func (p *Patcher) Plan(fn string, from uintptr, asyncSafe []bool) (prologue.Plan, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	plan, _, err := p.check(from, asyncSafe)
+	plan, _, err := p.plan(from, asyncSafe)
 	return plan, err
 }
 
-// check classifies the code at from as it was before this process changed
+// plan classifies the code at from as it was before this process changed
 // it, and returns its first 8 original bytes.
-func (p *Patcher) check(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte, error) {
+func (p *Patcher) plan(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte, error) {
 	code := readCode(from, max(len(asyncSafe), prologue.JumpLen)+8)
 	var orig [8]byte
 	if s, ok := p.sites[from]; ok {
@@ -124,7 +124,7 @@ func (p *Patcher) check(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte,
 		return prologue.Plan{}, orig, fmt.Errorf("%w: entry is a jump already", ErrForeignCode)
 	}
 	copy(orig[:], code)
-	plan, err := checkPrologue(prologue.Func{Code: code, AsyncSafe: asyncSafe})
+	plan, err := planFor(prologue.Func{Code: code, AsyncSafe: asyncSafe})
 	if err != nil {
 		return plan, orig, fmt.Errorf("%w: %v", ErrUnsafePrologue, err)
 	}
@@ -170,7 +170,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.New("redirected twice in one patch")}
 		}
 		seen[r.From] = true
-		plan, orig, err := p.check(r.From, r.AsyncSafe)
+		plan, orig, err := p.plan(r.From, r.AsyncSafe)
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "check", Err: err}
 		}
@@ -198,7 +198,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		}
 		return Stats{Retries: retries}, &PatchError{Patch: patch, Func: fn, Op: "apply", Err: err}
 	}
-	if err := p.checkLive(patch, rs, ws); err != nil {
+	if err := p.readBack(patch, rs, ws); err != nil {
 		return Stats{}, err
 	}
 	froms := make([]uintptr, 0, len(rs))
@@ -222,11 +222,11 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 	return st, nil
 }
 
-// checkLive reads every jump just written back and follows it through its
+// readBack reads every jump just written back and follows it through its
 // trampoline: each entry must now lead to the new code. If one does not,
 // every write is undone and the patch fails, naming the function: a patch
 // is never reported applied while old code runs.
-func (p *Patcher) checkLive(patch string, rs []Redirect, ws []write) error {
+func (p *Patcher) readBack(patch string, rs []Redirect, ws []write) error {
 	for _, r := range rs {
 		if got := jumpTarget(r.From); got != r.To {
 			undo := make([]write, len(ws))

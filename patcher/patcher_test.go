@@ -86,7 +86,7 @@ func TestPrologueShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := New().Check(tt.name, addr(tt.fn), asyncSafe(tt.fn))
+			plan, err := New().Plan(tt.name, addr(tt.fn), asyncSafe(tt.fn))
 			got := plan.Shape
 			if err != nil {
 				got = err.Error()
@@ -224,7 +224,7 @@ func TestNotLiveTakesBack(t *testing.T) {
 	copy(old[:], orig)
 	copy(cur[:], readCode(from, 8))
 	ws = append(ws, write{fn: "oldAnswer", addr: from, old: old, new: cur})
-	err := p.checkLive("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}, ws)
+	err := p.readBack("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}, ws)
 	var pe *PatchError
 	if !errors.Is(err, ErrNotLive) || !errors.As(err, &pe) || pe.Func != "oldAnswer" {
 		t.Fatalf("checkLive = %v, want ErrNotLive naming oldAnswer", err)

@@ -4,6 +4,6 @@ package patcher
 
 import "github.com/gohotfix/hotfix/patcher/prologue"
 
-func checkPrologue(prologue.Func) (prologue.Plan, error) { return prologue.Plan{}, ErrNotSupported }
+func planFor(prologue.Func) (prologue.Plan, error) { return prologue.Plan{}, ErrNotSupported }
 
 func jumpCode(orig [8]byte, from, tramp uintptr) ([8]byte, error) { return orig, ErrNotSupported }

@@ -65,7 +65,7 @@ func TestShapesPatchable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New()
-			plan, err := p.Check(tt.name, addr(tt.from), asyncSafe(tt.from))
+			plan, err := p.Plan(tt.name, addr(tt.from), asyncSafe(tt.from))
 			shape := plan.Shape
 			if tt.refused != "" {
 				if !errors.Is(err, ErrUnsafePrologue) || !strings.Contains(err.Error(), tt.refused) {

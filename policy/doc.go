@@ -12,7 +12,7 @@
 //
 // # Matching
 //
-// [Policy.Check] takes a function symbol as the Go linker writes it (see
+// [Policy.Permits] takes a function symbol as the Go linker writes it (see
 // internal/symbol) and returns nil or an error wrapping [ErrDenied] with the
 // reason. Code the compiler splits out of a function (closures, go and defer
 // wrappers, range-over-func bodies, method values) counts as part of that

@@ -45,14 +45,14 @@ func within(pkg, root string) bool {
 	return pkg == root || strings.HasPrefix(pkg, root+"/")
 }
 
-// Check reports whether the function symbol sym, spelled as in the binary's
+// Permits reports whether the function symbol sym, spelled as in the binary's
 // symbol table, may be replaced. It returns nil, or an error wrapping
 // ErrDenied that names sym and the reason:
 //
 //	policy: denied: example.com/app/auth.Login: matches deny.functions "example.com/app/auth.*"
 //
 // A symbol that does not parse is denied.
-func (p *Policy) Check(sym string) error {
+func (p *Policy) Permits(sym string) error {
 	denied := func(reason string) error {
 		return fmt.Errorf("%w: %s: %s", ErrDenied, sym, reason)
 	}
@@ -254,7 +254,7 @@ func parsePackageEntry(s string) (packageEntry, error) {
 	if strings.Contains(e.path, "...") {
 		return e, fmt.Errorf("%q: \"...\" is only allowed as a final \"/...\" element", s)
 	}
-	if err := symbol.CheckPackagePath(e.path); err != nil {
+	if err := symbol.ValidPackagePath(e.path); err != nil {
 		return e, fmt.Errorf("%q is not an import path", s)
 	}
 	return e, nil

@@ -40,7 +40,7 @@ deny:
     - example.com/app/vault.Secret.*
 `
 
-func TestCheck(t *testing.T) {
+func TestPermits(t *testing.T) {
 	t.Parallel()
 	p, err := Parse([]byte(matchPolicy), "hotfix.yaml")
 	if err != nil {
@@ -132,7 +132,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := p.Check(tt.sym)
+			err := p.Permits(tt.sym)
 			if tt.want == "" {
 				if err != nil {
 					t.Errorf("Check(%q) = %v, want nil (%s)", tt.sym, err, tt.reason)
@@ -153,7 +153,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestCheckHandBuilt(t *testing.T) {
+func TestPermitsHandBuilt(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -207,7 +207,7 @@ func TestCheckHandBuilt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := tt.p.Check(tt.sym)
+			err := tt.p.Permits(tt.sym)
 			got := ""
 			if err != nil {
 				got = err.Error()

@@ -8,17 +8,17 @@ import (
 	"github.com/gohotfix/hotfix/internal/keys"
 )
 
-// ErrUntrusted is wrapped by CheckSigner's refusals.
+// ErrUntrusted is wrapped by TrustSigner's refusals.
 var ErrUntrusted = errors.New("policy: untrusted")
 
-// CheckSigner applies trust to the key that signed a patch, nil for an
+// TrustSigner applies trust to the key that signed a patch, nil for an
 // unsigned one. The loader has already verified the signature itself; this
 // only decides whether that signer may run code here:
 //   - with require_signature, the signer must be one of trust.keys;
 //   - without it, an unsigned patch passes, and so does a signed one when no
 //     keys are listed; a patch signed by a key other than the listed ones is
 //     refused either way, because it says who made it and that is not us.
-func (p *Policy) CheckSigner(signer ed25519.PublicKey) error {
+func (p *Policy) TrustSigner(signer ed25519.PublicKey) error {
 	if p == nil {
 		return fmt.Errorf("%w: no policy", ErrUntrusted)
 	}

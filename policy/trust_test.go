@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestCheckSigner(t *testing.T) {
+func TestTrustSigner(t *testing.T) {
 	listed, _, _ := ed25519.GenerateKey(nil)
 	other, _, _ := ed25519.GenerateKey(nil)
 	policyWith := func(require bool, keys ...ed25519.PublicKey) *Policy {
@@ -43,9 +43,9 @@ func TestCheckSigner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.p.CheckSigner(tt.signer)
+			err := tt.p.TrustSigner(tt.signer)
 			if (err == nil) != tt.ok {
-				t.Fatalf("CheckSigner = %v, want ok=%v (%s)", err, tt.ok, tt.reason)
+				t.Fatalf("TrustSigner = %v, want ok=%v (%s)", err, tt.ok, tt.reason)
 			}
 			if err != nil && !errors.Is(err, ErrUntrusted) {
 				t.Fatalf("error %v does not wrap ErrUntrusted", err)

@@ -175,7 +175,7 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var refusals []error
 	for _, fn := range funcs {
-		if err := p.Check(fn); err != nil {
+		if err := p.Permits(fn); err != nil {
 			refusals = append(refusals, err)
 		}
 	}
@@ -241,7 +241,7 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	// The agent's pipeline (admit), less the file rules, which are about
 	// patch_dir on the host, and what only a running process knows (applied
 	// patches, loaded plugins, live code).
-	f, err := loader.CheckFile(file, loader.Rules{MaxBytes: p.Limits.MaxFileBytes, Trust: p.CheckSigner})
+	f, err := loader.ReadOffline(file, loader.ReadOptions{MaxBytes: p.Limits.MaxFileBytes, Trust: p.TrustSigner})
 	if err != nil {
 		return refusedAt(file, admit.ReadRefusal(err))
 	}

@@ -116,7 +116,7 @@ func useHostToolchain(opt Options) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opt.Binary, err)
 	}
-	if err := loader.CheckGoVersion(info.GoVersion); err != nil {
+	if err := loader.GoSupported(info.GoVersion); err != nil {
 		return fmt.Errorf("%s: %w", opt.Binary, err)
 	}
 	if os.Getenv("GOTOOLCHAIN") != info.GoVersion {
@@ -167,7 +167,7 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%w: -func %s: generic functions are shared by instantiation shape and are not patched by name", ErrRefused, fn)
 		}
 		if opt.Policy != nil {
-			if err := opt.Policy.Check(fn); err != nil {
+			if err := opt.Policy.Permits(fn); err != nil {
 				return nil, err
 			}
 		}

@@ -68,14 +68,14 @@ func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
 
 func counted(fn string, n symbol.Name, pol *policy.Policy) bool {
 	if pol != nil {
-		return pol.Check(fn) == nil
+		return pol.Permits(fn) == nil
 	}
 	return !within(n.Package, "runtime") && !strings.HasPrefix(n.Package, "internal/runtime/")
 }
 
 func within(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg, root+"/") }
 
-// shapeKind groups the shapes prologue.Check names into the classes the
+// shapeKind groups the shapes prologue.PlanFor names into the classes the
 // README's coverage table uses.
 func shapeKind(shape string, guard bool) string {
 	switch {

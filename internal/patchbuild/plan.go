@@ -179,7 +179,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 			}
 		}
 		if pol != nil {
-			if err := pol.Check(t.Name); err != nil {
+			if err := pol.Permits(t.Name); err != nil {
 				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")})
 			}
 		}

@@ -135,12 +135,12 @@ func (n Name) Alternate() (Name, bool) {
 	return Name{}, false
 }
 
-// CheckPackagePath returns an error unless path is an import path that Parse
+// ValidPackagePath returns an error unless path is an import path that Parse
 // can return in Name.Package: non-empty '/'-separated elements of ASCII
 // letters, digits and "-._~+", no element "." or "..". Parse is this strict so
 // that String never has to escape more than a dot and every Name it returns
 // prints back to itself.
-func CheckPackagePath(path string) error {
+func ValidPackagePath(path string) error {
 	if path == "" {
 		return fmt.Errorf("%w: empty package path", errSyntax)
 	}
@@ -509,7 +509,7 @@ func digits(s string) bool {
 // paths (cmd/internal/objabi/path.go, PathToPrefix).
 func unescapePackage(s string) (string, error) {
 	if !strings.Contains(s, "%") {
-		return s, CheckPackagePath(s)
+		return s, ValidPackagePath(s)
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -524,7 +524,7 @@ func unescapePackage(s string) (string, error) {
 		b.WriteByte(c)
 	}
 	p := b.String()
-	return p, CheckPackagePath(p)
+	return p, ValidPackagePath(p)
 }
 
 func unhex(c byte) int {
@@ -540,7 +540,7 @@ func unhex(c byte) int {
 }
 
 // escapePackage is the inverse of unescapePackage for paths that pass
-// CheckPackagePath: only a '.' in the last element needs escaping, because
+// ValidPackagePath: only a '.' in the last element needs escaping, because
 // Parse ends the package path at the first '.' after the last '/'.
 func escapePackage(p string) string {
 	i := strings.LastIndexByte(p, '/') + 1

@@ -389,15 +389,15 @@ func TestAccessors(t *testing.T) {
 	}
 }
 
-func TestCheckPackagePath(t *testing.T) {
+func TestValidPackagePath(t *testing.T) {
 	t.Parallel()
 	for _, p := range []string{"main", "gopkg.in/yaml.v3", "example.com/a-b/c_d/e~f/g+h", "A/B"} {
-		if err := CheckPackagePath(p); err != nil {
+		if err := ValidPackagePath(p); err != nil {
 			t.Errorf("CheckPackagePath(%q) = %v, want nil", p, err)
 		}
 	}
 	for _, p := range []string{"", "/x", "x/", "a//b", "a/./b", "a/../b", "a b", "a%2eb", "a(b", "ä"} {
-		if err := CheckPackagePath(p); err == nil {
+		if err := ValidPackagePath(p); err == nil {
 			t.Errorf("CheckPackagePath(%q) = nil, want error", p)
 		}
 	}

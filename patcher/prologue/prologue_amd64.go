@@ -9,7 +9,7 @@ import (
 // JumpLen is the size of the JMP rel32 written at a function's entry.
 const JumpLen = 5
 
-// Check decodes a Go function and says how its first JumpLen bytes can be
+// PlanFor decodes a Go function and says how its first JumpLen bytes can be
 // replaced with no goroutine ever resuming inside them, or why they cannot.
 //
 // A goroutine stopped by the scheduler resumes at a call's return address,
@@ -32,7 +32,7 @@ const JumpLen = 5
 // with the loop's registers: Guard the whole function, so that it is
 // patched only when no goroutine is inside it. Such a function that also
 // calls out is refused: a goroutine inside it may be parked at any depth.
-func Check(f Func) (Plan, error) {
+func PlanFor(f Func) (Plan, error) {
 	switch {
 	case len(f.AsyncSafe) == 0:
 		return Plan{}, fmt.Errorf("no unsafe-point table: the function's size is not known")

@@ -7,7 +7,7 @@ import "errors"
 // JumpLen is the size of the jump written at a function's entry.
 const JumpLen = 5
 
-// Check refuses everything on architectures without a patch engine.
-func Check(f Func) (Plan, error) {
+// PlanFor refuses everything on architectures without a patch engine.
+func PlanFor(f Func) (Plan, error) {
 	return Plan{}, errors.New("no patch engine for this architecture")
 }

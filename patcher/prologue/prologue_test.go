@@ -20,7 +20,7 @@ func unsafeAll(n int) []bool { return make([]bool, n) }
 // pad appends the INT3 padding the linker puts after a function.
 func pad(code ...byte) []byte { return append(code, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC) }
 
-func TestCheck(t *testing.T) {
+func TestPlanFor(t *testing.T) {
 	tests := []struct {
 		name      string
 		code      []byte
@@ -56,7 +56,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Check(Func{Code: tt.code, AsyncSafe: tt.asyncSafe})
+			got, err := PlanFor(Func{Code: tt.code, AsyncSafe: tt.asyncSafe})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Check = %+v, %v; want an error with %q (%s)", got, err, tt.err, tt.reason)
@@ -70,10 +70,10 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// FuzzCheck: code read from a binary named by `hotfix verify -binary` goes
+// FuzzPlanFor: code read from a binary named by `hotfix verify -binary` goes
 // through Check; no bytes may make it panic, and a plan's window lies in
 // the function.
-func FuzzCheck(f *testing.F) {
+func FuzzPlanFor(f *testing.F) {
 	f.Add(pad(0x90, 0x8b, 0x08, 0x85, 0xc9, 0x74, 0xf9, 0xc3), uint8(8), uint8(0xff))
 	f.Add(pad(0x48, 0x01, 0xd8, 0xc3), uint8(4), uint8(0))
 	f.Add(pad(0x49, 0x3b, 0x66, 0x10, 0x76, 0x27, 0x55), uint8(7), uint8(0x0f))
@@ -82,7 +82,7 @@ func FuzzCheck(f *testing.F) {
 		for i := range as {
 			as[i] = safeBits&(1<<(i%8)) != 0
 		}
-		plan, err := Check(Func{Code: code, AsyncSafe: as})
+		plan, err := PlanFor(Func{Code: code, AsyncSafe: as})
 		if err == nil && plan.Guard && (plan.Lo < 0 || plan.Hi > max(len(as), JumpLen) || plan.Lo >= plan.Hi) {
 			t.Fatalf("window [%d, %d) of a %d-byte function", plan.Lo, plan.Hi, len(as))
 		}
