@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,5 +50,43 @@ func TestBuildFlagsWithMain(t *testing.T) {
 				t.Errorf("BuildFlagsWithMain (-want +got), %s:\n%s", tt.reason, diff)
 			}
 		})
+	}
+}
+
+// TestModuleBuildFlags: the main packages' import paths come from the
+// go command, which lists every main package of the module.
+func TestModuleBuildFlags(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":          "module example.com/m\n\ngo 1.26\n",
+		"cmd/a/main.go":   "package main\n\nfunc main() {}\n",
+		"cmd/b/main.go":   "package main\n\nfunc main() {}\n",
+		"lib/lib.go":      "package lib\n",
+		"hotfix.yaml":     "patch_dir: p\nstate_dir: s\nallow:\n  packages: [main]\n",
+		"other/nomain.go": "package other\n",
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := Load(filepath.Join(dir, "hotfix.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.ModuleBuildFlags(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=example.com/m/cmd/a=-l", "-gcflags=example.com/m/cmd/b=-l"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ModuleBuildFlags (-want +got):\n%s", diff)
+	}
+	if _, err := p.ModuleBuildFlags(context.Background(), t.TempDir()); err == nil {
+		t.Error("ModuleBuildFlags outside a module: no error")
 	}
 }

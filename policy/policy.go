@@ -157,37 +157,3 @@ func (p *Policy) NoInlinePatterns() []string {
 	slices.Sort(pats)
 	return slices.Compact(pats)
 }
-
-// BuildFlags returns the go build flags a host and its patches must share:
-// "-trimpath" (so a patch builds from any checkout), "-ldflags=-checklinkname=0"
-// (the patcher's //go:linkname to runtime.stopTheWorld), and one
-// "-gcflags=PATTERN=-l" per NoInlinePatterns entry. Inlining stays on
-// everywhere else, and optimizations (-N) are never turned off.
-func (p *Policy) BuildFlags() []string {
-	flags := []string{"-trimpath", "-ldflags=-checklinkname=0"}
-	for _, pat := range p.NoInlinePatterns() {
-		flags = append(flags, "-gcflags="+pat+"=-l")
-	}
-	return flags
-}
-
-// BuildFlagsWithMain is BuildFlags with the pattern "main" replaced by
-// mainPkgs, the import paths of the module's main packages: the go command
-// matches -gcflags patterns against import paths, so "-gcflags=main=-l"
-// turns inlining off nowhere. Without a "main" pattern it is BuildFlags.
-// The result is sorted like BuildFlags, so that `hotfix flags` and
-// `hotfix build` agree on it byte for byte.
-func (p *Policy) BuildFlagsWithMain(mainPkgs ...string) []string {
-	pats := p.NoInlinePatterns()
-	if i := slices.Index(pats, "main"); i >= 0 {
-		pats = slices.Delete(pats, i, i+1)
-		pats = append(pats, mainPkgs...)
-		slices.Sort(pats)
-		pats = slices.Compact(pats)
-	}
-	flags := []string{"-trimpath", "-ldflags=-checklinkname=0"}
-	for _, pat := range pats {
-		flags = append(flags, "-gcflags="+pat+"=-l")
-	}
-	return flags
-}

@@ -135,7 +135,7 @@ func runFlags(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// A policy allowing package main needs main's import path: the CLI,
 	// run in the module, knows it.
-	flags, err := patchbuild.Flags(ctx, ".", p)
+	flags, err := p.ModuleBuildFlags(ctx, ".")
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
-	"github.com/gohotfix/hotfix/policy"
 )
 
 // sources returns what the go command compiles for the patch: the files
@@ -101,26 +100,6 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	return files, "./" + filepath.ToSlash(dir), pluginPath, targets, nil
 }
 
-// Flags returns the go build flags a host and its patches use under pol:
-// pol.BuildFlags, except that a policy allowing package main gets the
-// import paths of the module's main packages in place of "main", which
-// the go command would match against no package (-gcflags patterns are
-// import paths, cmd/go/internal/load/flag.go). dir is in the module.
-func Flags(ctx context.Context, dir string, pol *policy.Policy) ([]string, error) {
-	if pol == nil || !slices.Contains(pol.NoInlinePatterns(), "main") {
-		return pol.BuildFlags(), nil
-	}
-	mod, err := goOut(ctx, dir, nil, "list", "-m")
-	if err != nil {
-		return nil, fmt.Errorf("the policy allows package main: its import path comes from the module: %w", err)
-	}
-	out, err := goOut(ctx, dir, nil, "list", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, mod+"/...")
-	if err != nil {
-		return nil, err
-	}
-	return pol.BuildFlagsWithMain(strings.Fields(out)...), nil
-}
-
 var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
 
 // diagnose explains a fingerprint mismatch of a package the patch changed:
@@ -199,9 +178,4 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 		return ""
 	}
 	return "why:\n" + strings.Join(lines, "\n")
-}
-
-func runAll(ctx context.Context, dir string, args ...string) (string, error) {
-	out, err := combined(ctx, dir, "go", args...)
-	return out, err
 }

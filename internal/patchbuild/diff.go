@@ -1,0 +1,506 @@
+package patchbuild
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gohotfix/hotfix/internal/symbol"
+	"golang.org/x/tools/go/packages"
+)
+
+// side is one version of a package, type-checked, with its declarations
+// indexed.
+type side struct {
+	root  string
+	pkg   *packages.Package
+	funcs map[string]*funcDecl // by funcKey, without init and _
+	inits []*funcDecl
+	specs map[types.Object]*ast.ValueSpec
+	docs  map[types.Object][]*ast.CommentGroup // doc comments of var declarations
+	src   map[*ast.File][]byte
+	sizes types.Sizes
+}
+
+type funcDecl struct {
+	decl *ast.FuncDecl
+	file *ast.File
+	obj  *types.Func
+}
+
+func newSide(root string, p *packages.Package) (*side, error) {
+	s := &side{root: root, pkg: p, funcs: map[string]*funcDecl{}, specs: map[types.Object]*ast.ValueSpec{},
+		docs: map[types.Object][]*ast.CommentGroup{}, src: map[*ast.File][]byte{}, sizes: p.TypesSizes}
+	if s.sizes == nil {
+		s.sizes = types.SizesFor("gc", "amd64")
+	}
+	for _, f := range p.Syntax {
+		name := p.Fset.File(f.Pos()).Name()
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		s.src[f] = b
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				fd := &funcDecl{decl: d, file: f}
+				fd.obj, _ = p.TypesInfo.Defs[d.Name].(*types.Func)
+				switch {
+				case d.Recv == nil && d.Name.Name == "init":
+					s.inits = append(s.inits, fd)
+				case d.Name.Name == "_":
+				default:
+					s.funcs[funcKey(d)] = fd
+				}
+			case *ast.GenDecl:
+				for _, sp := range d.Specs {
+					vs, ok := sp.(*ast.ValueSpec)
+					if !ok {
+						continue
+					}
+					for _, n := range vs.Names {
+						if obj := p.TypesInfo.Defs[n]; obj != nil {
+							s.specs[obj] = vs
+							s.docs[obj] = []*ast.CommentGroup{d.Doc, vs.Doc}
+						}
+					}
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *side) pos(p token.Pos) string {
+	pos := s.pkg.Fset.Position(p)
+	return fmt.Sprintf("%s:%d", rel(s.root, pos.Filename), pos.Line)
+}
+
+func (s *side) info() *types.Info { return s.pkg.TypesInfo }
+
+// pkgDiff compares the two versions of one package.
+type pkgDiff struct {
+	a       *analysis
+	path    string
+	main    bool // the release's main package
+	b, f    *side
+	changed []*change
+}
+
+// change is a function whose code differs.
+type change struct {
+	key  string
+	b, f *funcDecl
+	own  bool // its own code changed, not only its closures'
+}
+
+func (d *pkgDiff) refuse(pos, obj, rule, detail string) {
+	d.a.refuse(Finding{Pos: pos, Object: obj, Rule: rule, Detail: detail})
+}
+
+func (d *pkgDiff) note(pos, obj, rule, detail string) {
+	d.a.note(Finding{Pos: pos, Object: obj, Rule: rule, Detail: detail})
+}
+
+// obj names a package-level object for people: its linker name.
+func (d *pkgDiff) obj(name string) string {
+	if d.main {
+		return "main." + name
+	}
+	return symbol.Name{Package: d.path, Func: name}.String()
+}
+
+// sym returns the linker symbol of the function with key k.
+func (d *pkgDiff) sym(k string) string {
+	pkg := d.path
+	if d.main {
+		pkg = "main"
+	}
+	n := symbol.Name{Package: pkg}
+	switch {
+	case strings.HasPrefix(k, "(*"):
+		recv, fn, _ := strings.Cut(strings.TrimPrefix(k, "(*"), ").")
+		n.Receiver, n.Pointer, n.Func = recv, true, fn
+	case strings.Contains(k, "."):
+		n.Receiver, n.Func, _ = strings.Cut(k, ".")
+	default:
+		n.Func = k
+	}
+	return n.String()
+}
+
+// decls compares every package-level declaration.
+func (d *pkgDiff) decls() {
+	b, f := d.b, d.f
+	if b.pkg.Name != f.pkg.Name {
+		d.refuse(f.pos(f.pkg.Syntax[0].Name.Pos()), d.path, "package name changed", b.pkg.Name+" → "+f.pkg.Name)
+	}
+	d.imports()
+	bs, fs := b.pkg.Types.Scope(), f.pkg.Types.Scope()
+	names := slices.Concat(bs.Names(), fs.Names())
+	slices.Sort(names)
+	names = slices.Compact(names)
+	for _, name := range names {
+		bo, fo := bs.Lookup(name), fs.Lookup(name)
+		if _, ok := bo.(*types.Func); ok {
+			bo = nil // compared below, with methods
+		}
+		if _, ok := fo.(*types.Func); ok {
+			fo = nil
+		}
+		switch {
+		case bo == nil && fo == nil:
+		case bo == nil:
+			if _, ok := fo.(*types.Var); ok {
+				d.refuse(f.pos(fo.Pos()), d.obj(name), "package-level variable added", "a patch shares the release's variables and cannot add one")
+			} else {
+				d.refuse(f.pos(fo.Pos()), d.obj(name), "new package-level object", kind(fo)+" "+name+": the package's export data, and so its fingerprint, would change")
+			}
+		case fo == nil:
+			if _, ok := bo.(*types.Var); ok {
+				d.refuse(b.pos(bo.Pos()), d.obj(name), "package-level variable removed", "the release's code still uses it")
+			} else {
+				d.refuse(b.pos(bo.Pos()), d.obj(name), "package-level object removed", kind(bo)+" "+name+": the package's export data, and so its fingerprint, would change")
+			}
+		case kind(bo) != kind(fo):
+			d.refuse(f.pos(fo.Pos()), d.obj(name), "package-level object changed", kind(bo)+" → "+kind(fo))
+		default:
+			switch bo := bo.(type) {
+			case *types.Var:
+				d.variable(bo, fo.(*types.Var))
+			case *types.Const:
+				d.constant(bo, fo.(*types.Const))
+			case *types.TypeName:
+				d.typeName(bo, fo.(*types.TypeName))
+			}
+		}
+	}
+	d.funcs()
+	d.initFuncs()
+	d.blankVars()
+}
+
+func kind(o types.Object) string {
+	switch o.(type) {
+	case *types.Var:
+		return "var"
+	case *types.Const:
+		return "const"
+	case *types.TypeName:
+		return "type"
+	case *types.Func:
+		return "func"
+	}
+	return "object"
+}
+
+func (d *pkgDiff) imports() {
+	paths := func(s *side) map[string]*ast.ImportSpec {
+		m := map[string]*ast.ImportSpec{}
+		for _, f := range s.pkg.Syntax {
+			for _, is := range f.Imports {
+				p := strings.Trim(is.Path.Value, "`\"")
+				if _, ok := m[p]; !ok {
+					m[p] = is
+				}
+			}
+		}
+		return m
+	}
+	bm, fm := paths(d.b), paths(d.f)
+	for _, p := range unionKeys(bm, fm) {
+		if bm[p] == nil {
+			d.refuse(d.f.pos(fm[p].Pos()), d.path, "import added", p+": a package's imports are part of its export data, and so of its fingerprint")
+		}
+		// A removed import is kept in the patch as a blank import.
+	}
+}
+
+func (d *pkgDiff) variable(bo, fo *types.Var) {
+	name := d.obj(bo.Name())
+	if bt, ft := types.TypeString(bo.Type(), qualifyPath), types.TypeString(fo.Type(), qualifyPath); bt != ft {
+		d.refuse(d.f.pos(fo.Pos()), name, "package-level variable changed", "type "+short(bt)+" → "+short(ft))
+		return
+	}
+	if directives(d.b.docs[bo]) != directives(d.f.docs[fo]) {
+		d.refuse(d.f.pos(fo.Pos()), name, "package-level variable changed", "its //go: directives changed")
+		return
+	}
+	if d.initializer(d.b, bo) != d.initializer(d.f, fo) {
+		d.refuse(d.f.pos(fo.Pos()), name, "package-level variable changed", "initializer changed: it ran once, when the release started; the patch shares the variable and never runs it")
+	}
+}
+
+func (d *pkgDiff) initializer(s *side, v *types.Var) string {
+	vs := s.specs[v]
+	if vs == nil || len(vs.Values) == 0 {
+		return ""
+	}
+	if len(vs.Values) == len(vs.Names) {
+		for i, n := range vs.Names {
+			if s.info().Defs[n] == v {
+				return form(vs.Values[i], s.info(), s.pkg.Types, false)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, e := range vs.Values {
+		b.WriteString(form(e, s.info(), s.pkg.Types, false))
+	}
+	return b.String()
+}
+
+// blankVars compares the initializers of "var _ = ..." declarations,
+// which run at start-up like any other.
+func (d *pkgDiff) blankVars() {
+	list := func(s *side) []*ast.ValueSpec {
+		var out []*ast.ValueSpec
+		for _, f := range s.pkg.Syntax {
+			for _, dcl := range f.Decls {
+				if g, ok := dcl.(*ast.GenDecl); ok && g.Tok == token.VAR {
+					for _, sp := range g.Specs {
+						vs := sp.(*ast.ValueSpec)
+						for _, n := range vs.Names {
+							if n.Name == "_" {
+								out = append(out, vs)
+								break
+							}
+						}
+					}
+				}
+			}
+		}
+		return out
+	}
+	bl, fl := list(d.b), list(d.f)
+	formOf := func(s *side, vs *ast.ValueSpec) string {
+		var b strings.Builder
+		b.WriteString(form(vs.Type, s.info(), s.pkg.Types, false))
+		for _, e := range vs.Values {
+			b.WriteString(form(e, s.info(), s.pkg.Types, false))
+		}
+		return b.String()
+	}
+	for i := 0; i < len(bl) || i < len(fl); i++ {
+		switch {
+		case i >= len(bl):
+			d.refuse(d.f.pos(fl[i].Pos()), d.obj("_"), "package-level variable added", "a blank variable's initializer runs only when the program starts")
+		case i >= len(fl):
+			d.refuse(d.b.pos(bl[i].Pos()), d.obj("_"), "package-level variable removed", "a blank variable's initializer runs only when the program starts")
+		case formOf(d.b, bl[i]) != formOf(d.f, fl[i]):
+			d.refuse(d.f.pos(fl[i].Pos()), d.obj("_"), "package-level variable changed", "initializer changed: it ran once, when the release started")
+		}
+	}
+}
+
+func (d *pkgDiff) constant(bo, fo *types.Const) {
+	bt, ft := types.TypeString(bo.Type(), qualifyPath), types.TypeString(fo.Type(), qualifyPath)
+	bv, fv := bo.Val().ExactString(), fo.Val().ExactString()
+	if bt == ft && bv == fv {
+		return
+	}
+	detail := short(bv) + " → " + short(fv)
+	if bt != ft {
+		detail = "type " + short(bt) + " → " + short(ft)
+	}
+	detail += ": its users were compiled with the old value"
+	if users := d.users(bo, fo); len(users) > 0 {
+		detail += " (" + strings.Join(users, ", ")
+		if bo.Exported() && !d.main {
+			detail += ", and every package that imports " + d.path
+		}
+		detail += ")"
+	} else if bo.Exported() && !d.main {
+		detail += " (every package that imports " + d.path + ")"
+	}
+	d.refuse(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail)
+}
+
+// users lists the functions of the package that use a constant, in the
+// release or in the fix.
+func (d *pkgDiff) users(bo, fo types.Object) []string {
+	var out []string
+	for _, s := range []*side{d.b, d.f} {
+		o := bo
+		if s == d.f {
+			o = fo
+		}
+		for _, f := range s.pkg.Syntax {
+			for _, dcl := range f.Decls {
+				fd, ok := dcl.(*ast.FuncDecl)
+				if !ok {
+					continue
+				}
+				uses := false
+				ast.Inspect(fd, func(n ast.Node) bool {
+					if id, ok := n.(*ast.Ident); ok && s.info().Uses[id] == o {
+						uses = true
+					}
+					return !uses
+				})
+				if uses {
+					out = append(out, d.sym(funcKey(fd)))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
+	name := d.obj(bo.Name())
+	pos := d.f.pos(fo.Pos())
+	if bo.IsAlias() != fo.IsAlias() {
+		d.refuse(pos, name, "type changed", "alias ↔ defined type")
+		return
+	}
+	if bo.IsAlias() {
+		if bt, ft := types.TypeString(types.Unalias(bo.Type()), qualifyPath), types.TypeString(types.Unalias(fo.Type()), qualifyPath); bt != ft {
+			d.refuse(pos, name, "type changed", "alias of "+short(bt)+" → "+short(ft))
+		}
+		return
+	}
+	bn, ok1 := bo.Type().(*types.Named)
+	fn, ok2 := fo.Type().(*types.Named)
+	if !ok1 || !ok2 {
+		return
+	}
+	if bt, ft := tparams(bn.TypeParams()), tparams(fn.TypeParams()); bt != ft {
+		d.refuse(pos, name, "type changed", "type parameters "+bt+" → "+ft)
+	}
+	if bt, ft := types.TypeString(bn.Underlying(), qualifyPath), types.TypeString(fn.Underlying(), qualifyPath); bt != ft {
+		what := "layout"
+		if _, ok := bn.Underlying().(*types.Interface); ok {
+			what = "method set"
+		}
+		d.refuse(pos, name, "type changed", what+": "+short(bt)+" → "+short(ft))
+	}
+	methods := func(n *types.Named) map[string]*types.Func {
+		m := map[string]*types.Func{}
+		for i := 0; i < n.NumMethods(); i++ {
+			m[n.Method(i).Name()] = n.Method(i)
+		}
+		return m
+	}
+	bm, fm := methods(bn), methods(fn)
+	for _, m := range unionKeys(bm, fm) {
+		switch {
+		case bm[m] == nil:
+			d.refuse(d.f.pos(fm[m].Pos()), name, "type changed", "method set: method "+m+" added")
+		case fm[m] == nil:
+			d.refuse(pos, name, "type changed", "method set: method "+m+" removed")
+		case ptrRecv(bm[m]) != ptrRecv(fm[m]):
+			d.refuse(d.f.pos(fm[m].Pos()), name, "type changed", "method set: method "+m+" changed receiver")
+		}
+	}
+}
+
+func ptrRecv(f *types.Func) bool {
+	sig := f.Type().(*types.Signature)
+	return sig.Recv() != nil && isPointer(sig.Recv().Type())
+}
+
+func tparams(l *types.TypeParamList) string {
+	var parts []string
+	for i := 0; i < l.Len(); i++ {
+		parts = append(parts, l.At(i).Obj().Name()+" "+types.TypeString(l.At(i).Constraint(), qualifyPath))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// funcs compares every function and method.
+func (d *pkgDiff) funcs() {
+	for _, k := range unionKeys(d.b.funcs, d.f.funcs) {
+		bf, ff := d.b.funcs[k], d.f.funcs[k]
+		isMethod := strings.Contains(k, ".")
+		switch {
+		case bf == nil:
+			if isMethod {
+				continue // a method set change, refused with its type
+			}
+			d.refuse(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k+": the package's export data, and so its fingerprint, would change")
+			continue
+		case ff == nil:
+			if isMethod {
+				continue
+			}
+			d.refuse(d.b.pos(bf.decl.Name.Pos()), d.sym(k), "package-level object removed", "func "+k+": the package's export data, and so its fingerprint, would change")
+			continue
+		}
+		pos := d.f.pos(ff.decl.Name.Pos())
+		if bf.obj == nil || ff.obj == nil {
+			continue
+		}
+		bsig, fsig := bf.obj.Type().(*types.Signature), ff.obj.Type().(*types.Signature)
+		if bt, ft := types.TypeString(bsig, qualifyPath), types.TypeString(fsig, qualifyPath); bt != ft || tparams(bsig.TypeParams()) != tparams(fsig.TypeParams()) {
+			d.refuse(pos, d.sym(k), "signature changed", short(types.TypeString(bsig, qualifyName))+" → "+short(types.TypeString(fsig, qualifyName))+": its callers were compiled against the old one")
+			continue
+		}
+		if directives([]*ast.CommentGroup{bf.decl.Doc}) != directives([]*ast.CommentGroup{ff.decl.Doc}) {
+			d.refuse(pos, d.sym(k), "compiler directive changed", "//go: directives of a function are part of its package's export data")
+			continue
+		}
+		if (bf.decl.Body == nil) != (ff.decl.Body == nil) {
+			d.refuse(pos, d.sym(k), "cgo or assembly changed", "a function moved between Go and assembly")
+			continue
+		}
+		if bf.decl.Body == nil {
+			continue
+		}
+		bb := form(bf.decl.Body, d.b.info(), d.b.pkg.Types, false)
+		fb := form(ff.decl.Body, d.f.info(), d.f.pkg.Types, false)
+		if bb == fb {
+			continue
+		}
+		if bsig.TypeParams().Len() > 0 || bsig.RecvTypeParams().Len() > 0 {
+			d.refuse(pos, d.sym(k), "generic function changed", "generic code is compiled once per shape of its type arguments, not by name, and cannot be replaced")
+			continue
+		}
+		c := &change{key: k, b: bf, f: ff}
+		c.own = form(bf.decl.Body, d.b.info(), d.b.pkg.Types, true) != form(ff.decl.Body, d.f.info(), d.f.pkg.Types, true)
+		d.changed = append(d.changed, c)
+	}
+}
+
+func (d *pkgDiff) initFuncs() {
+	bl, fl := d.b.inits, d.f.inits
+	for i := 0; i < len(bl) || i < len(fl); i++ {
+		switch {
+		case i >= len(bl):
+			d.refuse(d.f.pos(fl[i].decl.Name.Pos()), d.obj("init"), "init changed", "init function added: init functions run once, when the program starts")
+		case i >= len(fl):
+			d.refuse(d.b.pos(bl[i].decl.Name.Pos()), d.obj("init"), "init changed", "init function removed: it already ran when the release started")
+		case form(bl[i].decl.Body, d.b.info(), d.b.pkg.Types, false) != form(fl[i].decl.Body, d.f.info(), d.f.pkg.Types, false):
+			d.refuse(d.f.pos(fl[i].decl.Name.Pos()), d.obj("init"), "init changed", "init functions run once, when the program starts: the change would never run")
+		}
+	}
+}
+
+// directives returns the //go: lines of doc comments.
+func directives(groups []*ast.CommentGroup) string {
+	var out []string
+	for _, g := range groups {
+		if g == nil {
+			continue
+		}
+		for _, c := range g.List {
+			if strings.HasPrefix(c.Text, "//go:") {
+				out = append(out, strings.TrimSpace(c.Text))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func short(s string) string {
+	if len(s) > 120 {
+		return s[:117] + "..."
+	}
+	return s
+}

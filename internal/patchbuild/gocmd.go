@@ -1,0 +1,177 @@
+package patchbuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gohotfix/hotfix/loader"
+)
+
+type hostInfo struct {
+	bin      *loader.Binary
+	revision string
+}
+
+// hostIdentity finds the build ID of the release: read from the binary when
+// given, else reproduced by building the base revision with the same flags
+// (builds with -trimpath are reproducible across directories).
+// The base binary is written to tmp, which must outlive the result.
+func hostIdentity(ctx context.Context, opt Options, tmp string) (*hostInfo, error) {
+	if opt.Binary != "" {
+		bin, err := loader.ReadBinary(opt.Binary)
+		if err != nil {
+			return nil, err
+		}
+		return &hostInfo{bin: bin, revision: opt.Base}, nil
+	}
+	wt, err := checkoutBase(ctx, opt, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer wt.remove()
+	mainPkg, err := resolveMain(ctx, wt.dir, opt.Main)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opt.Log, "building base release %s to learn its build ID\n", mainPkg)
+	host, err := buildHost(ctx, opt, wt.dir, mainPkg, tmp)
+	if err != nil {
+		return nil, err
+	}
+	host.revision = wt.rev
+	return host, nil
+}
+
+func buildHost(ctx context.Context, opt Options, dir, mainPkg, tmp string) (*hostInfo, error) {
+	args := append([]string{"build"}, opt.Flags...)
+	args = append(args, "-o", filepath.Join(tmp, "host"), mainPkg)
+	if _, err := goOut(ctx, dir, nil, args...); err != nil {
+		return nil, fmt.Errorf("build base: %w", err)
+	}
+	bin, err := loader.ReadBinary(filepath.Join(tmp, "host"))
+	if err != nil {
+		return nil, err
+	}
+	return &hostInfo{bin: bin}, nil
+}
+
+// worktree is a temporary checkout of the release source.
+type worktree struct {
+	repo, path string
+	dir        string // the module root inside it
+	rev        string
+}
+
+// checkoutBase checks out opt.Base in a temporary git worktree under tmp;
+// remove takes it away again.
+func checkoutBase(ctx context.Context, opt Options, tmp string) (*worktree, error) {
+	base := opt.baseName()
+	rev, err := run(ctx, opt.Dir, nil, "git", "rev-parse", "--verify", base+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("base revision %s (the release's source, which the working tree is compared with; or name the functions with -func): %w", base, err)
+	}
+	top, err := run(ctx, opt.Dir, nil, "git", "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	absDir, _ := filepath.Abs(opt.Dir)
+	if d, err := filepath.EvalSymlinks(absDir); err == nil {
+		absDir = d
+	}
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
+	rel, err := filepath.Rel(top, absDir)
+	if err != nil {
+		return nil, err
+	}
+	w := &worktree{repo: opt.Dir, path: filepath.Join(tmp, "base"), rev: rev}
+	fmt.Fprintf(opt.Log, "checking out the release %s (%s) in a temporary worktree\n", rev[:12], base)
+	if _, err := run(ctx, opt.Dir, nil, "git", "worktree", "add", "--detach", "--force", w.path, rev); err != nil {
+		return nil, err
+	}
+	w.dir = filepath.Join(w.path, rel)
+	return w, nil
+}
+
+func (w *worktree) remove() {
+	run(context.Background(), w.repo, nil, "git", "worktree", "remove", "--force", w.path)
+}
+
+// resolveMain returns the import path of the release's main package:
+// pattern (as given with -main) or the only main package of the module.
+func resolveMain(ctx context.Context, dir, pattern string) (string, error) {
+	if pattern == "" {
+		return findMain(ctx, dir)
+	}
+	out, err := goOut(ctx, dir, nil, "list", "-f", "{{.Name}} {{.ImportPath}}", pattern)
+	if err != nil {
+		return "", fmt.Errorf("-main %s: %w", pattern, err)
+	}
+	name, path, _ := strings.Cut(out, " ")
+	if name != "main" || strings.Contains(path, "\n") {
+		return "", fmt.Errorf("-main %s: not one main package (%s)", pattern, out)
+	}
+	return path, nil
+}
+
+func findMain(ctx context.Context, dir string) (string, error) {
+	out, err := goOut(ctx, dir, nil, "list", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "./...")
+	if err != nil {
+		return "", err
+	}
+	var mains []string
+	for _, l := range strings.Fields(out) {
+		mains = append(mains, l)
+	}
+	if len(mains) != 1 {
+		return "", fmt.Errorf("found %d main packages (%s): say which one the release is built from with -main", len(mains), strings.Join(mains, ", "))
+	}
+	return mains[0], nil
+}
+
+// combined runs a command and returns its standard output and error
+// together, as the compiler's diagnostics need.
+func combined(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func goOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {
+	return run(ctx, dir, env, "go", args...)
+}
+
+func run(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".part"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func runAll(ctx context.Context, dir string, args ...string) (string, error) {
+	out, err := combined(ctx, dir, "go", args...)
+	return out, err
+}

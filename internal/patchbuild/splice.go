@@ -1,0 +1,237 @@
+package patchbuild
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// splice builds, for each file of the release that holds a changed
+// function, the file the patch compiles: the release's file, byte for
+// byte, with only the changed bodies replaced, each fitted into the lines
+// of the old one (see fit), and the imports the new bodies need.
+func (d *pkgDiff) splice() error {
+	byFile := map[*ast.File][]*change{}
+	var files []*ast.File
+	for _, c := range d.changed {
+		if byFile[c.b.file] == nil {
+			files = append(files, c.b.file)
+		}
+		byFile[c.b.file] = append(byFile[c.b.file], c)
+	}
+	for _, file := range files {
+		changes := byFile[file]
+		src := d.b.src[file]
+		tf := d.b.pkg.Fset.File(file.Pos())
+		var edits []edit
+		keys := map[string]bool{}
+		for _, c := range changes {
+			keys[c.key] = true
+			lb, rb := tf.Offset(c.b.decl.Body.Lbrace)+1, tf.Offset(c.b.decl.Body.Rbrace)
+			ff := d.f.pkg.Fset.File(c.f.file.Pos())
+			fsrc := d.f.src[c.f.file]
+			flb, frb := ff.Offset(c.f.decl.Body.Lbrace)+1, ff.Offset(c.f.decl.Body.Rbrace)
+			text, how, err := fit(string(src[lb:rb]), string(fsrc[flb:frb]))
+			if err != nil {
+				return fmt.Errorf("%s: fit new body: %v", d.f.pos(c.f.decl.Pos()), err)
+			}
+			edits = append(edits, edit{lb, rb, text})
+			if how != "" {
+				d.a.plan.target(d.sym(c.key)).Layout = how
+			}
+		}
+		ie, err := d.importEdits(file, changes)
+		if err != nil {
+			return err
+		}
+		edits = append(edits, ie...)
+		out, err := applyEdits(src, edits)
+		if err != nil {
+			return err
+		}
+		name := tf.Name()
+		if err := checkLayout(name, src, out, keys); err != nil {
+			d.refuse(rel(d.b.root, name), d.path, "layout cannot be kept", strings.TrimPrefix(err.Error(), name+": ")+" (a declaration shares a line with a changed body)")
+			continue
+		}
+		if d.a.plan.overlays == nil {
+			d.a.plan.overlays = map[string][]byte{}
+		}
+		d.a.plan.overlays[rel(d.b.root, name)] = out
+	}
+	d.a.plan.pkgs = append(d.a.plan.pkgs, d.path)
+	return nil
+}
+
+type importKey struct{ name, path string }
+
+// importEdits makes the imports of a release file fit its new bodies:
+// an import a new body needs and the file lacks is added on the line of
+// the last import (or of the package clause), and an import no longer
+// used becomes a blank import, so the package keeps its import list and
+// no line moves.
+func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error) {
+	bi, fi := d.b.info(), d.f.info()
+	replaced := func(p token.Pos) bool {
+		for _, c := range changes {
+			if p > c.b.decl.Body.Lbrace && p < c.b.decl.Body.Rbrace {
+				return true
+			}
+		}
+		return false
+	}
+	needed := map[importKey]string{} // -> package name
+	for _, c := range changes {
+		uses(c.f.decl.Body, fi, d.f.pkg.Types, func(k importKey, pkgName string) { needed[k] = pkgName })
+	}
+	used := map[importKey]bool{}
+	for _, dcl := range file.Decls {
+		if g, ok := dcl.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
+			continue
+		}
+		usesOutside(dcl, bi, d.b.pkg.Types, replaced, func(k importKey) { used[k] = true })
+	}
+	tf := d.b.pkg.Fset.File(file.Pos())
+	var edits []edit
+	have := map[importKey]bool{}
+	byName := map[string]string{}
+	for _, is := range file.Imports {
+		pn := bi.PkgNameOf(is)
+		path, _ := strconv.Unquote(is.Path.Value)
+		name := "_"
+		if pn != nil {
+			name = pn.Name()
+		} else if is.Name != nil {
+			name = is.Name.Name
+		}
+		k := importKey{name, path}
+		have[k] = true
+		if name == "_" {
+			continue
+		}
+		if name != "." {
+			byName[name] = path
+		}
+		if used[k] {
+			continue
+		}
+		if _, ok := needed[k]; ok {
+			continue
+		}
+		// No longer used: blank, so the package still imports it.
+		edits = append(edits, blankImport(tf, is))
+		delete(byName, name)
+	}
+	var add []string
+	for _, k := range sortedKeys(needed) {
+		if have[k] {
+			continue
+		}
+		if p, ok := byName[k.name]; ok && p != k.path {
+			return nil, fmt.Errorf("%s: the new code uses %s for %s, the release's file for %s: rename the import in the fix", rel(d.b.root, tf.Name()), k.name, k.path, p)
+		}
+		switch {
+		case k.name == ".":
+			add = append(add, ". "+strconv.Quote(k.path))
+		case k.name == needed[k]:
+			add = append(add, strconv.Quote(k.path))
+		default:
+			add = append(add, k.name+" "+strconv.Quote(k.path))
+		}
+	}
+	if len(add) == 0 {
+		return edits, nil
+	}
+	return append(edits, insertImports(tf, file, add)), nil
+}
+
+// blankImport turns an import into a blank one in place: the package still
+// imports it, and nothing moves.
+func blankImport(tf *token.File, is *ast.ImportSpec) edit {
+	if is.Name != nil {
+		return edit{tf.Offset(is.Name.Pos()), tf.Offset(is.Name.End()), "_"}
+	}
+	return edit{tf.Offset(is.Path.Pos()), tf.Offset(is.Path.Pos()), "_ "}
+}
+
+// insertImports adds import specs on the line of the file's last import,
+// or of its package clause, so that no line moves.
+func insertImports(tf *token.File, file *ast.File, add []string) edit {
+	var last *ast.GenDecl
+	for _, dcl := range file.Decls {
+		if g, ok := dcl.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
+			last = g
+		}
+	}
+	switch {
+	case last == nil:
+		off := tf.Offset(file.Name.End())
+		return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
+	case last.Lparen.IsValid():
+		off := tf.Offset(last.Specs[len(last.Specs)-1].End())
+		return edit{off, off, "; " + strings.Join(add, "; ")}
+	}
+	off := tf.Offset(last.End())
+	return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
+}
+
+func sortedKeys(m map[importKey]string) []importKey {
+	var ks []importKey
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].path != ks[j].path {
+			return ks[i].path < ks[j].path
+		}
+		return ks[i].name < ks[j].name
+	})
+	return ks
+}
+
+// uses reports the imports n uses: named ones through their package
+// name, dot imports through the objects they bring in.
+func uses(n ast.Node, info *types.Info, pkg *types.Package, f func(k importKey, pkgName string)) {
+	usesOutside(n, info, pkg, func(token.Pos) bool { return false }, func(k importKey) {
+		f(k, k.name)
+	})
+	// The package's own name, for imports written without a name.
+	ast.Inspect(n, func(m ast.Node) bool {
+		if id, ok := m.(*ast.Ident); ok {
+			if pn, ok := info.Uses[id].(*types.PkgName); ok {
+				f(importKey{pn.Name(), pn.Imported().Path()}, pn.Imported().Name())
+			}
+		}
+		return true
+	})
+}
+
+func usesOutside(n ast.Node, info *types.Info, pkg *types.Package, skip func(token.Pos) bool, f func(importKey)) {
+	sels := map[*ast.Ident]bool{}
+	ast.Inspect(n, func(m ast.Node) bool {
+		if m == nil {
+			return false
+		}
+		if skip(m.Pos()) {
+			return false
+		}
+		switch m := m.(type) {
+		case *ast.SelectorExpr:
+			sels[m.Sel] = true
+		case *ast.Ident:
+			obj := info.Uses[m]
+			if pn, ok := obj.(*types.PkgName); ok {
+				f(importKey{pn.Name(), pn.Imported().Path()})
+				return true
+			}
+			if obj != nil && !sels[m] && obj.Pkg() != nil && obj.Pkg() != pkg && obj.Parent() == obj.Pkg().Scope() {
+				f(importKey{".", obj.Pkg().Path()})
+			}
+		}
+		return true
+	})
+}
