@@ -87,7 +87,7 @@ func shapesHandler(w http.ResponseWriter, r *http.Request) {
 		fi, err := self.FuncInfo(name)
 		var plan prologue.Plan
 		if err == nil {
-			plan, err = p.Check(name, pc, fi.AsyncSafe)
+			plan, err = p.Plan(name, pc, fi.AsyncSafe)
 		}
 		switch {
 		case err != nil:
