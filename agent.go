@@ -43,15 +43,17 @@ const (
 )
 
 // PatchStatus describes one patch the agent has seen in this process.
+// The JSON names are those of `hotfix status -json`.
 type PatchStatus struct {
-	ID        string
-	Version   string
-	File      string // base name in the patch directory
-	SHA256    string
-	Functions []string
-	State     State
-	Reason    string // why it was refused or failed
-	AppliedAt time.Time
+	ID        string    `json:"id"`
+	Version   string    `json:"version"`
+	File      string    `json:"file"` // base name in the patch directory
+	SHA256    string    `json:"sha256"`
+	Functions []string  `json:"functions"`
+	State     State     `json:"state"`
+	Reason    string    `json:"reason"` // why it was refused or failed
+	AppliedAt time.Time `json:"applied_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Agent applies the patches of one directory to the running process.
@@ -60,9 +62,10 @@ type Agent struct {
 	log     *slog.Logger
 	polPath string
 
-	mu     sync.Mutex // guards status and pol for readers outside the loop
+	mu     sync.Mutex // guards status, pol and obs for readers outside the loop
 	status map[string]*PatchStatus
 	pol    *policy.Policy
+	obs    observations
 
 	ledger  *ledger.Ledger
 	patcher *patcher.Patcher
@@ -144,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a := &Agent{
 		log: log, polPath: path,
-		status: map[string]*PatchStatus{}, pol: pol,
+		status: map[string]*PatchStatus{}, pol: pol, obs: newObservations(),
 		ledger: led, patcher: patcher.New(),
 		done:  make(chan struct{}),
 		files: map[string]*fileState{}, patches: map[string]*patchState{},
@@ -226,7 +229,7 @@ func (a *Agent) startup() {
 		return cands[i].path < cands[j].path
 	})
 	for _, c := range cands {
-		a.ready(c.path, 0)
+		a.ready(c.path, 0, time.Time{})
 	}
 	pid := os.Getpid()
 	for _, e := range a.ledger.Entries() {
@@ -253,7 +256,7 @@ func (a *Agent) loop(ctx context.Context) {
 			}
 			switch ev.Op {
 			case watcher.Ready:
-				a.ready(ev.Path, ev.Settle)
+				a.ready(ev.Path, ev.Settle, ev.First)
 			case watcher.Removed:
 				a.forgetFile(ev.Path)
 			}
@@ -310,6 +313,9 @@ func (a *Agent) Status() []PatchStatus {
 func (a *Agent) reloadPolicy() {
 	p, err := policy.Load(a.polPath)
 	if err != nil {
+		a.mu.Lock()
+		a.obs.reloadErrors++
+		a.mu.Unlock()
 		a.log.Error("policy edit refused; the previous policy stays in force", "file", a.polPath, "reason", err)
 		return
 	}

@@ -17,8 +17,8 @@ import (
 
 // ready handles a complete patch file: read it, decide what to do with it
 // (decide.go), and do it.
-func (a *Agent) ready(path string, settle time.Duration) {
-	r, ok := a.read(path, settle)
+func (a *Agent) ready(path string, settle time.Duration, first time.Time) {
+	r, ok := a.read(path, settle, first)
 	if !ok {
 		return
 	}
@@ -62,23 +62,24 @@ func (a *Agent) ready(path string, settle time.Duration) {
 
 // readFile is a patch file read whole, with when and how it was read.
 type readFile struct {
-	f   *loader.File
-	key fileKey
-	tm  ledger.Timings
-	t0  time.Time
+	f     *loader.File
+	key   fileKey
+	tm    ledger.Timings
+	t0    time.Time
+	first time.Time // the file's first event; zero when not from an event
 }
 
 // read reads a patch file through the read's checks (file rules, size,
 // signature and trust, manifest, on the descriptor the bytes come from).
 // It reports false when there is nothing more to do now: the file is gone,
 // unchanged, still being written, or refused (recorded here).
-func (a *Agent) read(path string, settle time.Duration) (readFile, bool) {
+func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFile, bool) {
 	base := filepath.Base(path)
 	st, err := os.Lstat(path)
 	if err != nil {
 		return readFile{}, false // gone again before we got to it
 	}
-	r := readFile{key: fileKey{st.Size(), st.ModTime()}, tm: ledger.Timings{Settle: settle}, t0: time.Now()}
+	r := readFile{key: fileKey{st.Size(), st.ModTime()}, tm: ledger.Timings{Settle: settle}, t0: time.Now(), first: first}
 	if prev := a.files[path]; prev != nil && prev.id == r.key {
 		return readFile{}, false // reported again with nothing changed
 	}
@@ -117,7 +118,7 @@ func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patch
 	}
 	if loaded != nil {
 		loaded.file = base
-		a.apply(loaded, r.tm, r.t0)
+		a.apply(loaded, r.tm, r.t0, r.first)
 		return
 	}
 	t1 := time.Now()
@@ -130,7 +131,7 @@ func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patch
 		a.record(base, &m, r.f.SHA256, r.tm, ledger.Failed, err)
 		return
 	}
-	a.apply(ps, r.tm, time.Now())
+	a.apply(ps, r.tm, time.Now(), r.first)
 }
 
 // admit runs the admission pipeline (after the read) with the live code
@@ -186,7 +187,9 @@ func targets(m loader.Manifest, fn string) bool {
 	return false
 }
 
-func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
+// apply writes the jumps of a loaded patch. first is the file's first
+// event (zero when the file did not come from one), for drop-to-live.
+func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 	rs := make([]patcher.Redirect, 0, len(ps.loaded.Funcs))
 	for _, f := range ps.loaded.Funcs {
 		rs = append(rs, patcher.Redirect{Func: f.Name, From: f.From, To: f.To, AsyncSafe: f.AsyncSafe})
@@ -201,6 +204,11 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0 time.Time) {
 		a.log.Warn("page protection not restored", "patch", ps.manifest.ID, "reason", st.Warn)
 	}
 	ps.applied = true
+	if !first.IsZero() {
+		a.mu.Lock()
+		a.obs.dropToLive.observe(time.Since(first))
+		a.mu.Unlock()
+	}
 	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Applied, nil)
 	// Reading and checking the file took several times its size in heap;
 	// hand it back now rather than whenever the scavenger gets to it, so a
@@ -251,7 +259,7 @@ func (a *Agent) retryOlder() {
 	sort.Slice(paths, func(i, j int) bool { return a.files[paths[i]].seq < a.files[paths[j]].seq })
 	for _, p := range paths {
 		delete(a.files, p)
-		a.ready(p, 0)
+		a.ready(p, 0, time.Time{})
 	}
 }
 
@@ -316,11 +324,16 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.obs.events[state]++
+	if tm.StoppedWorld > 0 {
+		a.obs.stoppedWorld.observe(tm.StoppedWorld)
+	}
+	a.obs.plugins = a.opened
 	key := e.ID
 	if key == "" {
 		key = "file:" + file
 	}
-	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: state, Reason: e.Reason}
+	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: state, Reason: e.Reason, UpdatedAt: now}
 	if old, ok := a.status[key]; ok && state != ledger.Applied {
 		s.AppliedAt = old.AppliedAt
 	}

@@ -39,12 +39,13 @@ go build $FLAGS -o shop .
 step "built ./shop"
 
 say "4. Start the shop"
-./shop -addr 127.0.0.1:0 -policy hotfix.yaml 2>shop.log &
+./shop -addr 127.0.0.1:0 -admin 127.0.0.1:0 -policy hotfix.yaml 2>shop.log &
 SHOP_PID=$!
 for _ in $(seq 100); do grep -q 'shop listening' shop.log 2>/dev/null && break; sleep 0.1; done
 ADDR=$(sed -n 's/.*shop listening" addr=\([^ ]*\).*/\1/p' shop.log)
+ADMIN=$(sed -n 's/.*admin listening" addr=\([^ ]*\).*/\1/p' shop.log)
 URL="http://$ADDR/quote?item=apple&qty=10"
-step "pid $SHOP_PID listening on $ADDR"
+step "pid $SHOP_PID listening on $ADDR; status and metrics on the private $ADMIN"
 
 say "5. Ask for 10 apples: the shop promises 10% off from 10 items"
 BUGGY=$(curl -fsS "$URL")
@@ -77,8 +78,12 @@ step "-> $FIXED"
 step "fixed answer from the same pid $SHOP_PID, $((T2 - T1)) ms after the file landed; no restart"
 grep 'patch applied' shop.log | sed 's/^/   log: /'
 
-say "8. What the agent recorded (hotfix status)"
+say "8. What the agent recorded (hotfix status), and what it tells a dashboard"
 "$HOTFIX" status -policy hotfix.yaml | sed 's/^/   /'
+step "curl -H 'Accept: text/plain' http://$ADMIN/hotfix (the same table, from the process itself):"
+curl -fsS -H 'Accept: text/plain' "http://$ADMIN/hotfix" | sed 's/^/   /'
+step "curl http://$ADMIN/metrics | grep -E '^hotfix_(patches|events_total|drop_to_live_seconds_(sum|count))':"
+curl -fsS "http://$ADMIN/metrics" | grep -E '^hotfix_(patches|events_total|drop_to_live_seconds_(sum|count))' | sed 's/^/   /'
 
 say "9. Roll back: delete the patch file"
 rm patches/fix-1.0.1.so

@@ -76,7 +76,7 @@ var shopAddrRE = regexp.MustCompile(`msg="shop listening" addr=(127\.0\.0\.1:\d+
 
 // startShop starts the shop on a loopback port with its own policy in a
 // fresh directory. Like startHost, it kills the process when the test ends.
-func startShop(t *testing.T, s *shopFixture) *hostProc {
+func startShop(t *testing.T, s *shopFixture, args ...string) *hostProc {
 	t.Helper()
 	dir := t.TempDir()
 	if err := copyFile(filepath.Join("..", "example", "shop", "hotfix.yaml"), filepath.Join(dir, "hotfix.yaml")); err != nil {
@@ -86,7 +86,7 @@ func startShop(t *testing.T, s *shopFixture) *hostProc {
 		t.Fatal(err)
 	}
 	h := &hostProc{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
-	h.cmd = exec.Command(s.bin, "-addr", "127.0.0.1:0", "-policy", filepath.Join(dir, "hotfix.yaml"))
+	h.cmd = exec.Command(s.bin, append([]string{"-addr", "127.0.0.1:0", "-policy", filepath.Join(dir, "hotfix.yaml")}, args...)...)
 	h.cmd.Dir = dir
 	stderr, err := h.cmd.StderrPipe()
 	if err != nil {

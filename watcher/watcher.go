@@ -45,6 +45,8 @@ type Event struct {
 	// Settle is the time from the first event seen for this version of the
 	// file to Ready; zero for Removed.
 	Settle time.Duration
+	// First is when that first event was seen; zero for Removed.
+	First time.Time
 }
 
 // Config configures a Watcher. Only Dir is required.
@@ -362,8 +364,12 @@ func (w *Watcher) report(err error) {
 	}
 }
 
-func (w *Watcher) send(name string, op Op, settle time.Duration) {
-	w.queue = append(w.queue, Event{Path: filepath.Join(w.dir, name), Op: op, Settle: settle})
+func (w *Watcher) send(name string, op Op, first, now time.Time) {
+	ev := Event{Path: filepath.Join(w.dir, name), Op: op}
+	if op == Ready {
+		ev.First, ev.Settle = first, now.Sub(first)
+	}
+	w.queue = append(w.queue, ev)
 }
 
 func (w *Watcher) handle(ev fsnotify.Event, now time.Time) {
@@ -540,13 +546,13 @@ func (w *Watcher) settled(e *entry, id fileID, now time.Time, inPlace bool) bool
 func (w *Watcher) ready(e *entry, id fileID, now time.Time) {
 	e.reported, e.rep = true, id
 	e.settling, e.again, e.complete = false, false, false
-	w.send(e.name, Ready, now.Sub(e.first))
+	w.send(e.name, Ready, e.first, now)
 }
 
 // vanish forgets e; a file that was never reported leaves no trace.
 func (w *Watcher) vanish(e *entry) {
 	if e.reported {
-		w.send(e.name, Removed, 0)
+		w.send(e.name, Removed, time.Time{}, time.Time{})
 	}
 	e.settling, e.reported = false, false
 	delete(w.files, e.name)
@@ -620,7 +626,7 @@ func (w *Watcher) lostDir(now time.Time) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		w.send(name, Removed, 0)
+		w.send(name, Removed, time.Time{}, time.Time{})
 	}
 	clear(w.files)
 	clear(w.settling)

@@ -397,17 +397,36 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+	if !*asJSON {
+		return ledger.WriteTable(stdout, entries)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATE\tVERSION\tFILE\tFUNCTIONS\tUPDATED\tREASON")
+	out := make([]statusJSON, 0, len(entries))
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.State, e.Version, e.File, len(e.Targets), e.UpdatedAt.Local().Format(time.DateTime), e.Reason)
+		out = append(out, statusJSON{e.ID, e.Version, e.Sequence, e.File, e.SHA256, e.Targets, e.State, e.Reason,
+			e.AppliedAt, e.UpdatedAt, e.PID, e.HostBuildID, e.Timings})
 	}
-	return tw.Flush()
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// statusJSON is a ledger entry as `hotfix status -json` prints it: the
+// names are those of the agent's status handler (hotfix.PatchStatus), so
+// that one parser reads both; tests/operator_test.go holds them together.
+type statusJSON struct {
+	ID          string         `json:"id"`
+	Version     string         `json:"version"`
+	Sequence    int64          `json:"sequence"`
+	File        string         `json:"file"`
+	SHA256      string         `json:"sha256"`
+	Functions   []string       `json:"functions"`
+	State       ledger.State   `json:"state"`
+	Reason      string         `json:"reason"`
+	AppliedAt   time.Time      `json:"applied_at,omitzero"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	PID         int            `json:"pid"`
+	HostBuildID string         `json:"host_build_id"`
+	Timings     ledger.Timings `json:"timings"`
 }
 
 // printCoverage prints how many functions of each package a patch could
