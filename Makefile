@@ -8,7 +8,7 @@ GO ?= go
 TESTFLAGS = -ldflags="-checklinkname=0 -s=false"
 export CGO_ENABLED = 1
 
-.PHONY: all deps demo test vet bench stress fuzz clean
+.PHONY: all deps demo test vet bench stress fuzz fleet-test clean
 
 all: test
 
@@ -32,6 +32,12 @@ test: deps vet
 		echo "== go test under GOTOOLCHAIN=$$v"; \
 		GOTOOLCHAIN=$$v $(GO) test $(TESTFLAGS) -count=1 -timeout 20m ./...; \
 	done
+
+# deploy/ansible/hotfix.yml against three shops on this machine
+# (tests/fleet_test.go). Installs Debian's ansible if it is missing (as root).
+fleet-test: deps
+	command -v ansible-playbook >/dev/null || (apt-get update && apt-get install -y ansible)
+	HOTFIX_FLEET=1 $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '^TestFleet$$' -v ./tests/
 
 # The long versions of the stress and fault tests (minutes).
 stress: deps

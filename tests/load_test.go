@@ -21,6 +21,7 @@ import (
 // shopFixture is the example service (example/shop) built the way
 // example/demo.sh builds it, and its fix (example/_fix) as a patch.
 type shopFixture struct {
+	src   string // the release's module, go.mod replaced to this repository
 	bin   string
 	patch string
 }
@@ -54,7 +55,7 @@ func buildShop(f *fixture) (*shopFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &shopFixture{bin: filepath.Join(root, "bin", "shop"), patch: filepath.Join(root, "fix-1.0.1.so")}
+	s := &shopFixture{src: src, bin: filepath.Join(root, "bin", "shop"), patch: filepath.Join(root, "fix-1.0.1.so")}
 	if _, err := run(src, "go", append(append([]string{"build"}, strings.Fields(out)...), "-o", s.bin, ".")...); err != nil {
 		return nil, err
 	}
