@@ -59,11 +59,7 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	if ferr != nil {
 		return nil, fmt.Errorf("working tree: %w", ferr)
 	}
-	for _, f := range []string{"go.mod", "go.sum"} {
-		if !sameFile(filepath.Join(in.Base, f), filepath.Join(in.Fix, f)) {
-			a.refuse(Finding{Pos: f, Object: a.module, Rule: "module changed", Detail: f + " differs from the release's: every dependency is fixed by the release binary"})
-		}
-	}
+	a.compareModules()
 	if err := a.findMain(); err != nil {
 		return nil, err
 	}
@@ -178,8 +174,8 @@ func (a *analysis) findMain() error {
 	return nil
 }
 
-// releasePackages returns the packages of the module linked into the
-// release's main package.
+// releasePackages returns the packages linked into the release's main
+// package, of the module and of its dependencies.
 func (a *analysis) releasePackages() map[string]bool {
 	seen := map[string]bool{}
 	var walk func(string)
@@ -294,14 +290,17 @@ func loadFiles(ctx context.Context, dir string) (map[string]*packages.Package, e
 		Dir:     dir,
 		Mode:    packages.NeedName | packages.NeedFiles | packages.NeedEmbedFiles | packages.NeedImports | packages.NeedModule,
 	}
-	pkgs, err := packages.Load(cfg, "./...")
+	// "all": the module's packages and every package they import, from
+	// whatever module (a replaced directory, vendor/, the module cache),
+	// so that a fix in a dependency is seen like one in the module.
+	pkgs, err := packages.Load(cfg, "all")
 	if err != nil {
 		return nil, err
 	}
 	m := map[string]*packages.Package{}
 	for _, p := range pkgs {
-		if p.Module != nil && !p.Module.Main {
-			continue
+		if p.Module == nil {
+			continue // the standard library comes with the toolchain
 		}
 		m[p.PkgPath] = p
 	}
@@ -360,8 +359,8 @@ func rel(root, path string) string {
 }
 
 func sameFile(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
+	if a == "" || b == "" || a == b {
+		return a == b // one path: the same module version in the module cache
 	}
 	x, err1 := os.ReadFile(a)
 	y, err2 := os.ReadFile(b)

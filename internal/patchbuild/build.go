@@ -335,7 +335,11 @@ type pluginBuild struct {
 // finish builds the plugin, adds the manifest, checks the result against
 // the host and writes it.
 func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
-	overlayFile, err := writeOverlay(b.tmp, b.files)
+	files, env, err := shadowModCache(ctx, b.tmp, b.files)
+	if err != nil {
+		return nil, err
+	}
+	overlayFile, err := writeOverlay(b.tmp, files)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +347,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
 	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
 	args = append(args, "-o", soFile, b.pkgPattern)
-	if _, err := goOut(ctx, b.dir, nil, args...); err != nil {
+	if _, err := goOut(ctx, b.dir, env, args...); err != nil {
 		return nil, err
 	}
 	targets := b.targets

@@ -135,15 +135,6 @@ func findMain(ctx context.Context, dir string) (string, error) {
 	return mains[0], nil
 }
 
-// combined runs a command and returns its standard output and error
-// together, as the compiler's diagnostics need.
-func combined(ctx context.Context, dir, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
 func goOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {
 	return run(ctx, dir, env, "go", args...)
 }
@@ -171,7 +162,12 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func runAll(ctx context.Context, dir string, args ...string) (string, error) {
-	out, err := combined(ctx, dir, "go", args...)
-	return out, err
+// runAll runs the go command and returns what it printed on both outputs
+// (the compiler's -m diagnostics go to stderr).
+func runAll(ctx context.Context, dir string, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

@@ -22,7 +22,7 @@ type Plan struct {
 	Notes    []Finding
 	Refusals []Finding
 
-	overlays map[string][]byte // file relative to the module root -> patched source
+	overlays map[string][]byte // absolute path of the release's file -> patched source
 	pkgs     []string          // packages, other than main, with targets
 	mainPkg  *mainPatch        // nil unless functions of main changed
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,9 +28,9 @@ import (
 // runtime accepts, but no main module in its build information, which
 // the loader refuses.
 func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string, string, []loader.Target, error) {
-	files := map[string][]byte{}
-	for rel, src := range p.overlays {
-		files[filepath.Join(root, filepath.FromSlash(rel))] = src
+	files := maps.Clone(p.overlays)
+	if files == nil {
+		files = map[string][]byte{}
 	}
 	var linked []string // targets outside main, by linker name
 	var exprs []string  // targets in main, as Go expressions of the copy
@@ -118,7 +119,11 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 				args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
 			}
 			args = append(args, pkg)
-			out, err := runAll(ctx, root, args...)
+			var env []string
+			if overlay {
+				env = shadowEnv(tmp)
+			}
+			out, err := runAll(ctx, root, env, args...)
 			if err != nil {
 				return nil
 			}

@@ -61,7 +61,7 @@ func (d *pkgDiff) splice() error {
 		if d.a.plan.overlays == nil {
 			d.a.plan.overlays = map[string][]byte{}
 		}
-		d.a.plan.overlays[rel(d.b.root, name)] = out
+		d.a.plan.overlays[name] = out
 	}
 	d.a.plan.pkgs = append(d.a.plan.pkgs, d.path)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 
@@ -17,11 +18,19 @@ func main() {
 	policy := flag.String("policy", "hotfix.yaml", "policy")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	flag.Parse()
-	agent, err := hotfix.Start(context.Background(), hotfix.Config{PolicyPath: *policy, Logger: slog.Default()})
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	agent, err := hotfix.Start(context.Background(), hotfix.Config{PolicyPath: *policy, Logger: log})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(3)
 	}
 	defer agent.Close()
-	fmt.Println(http.ListenAndServe(*addr, httpbin.New()))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listen:", err)
+		os.Exit(1)
+	}
+	// The line the end-to-end tests wait for (tests/host_test.go).
+	fmt.Printf("listening %s pid %d variant httpbin\n", ln.Addr(), os.Getpid())
+	fmt.Println(http.Serve(ln, httpbin.New()))
 }
