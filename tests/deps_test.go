@@ -2,12 +2,18 @@ package tests
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
 )
 
 // TestDependencyFixGoHTTPBin: a fix in a dependency of a real service,
@@ -101,4 +107,147 @@ func gitRelease(t *testing.T, dir string) {
 	mustRun(t, dir, "git", "init", "-q", ".")
 	mustRun(t, dir, "git", "add", "-A")
 	mustRun(t, dir, "git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "release")
+}
+
+// TestDependencyBump: a dependency's fix shipped as a go.mod version bump.
+// Both versions come from the module cache, where the go command takes no
+// overlay: the patch is built with a private module cache in which only
+// the bumped module's patched files differ (internal/patchbuild/modcache.go).
+// The module is served by a file:// proxy the test writes, so that its two
+// versions differ by one body.
+func TestDependencyBump(t *testing.T) {
+	f := requireFixture(t)
+	greet := func(word string) string {
+		return "package greet\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn \"" + word + " \" + name\n}\n"
+	}
+	v1, v2 := greet("hello"), greet("hello, fixed,")
+	// The module path carries a hash of both versions: the module cache
+	// keeps what it once extracted, and a changed test must not meet it.
+	sum := sha256.Sum256([]byte(v1 + v2))
+	mod := "example.com/hfdep" + hex.EncodeToString(sum[:4])
+	proxy := t.TempDir()
+	for v, src := range map[string]string{"v1.0.0": v1, "v1.0.1": v2} {
+		writeProxyVersion(t, proxy, mod, v, map[string]string{"go.mod": "module " + mod + "\n\ngo 1.26.0\n", "greet/greet.go": src})
+	}
+	goproxy := mustRun(t, ".", "go", "env", "GOPROXY")
+	t.Setenv("GOPROXY", "file://"+proxy+","+goproxy)
+	t.Setenv("GONOSUMDB", mod)
+	t.Setenv("GOFLAGS", "-mod=mod")
+
+	src := filepath.Join(t.TempDir(), "dephost")
+	main := `package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/gohotfix/hotfix"
+	"MOD/greet"
+)
+
+func main() {
+	policy := flag.String("policy", "hotfix.yaml", "policy")
+	flag.Parse()
+	agent, err := hotfix.Start(context.Background(), hotfix.Config{PolicyPath: *policy})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		os.Exit(3)
+	}
+	defer agent.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.Exit(1)
+	}
+	http.HandleFunc("/greet", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, greet.Hello(r.URL.Query().Get("name"))) })
+	fmt.Printf("listening %s pid %d variant dep\n", ln.Addr(), os.Getpid())
+	http.Serve(ln, nil)
+}
+`
+	files := map[string]string{
+		"main.go":     strings.ReplaceAll(main, "MOD", mod),
+		"hotfix.yaml": "patch_dir: patches\nstate_dir: state\nallow:\n  packages: [" + mod + "/greet]\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeModule(src, "example.com/dephost", f.repo); err != nil {
+		t.Fatalf("go.mod: %v", err)
+	}
+	mustRun(t, src, "go", "get", mod+"@v1.0.0")
+	gitRelease(t, src)
+	flags := mustRun(t, src, f.hotfix, "flags")
+	host := filepath.Join(src, "dephost")
+	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
+
+	mustRun(t, src, "go", "get", mod+"@v1.0.1")
+	patch := filepath.Join(src, "bump.so")
+	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-version", "dep-1.0.1", "-o", patch)
+	t.Logf("hotfix build:\n%s", out)
+	if !strings.Contains(out, mod+"/greet.Hello") || !strings.Contains(out, mod+" v1.0.0 -> v1.0.1") {
+		t.Errorf("the plan does not replace greet.Hello, or does not note the bump:\n%s", out)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hotfix.yaml"), []byte(files["hotfix.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, host, dir)
+	wait := func(want string) {
+		t.Helper()
+		var got string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if got = h.mustGet("/greet?name=x"); got == want {
+				return
+			}
+		}
+		t.Fatalf("/greet = %q, want %q\n%s", got, want, h.logs)
+	}
+	wait("hello x")
+	drop(t, dir, patch, "bump.so")
+	wait("hello, fixed, x")
+	remove(t, dir, "bump.so")
+	wait("hello x")
+}
+
+// writeProxyVersion writes one version of a module in the layout of a
+// module proxy (the go command's GOPROXY protocol, served from file://).
+func writeProxyVersion(t *testing.T, proxy, mod, version string, files map[string]string) {
+	t.Helper()
+	src := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(proxy, mod, "@v")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var zbuf bytes.Buffer
+	if err := modzip.CreateFromDir(&zbuf, module.Version{Path: mod, Version: version}, src); err != nil {
+		t.Fatal(err)
+	}
+	info := fmt.Sprintf(`{"Version":%q,"Time":"2026-01-01T00:00:00Z"}`, version)
+	for name, body := range map[string][]byte{version + ".zip": zbuf.Bytes(), version + ".mod": []byte(files["go.mod"]), version + ".info": []byte(info)} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, _ := os.ReadFile(filepath.Join(dir, "list"))
+	if err := os.WriteFile(filepath.Join(dir, "list"), append(list, version+"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

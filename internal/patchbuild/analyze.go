@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -350,13 +351,23 @@ func relMsg(root, msg string) string {
 	return strings.ReplaceAll(msg, root+string(filepath.Separator), "")
 }
 
+// rel names a file for a reader: relative to root, or as module@version/
+// file for one of the module cache.
 func rel(root, path string) string {
 	r, err := filepath.Rel(root, path)
 	if err != nil || strings.HasPrefix(r, "..") {
+		if mc := modCache(); mc != "" && strings.HasPrefix(path, mc+string(filepath.Separator)) {
+			return filepath.ToSlash(strings.TrimPrefix(path, mc+string(filepath.Separator)))
+		}
 		return path
 	}
 	return filepath.ToSlash(r)
 }
+
+var modCache = sync.OnceValue(func() string {
+	out, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	return strings.TrimSpace(string(out))
+})
 
 func sameFile(a, b string) bool {
 	if a == "" || b == "" || a == b {

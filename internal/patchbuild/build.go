@@ -335,7 +335,7 @@ type pluginBuild struct {
 // finish builds the plugin, adds the manifest, checks the result against
 // the host and writes it.
 func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
-	files, env, err := shadowModCache(ctx, b.tmp, b.files)
+	files, env, err := shadowModCache(b.tmp, b.files)
 	if err != nil {
 		return nil, err
 	}

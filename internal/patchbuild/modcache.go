@@ -1,7 +1,6 @@
 package patchbuild
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,10 +20,10 @@ import (
 // a private cache under tmp, and returns the rest (for the overlay) and
 // the environment that points the go command at that cache (nil when no
 // file is in the module cache).
-func shadowModCache(ctx context.Context, tmp string, files map[string][]byte) (map[string][]byte, []string, error) {
-	real, err := goOut(ctx, "", nil, "env", "GOMODCACHE")
-	if err != nil || real == "" {
-		return files, nil, err
+func shadowModCache(tmp string, files map[string][]byte) (map[string][]byte, []string, error) {
+	real := modCache()
+	if real == "" {
+		return files, nil, nil
 	}
 	rest := map[string][]byte{}
 	cached := map[string][]byte{} // relative to the cache -> source
