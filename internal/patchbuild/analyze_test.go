@@ -53,6 +53,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "import-dropped", targets: []string{"example.com/app/greet.Hello"}, reason: "a dropped import is kept blank"},
 		{name: "gomod-comment", targets: []string{"example.com/app/greet.Hello"}, reason: "a comment in go.mod changes no build"},
 		{name: "dep-replaced", targets: []string{"example.com/dep/parse.Field"}, reason: "a dependency carried as a local copy is compared like the module"},
+		{name: "dep-vendor", targets: []string{"example.com/dep/parse.Field"}, reason: "a vendored dependency is compared like the module"},
 		{name: "dep-bump", targets: []string{"example.com/dep/parse.Field"}, notes: []string{"requirement changed", "requirement changed"}, reason: "a bumped dependency: go.mod noted, its changed package compared"},
 		{name: "not-in-release", notes: []string{"not in the release"}, reason: "packages the binary does not link are ignored"},
 		// Refused.
