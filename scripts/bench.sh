@@ -27,5 +27,15 @@ FLAGS=$(cd example/shop && "$OUT/hotfix" flags -policy hotfix.yaml)
 )
 cat "$OUT/inline.txt"
 
+echo "== what allowing a third-party package costs: golang.org/x/net/http2/... built with -l"
+(
+	cd scripts/http2tax
+	for i in $(seq "$COUNT"); do
+		go test -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/default/p' >>"$OUT/http2.txt"
+		go test -gcflags='golang.org/x/net/http2/...=-l' -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/allowed/p' >>"$OUT/http2.txt"
+	done
+)
+cat "$OUT/http2.txt"
+
 echo
-go run ./scripts/benchtable "$OUT/patcher.txt" "$OUT/live.txt" "$OUT/inline.txt"
+go run ./scripts/benchtable "$OUT/patcher.txt" "$OUT/live.txt" "$OUT/inline.txt" "$OUT/http2.txt"

@@ -51,6 +51,10 @@ func main() {
 	def, hf, all := v.med("BenchmarkListing/default", "ns/op"), v.med("BenchmarkListing/hotfix-flags", "ns/op"), v.med("BenchmarkListing/all=-l", "ns/op")
 	row("hot path, hotfix flags vs default build", fmt.Sprintf("%+.1f%% (%.0f vs %.0f µs)", (hf/def-1)*100, hf/1e3, def/1e3), "within 3%", "")
 	row("hot path, -gcflags=all=-l vs default", fmt.Sprintf("%.2f×", all/def), "(shown for comparison)", "all=-l: 1.5–1.95×; with -N: 2.2–3.7×")
+	for _, b := range []string{"Gets", "Posts"} {
+		def, al := v.med("BenchmarkHTTP2"+b+"/default", "ns/op"), v.med("BenchmarkHTTP2"+b+"/allowed", "ns/op")
+		row("x/net/http2 allowed (-l on it), "+strings.ToLower(b), fmt.Sprintf("%+.1f%% (%.1f vs %.1f µs per request)", (al/def-1)*100, al/1e3, def/1e3), "within 3%", "")
+	}
 	tw.Flush()
 }
 
