@@ -55,6 +55,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "dep-replaced", targets: []string{"example.com/dep/parse.Field"}, reason: "a dependency carried as a local copy is compared like the module"},
 		{name: "dep-vendor", targets: []string{"example.com/dep/parse.Field"}, reason: "a vendored dependency is compared like the module"},
 		{name: "dep-bump", targets: []string{"example.com/dep/parse.Field"}, notes: []string{"requirement changed", "requirement changed"}, reason: "a bumped dependency: go.mod noted, its changed package compared"},
+		{name: "new-helper", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"new package-level object"}, reason: "a new unexported helper, called by a changed body, changes the export data too"},
 		{name: "not-in-release", notes: []string{"not in the release"}, reason: "packages the binary does not link are ignored"},
 		// Refused.
 		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"signature changed"}, reason: "signature"},
@@ -73,6 +74,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "removed-func", refusals: []string{"package-level object removed"}, reason: "removed function"},
 		{name: "import-added", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"import added"}, reason: "new import of the package"},
 		{name: "dep-not-allowed", targets: []string{"example.com/dep/other.Name"}, refusals: []string{"not allowed by policy"}, reason: "a dependency package outside allow.packages"},
+		{name: "closure-added-typed", targets: []string{"example.com/app/shop.Cart.Total"}, refusals: []string{"function literals added or removed"}, reason: "a closure more in a package with types"},
 		{name: "policy", targets: []string{"example.com/app/shop.Price"}, refusals: []string{"not allowed by policy"}, reason: "deny.functions"},
 		{name: "directive", refusals: []string{"compiler directive changed"}, reason: "//go:noinline added"},
 		{name: "gomod", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"module changed"}, reason: "a godebug setting changes how every package runs"},

@@ -183,6 +183,49 @@ func (d *pkgDiff) decls() {
 	d.funcs()
 	d.initFuncs()
 	d.blankVars()
+	d.funcLits()
+}
+
+// funcLits refuses a change in the number of function literals of a
+// package, other than main, that declares a named type: each is a function of the object
+// file, numbered before the type descriptors whose indices the export
+// data records (TestFingerprintFacts), so plugin.Open would refuse the
+// patch. The build's self-check would catch it; this names the cause.
+func (d *pkgDiff) funcLits() {
+	bn, fn := countFuncLits(d.b.pkg.Syntax...), countFuncLits(d.f.pkg.Syntax...)
+	if bn == fn || d.main || !declaresType(d.b.pkg.Types) {
+		return // main's copy in the patch is a package of its own
+	}
+	pos, obj := d.f.pos(d.f.pkg.Syntax[0].Name.Pos()), d.path
+	for _, c := range d.changed {
+		if countFuncLits(c.b.decl) != countFuncLits(c.f.decl) {
+			pos, obj = d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key)
+			break
+		}
+	}
+	d.refuse(pos, obj, "function literals added or removed", fmt.Sprintf("%d in the package's release, %d in the fix: each is a function of its object file, and the export data records the symbol index of its types' descriptors, which would move", bn, fn))
+}
+
+func countFuncLits[N ast.Node](nodes ...N) int {
+	n := 0
+	for _, node := range nodes {
+		ast.Inspect(node, func(x ast.Node) bool {
+			if _, ok := x.(*ast.FuncLit); ok {
+				n++
+			}
+			return true
+		})
+	}
+	return n
+}
+
+func declaresType(p *types.Package) bool {
+	for _, name := range p.Scope().Names() {
+		if tn, ok := p.Scope().Lookup(name).(*types.TypeName); ok && !tn.IsAlias() {
+			return true
+		}
+	}
+	return false
 }
 
 func kind(o types.Object) string {
@@ -424,7 +467,11 @@ func (d *pkgDiff) funcs() {
 			if isMethod {
 				continue // a method set change, refused with its type
 			}
-			d.refuse(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k+": the package's export data, and so its fingerprint, would change")
+			why := "it would be in the package's export data, and so its fingerprint"
+			if !ff.decl.Name.IsExported() {
+				why = "a changed body that calls it indexes it in the package's export data, and its code shifts the symbol indices the export data records (TestFingerprintFacts)"
+			}
+			d.refuse(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k+": "+why)
 			continue
 		case ff == nil:
 			if isMethod {

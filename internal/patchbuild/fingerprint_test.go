@@ -65,7 +65,11 @@ func Up(s string) string {
 		{"doc comment changed", strings.Replace(p, "// Hello greets.", "// Hello greets everyone.", 1), q, true, "comments are not in the export data"},
 		{"one-line body longer on its line", strings.Replace(p, "{ return 1 }", "{ x := 2; return x - 1 }", 1), q, true, "where a body ends is not in the export data"},
 		{"unexported function added before an exported one", p + "\nfunc helper() {}\n", q, false, "it renumbers the exported objects that follow it (here Up, in q.go): the builder refuses every new object"},
-		{"unexported function added after every exported one", p, q + "\nfunc helper() {}\n", true, "recorded, not relied upon: the builder refuses it anyway"},
+		{"unexported function added after every exported one", p, q + "\nfunc helper() {}\n", true, "nothing refers to it"},
+		{"unexported helper with parameters added last", p, q + "\nfunc helper(r []byte, s *int) []byte { return r[:*s] }\n", true, "a helper that takes and returns memory"},
+		{"unexported helper added last, called by a changed body", strings.Replace(p, `return fmt.Sprintf("hello %s", name)`, `return fmt.Sprintf("hello %s", helper(name))`, 1), q + "\nfunc helper(s string) string { return s + \"!\" }\n", false, "a body that calls a new function indexes it in the export data, though the body is not there"},
+		{"the same helper declared inside the changed body", strings.Replace(p, `return fmt.Sprintf("hello %s", name)`, `var helper func(s string) string; helper = func(s string) string { return s + "!" }; return fmt.Sprintf("hello %s", helper(name))`, 1), q, true, "a closure, in a package without named types"},
+		{"unexported helper added last, importing what another file does", p, strings.Replace(q, `import "strings"`, `import ("strings"; "fmt")`, 1) + "\nfunc helper(n int) string { return fmt.Sprint(n) }\n", true, "imports of a file are not in the export data, only the package's"},
 		{"import made blank", p, strings.Replace(strings.Replace(q, `import "strings"`, `import _ "strings"`, 1), "strings.ToUpper(s)", "s", 1), true, "the package still imports it: how a removed import is kept"},
 		{"import added where the package has it", strings.Replace(strings.Replace(p, `import "fmt"`, `import "fmt"; import "strings"`, 1), `fmt.Sprintf("hello %s", name)`, `fmt.Sprintf("hello %s", strings.ToLower(name))`, 1), q, true, "imports of a file are not in the export data, only the package's"},
 		{"exported parameter now escapes", strings.Replace(p, "\treturn *n + len", "\tsink = n; return *n + len", 1), q, false, "escape analysis of parameters is in the export data (noder/linker.go, relocFuncExt)"},
@@ -89,6 +93,28 @@ func Up(s string) string {
 	for _, tt := range tests {
 		got := build(tt.p, tt.q)
 		if same := bytes.Equal(base, got); same != tt.same {
+			t.Errorf("%s: same export data = %v, want %v: %s", tt.name, same, tt.same, tt.reason)
+		}
+	}
+
+	// In a package that declares a named type, the export data holds the
+	// index of the type's descriptor among the object file's symbols
+	// (noder/linker.go, relocTypeExt), and functions are numbered before
+	// data (obj.NumberSyms): one more function, a closure as well as a new
+	// helper, moves it. Nearly every package declares a type, so a fix
+	// that adds a function literal is refused.
+	pt := p + "\n// T is a named type.\ntype T int\n"
+	baseT := build(pt, q)
+	for _, tt := range []struct {
+		name   string
+		p      string
+		same   bool
+		reason string
+	}{
+		{"body, same lines, with a named type", strings.Replace(pt, "hello %s", "hi %s", 1), true, "no new symbol"},
+		{"a closure added, with a named type", strings.Replace(pt, `return fmt.Sprintf("hello %s", name)`, `f := func(s string) string { return s }; return fmt.Sprintf("hello %s", f(name))`, 1), false, "the closure is a new function: T's descriptor index moves"},
+	} {
+		if same := bytes.Equal(baseT, build(tt.p, q)); same != tt.same {
 			t.Errorf("%s: same export data = %v, want %v: %s", tt.name, same, tt.same, tt.reason)
 		}
 	}

@@ -24,47 +24,59 @@ func (d *pkgDiff) splice() error {
 		byFile[c.b.file] = append(byFile[c.b.file], c)
 	}
 	for _, file := range files {
-		changes := byFile[file]
-		src := d.b.src[file]
-		tf := d.b.pkg.Fset.File(file.Pos())
-		var edits []edit
-		keys := map[string]bool{}
-		for _, c := range changes {
-			keys[c.key] = true
-			lb, rb := tf.Offset(c.b.decl.Body.Lbrace)+1, tf.Offset(c.b.decl.Body.Rbrace)
-			ff := d.f.pkg.Fset.File(c.f.file.Pos())
-			fsrc := d.f.src[c.f.file]
-			flb, frb := ff.Offset(c.f.decl.Body.Lbrace)+1, ff.Offset(c.f.decl.Body.Rbrace)
-			text, how, err := fit(string(src[lb:rb]), string(fsrc[flb:frb]))
-			if err != nil {
-				return fmt.Errorf("%s: fit new body: %v", d.f.pos(c.f.decl.Pos()), err)
-			}
-			edits = append(edits, edit{lb, rb, text})
-			if how != "" {
-				d.a.plan.target(d.sym(c.key)).Layout = how
-			}
-		}
-		ie, err := d.importEdits(file, changes)
+		out, err := d.spliceFile(file, byFile[file])
 		if err != nil {
 			return err
 		}
-		edits = append(edits, ie...)
-		out, err := applyEdits(src, edits)
-		if err != nil {
-			return err
-		}
-		name := tf.Name()
-		if err := checkLayout(name, src, out, keys); err != nil {
-			d.refuse(rel(d.b.root, name), d.path, "layout cannot be kept", strings.TrimPrefix(err.Error(), name+": ")+" (a declaration shares a line with a changed body)")
-			continue
+		if out == nil {
+			continue // refused
 		}
 		if d.a.plan.overlays == nil {
 			d.a.plan.overlays = map[string][]byte{}
 		}
-		d.a.plan.overlays[name] = out
+		d.a.plan.overlays[d.b.pkg.Fset.File(file.Pos()).Name()] = out
 	}
 	d.a.plan.pkgs = append(d.a.plan.pkgs, d.path)
 	return nil
+}
+
+// spliceFile is one file of splice; nil when its layout cannot be kept
+// (refused here).
+func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) {
+	src := d.b.src[file]
+	tf := d.b.pkg.Fset.File(file.Pos())
+	var edits []edit
+	keys := map[string]bool{}
+	for _, c := range changes {
+		keys[c.key] = true
+		lb, rb := tf.Offset(c.b.decl.Body.Lbrace)+1, tf.Offset(c.b.decl.Body.Rbrace)
+		ff := d.f.pkg.Fset.File(c.f.file.Pos())
+		fsrc := d.f.src[c.f.file]
+		flb, frb := ff.Offset(c.f.decl.Body.Lbrace)+1, ff.Offset(c.f.decl.Body.Rbrace)
+		text, how, err := fit(string(src[lb:rb]), string(fsrc[flb:frb]))
+		if err != nil {
+			return nil, fmt.Errorf("%s: fit new body: %v", d.f.pos(c.f.decl.Pos()), err)
+		}
+		edits = append(edits, edit{lb, rb, text})
+		if how != "" {
+			d.a.plan.target(d.sym(c.key)).Layout = how
+		}
+	}
+	ie, err := d.importEdits(file, changes)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, ie...)
+	out, err := applyEdits(src, edits)
+	if err != nil {
+		return nil, err
+	}
+	name := tf.Name()
+	if err := checkLayout(name, src, out, keys); err != nil {
+		d.refuse(rel(d.b.root, name), d.path, "layout cannot be kept", strings.TrimPrefix(err.Error(), name+": ")+" (a declaration shares a line with a changed body)")
+		return nil, nil
+	}
+	return out, nil
 }
 
 type importKey struct{ name, path string }
