@@ -117,10 +117,9 @@ func gitRelease(t *testing.T, dir string) {
 // versions differ by one body.
 func TestDependencyBump(t *testing.T) {
 	f := requireFixture(t)
-	greet := func(word string) string {
-		return "package greet\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn \"" + word + " \" + name\n}\n"
-	}
-	v1, v2 := greet("hello"), greet("hello, fixed,")
+	v1 := "package greet\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn \"hello \" + name\n}\n"
+	// The fix adds a constant, as fixes that bound an input often do.
+	v2 := "package greet\n\nconst word = \"hello, fixed,\"\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn word + \" \" + name\n}\n"
 	// The module path carries a hash of both versions: the module cache
 	// keeps what it once extracted, and a changed test must not meet it.
 	sum := sha256.Sum256([]byte(v1 + v2))
@@ -192,8 +191,8 @@ func main() {
 	patch := filepath.Join(src, "bump.so")
 	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-version", "dep-1.0.1", "-o", patch)
 	t.Logf("hotfix build:\n%s", out)
-	if !strings.Contains(out, mod+"/greet.Hello") || !strings.Contains(out, mod+" v1.0.0 -> v1.0.1") {
-		t.Errorf("the plan does not replace greet.Hello, or does not note the bump:\n%s", out)
+	if !strings.Contains(out, mod+"/greet.Hello") || !strings.Contains(out, mod+" v1.0.0 -> v1.0.1") || !strings.Contains(out, "constant added") {
+		t.Errorf("the plan does not replace greet.Hello, or does not note the bump and the new constant:\n%s", out)
 	}
 
 	dir := t.TempDir()

@@ -90,6 +90,9 @@ type pkgDiff struct {
 	main    bool // the release's main package
 	b, f    *side
 	changed []*change
+	// addedConsts are declarations of the fix's new unexported constants,
+	// written at the end of the package (added.go).
+	addedConsts []string
 }
 
 // change is a function whose code differs.
@@ -158,6 +161,8 @@ func (d *pkgDiff) decls() {
 		case bo == nil:
 			if _, ok := fo.(*types.Var); ok {
 				d.refuse(f.pos(fo.Pos()), d.obj(name), "package-level variable added", "a patch shares the release's variables and cannot add one")
+			} else if c, ok := fo.(*types.Const); ok {
+				d.addConst(c)
 			} else {
 				d.refuse(f.pos(fo.Pos()), d.obj(name), "new package-level object", kind(fo)+" "+name+": the package's export data, and so its fingerprint, would change")
 			}

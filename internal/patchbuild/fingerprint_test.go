@@ -69,6 +69,7 @@ func Up(s string) string {
 		{"unexported helper with parameters added last", p, q + "\nfunc helper(r []byte, s *int) []byte { return r[:*s] }\n", true, "a helper that takes and returns memory"},
 		{"unexported helper added last, called by a changed body", strings.Replace(p, `return fmt.Sprintf("hello %s", name)`, `return fmt.Sprintf("hello %s", helper(name))`, 1), q + "\nfunc helper(s string) string { return s + \"!\" }\n", false, "a body that calls a new function indexes it in the export data, though the body is not there"},
 		{"the same helper declared inside the changed body", strings.Replace(p, `return fmt.Sprintf("hello %s", name)`, `var helper func(s string) string; helper = func(s string) string { return s + "!" }; return fmt.Sprintf("hello %s", helper(name))`, 1), q, true, "a closure, in a package without named types"},
+		{"unexported constant added at the end, used by a changed body", strings.Replace(p, `return fmt.Sprintf("hello %s", name)`, `return fmt.Sprintf("hello %s", name[:min(len(name), maxName)])`, 1), q + "\nconst maxName = 64\n", true, "constants are folded into the code that uses them: how the builder adds one (added.go)"},
 		{"unexported helper added last, importing what another file does", p, strings.Replace(q, `import "strings"`, `import ("strings"; "fmt")`, 1) + "\nfunc helper(n int) string { return fmt.Sprint(n) }\n", true, "imports of a file are not in the export data, only the package's"},
 		{"import made blank", p, strings.Replace(strings.Replace(q, `import "strings"`, `import _ "strings"`, 1), "strings.ToUpper(s)", "s", 1), true, "the package still imports it: how a removed import is kept"},
 		{"import added where the package has it", strings.Replace(strings.Replace(p, `import "fmt"`, `import "fmt"; import "strings"`, 1), `fmt.Sprintf("hello %s", name)`, `fmt.Sprintf("hello %s", strings.ToLower(name))`, 1), q, true, "imports of a file are not in the export data, only the package's"},
@@ -112,6 +113,7 @@ func Up(s string) string {
 		reason string
 	}{
 		{"body, same lines, with a named type", strings.Replace(pt, "hello %s", "hi %s", 1), true, "no new symbol"},
+		{"unexported constant added at the end, with a named type", strings.Replace(pt, `return fmt.Sprintf("hello %s", name)`, `return fmt.Sprintf("hello %s", name[:min(len(name), maxName)])`, 1) + "\nconst maxName = 64\n", true, "no new symbol either"},
 		{"a closure added, with a named type", strings.Replace(pt, `return fmt.Sprintf("hello %s", name)`, `f := func(s string) string { return s }; return fmt.Sprintf("hello %s", f(name))`, 1), false, "the closure is a new function: T's descriptor index moves"},
 	} {
 		if same := bytes.Equal(baseT, build(tt.p, q)); same != tt.same {

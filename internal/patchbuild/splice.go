@@ -13,7 +13,8 @@ import (
 // splice builds, for each file of the release that holds a changed
 // function, the file the patch compiles: the release's file, byte for
 // byte, with only the changed bodies replaced, each fitted into the lines
-// of the old one (see fit), and the imports the new bodies need.
+// of the old one (see fit), and the imports the new bodies need. New
+// constants (added.go) go at the end of the package's last file.
 func (d *pkgDiff) splice() error {
 	byFile := map[*ast.File][]*change{}
 	var files []*ast.File
@@ -23,6 +24,10 @@ func (d *pkgDiff) splice() error {
 		}
 		byFile[c.b.file] = append(byFile[c.b.file], c)
 	}
+	last := d.b.pkg.Syntax[len(d.b.pkg.Syntax)-1]
+	if len(d.addedConsts) > 0 && byFile[last] == nil {
+		files = append(files, last)
+	}
 	for _, file := range files {
 		out, err := d.spliceFile(file, byFile[file])
 		if err != nil {
@@ -30,6 +35,10 @@ func (d *pkgDiff) splice() error {
 		}
 		if out == nil {
 			continue // refused
+		}
+		if file == last && len(d.addedConsts) > 0 {
+			// After every declaration of the release: nothing moves.
+			out = fmt.Appendf(out, "\n\n%s\n", strings.Join(d.addedConsts, "\n"))
 		}
 		if d.a.plan.overlays == nil {
 			d.a.plan.overlays = map[string][]byte{}
