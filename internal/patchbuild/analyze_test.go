@@ -59,7 +59,8 @@ func TestAnalyze(t *testing.T) {
 		{name: "const-added", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"constant added"}, reason: "a new unexported constant is declared at the end of the package"},
 		{name: "not-in-release", notes: []string{"not in the release"}, reason: "packages the binary does not link are ignored"},
 		// Refused.
-		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"signature changed"}, reason: "signature"},
+		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"signature changed"}, reason: "an unexported function whose every caller is replaced"},
+		{name: "signature-exported", refusals: []string{"signature changed", "signature changed"}, reason: "an exported signature: callers elsewhere; and so polite, which only it calls, cannot change either"},
 		{name: "struct-layout", refusals: []string{"type changed"}, reason: "struct layout"},
 		{name: "interface", refusals: []string{"type changed"}, reason: "interface method set"},
 		{name: "method-added", refusals: []string{"type changed"}, reason: "method set of a type"},

@@ -93,6 +93,7 @@ type pkgDiff struct {
 	// addedConsts are declarations of the fix's new unexported constants,
 	// written at the end of the package (added.go).
 	addedConsts []string
+	sigCands    []*change // see signature.go
 }
 
 // change is a function whose code differs.
@@ -100,6 +101,10 @@ type change struct {
 	key  string
 	b, f *funcDecl
 	own  bool // its own code changed, not only its closures'
+	// sig: an unexported function whose signature changed and whose every
+	// caller is a changed function: compiled into the patch with its new
+	// signature for them, never redirected (signature.go).
+	sig bool
 }
 
 func (d *pkgDiff) refuse(pos, obj, rule, detail string) {
@@ -491,6 +496,9 @@ func (d *pkgDiff) funcs() {
 		}
 		bsig, fsig := bf.obj.Type().(*types.Signature), ff.obj.Type().(*types.Signature)
 		if bt, ft := types.TypeString(bsig, qualifyPath), types.TypeString(fsig, qualifyPath); bt != ft || tparams(bsig.TypeParams()) != tparams(fsig.TypeParams()) {
+			if d.newSignature(k, bf, ff) {
+				continue
+			}
 			d.refuse(pos, d.sym(k), "signature changed", short(types.TypeString(bsig, qualifyName))+" → "+short(types.TypeString(fsig, qualifyName))+": its callers were compiled against the old one")
 			continue
 		}
@@ -518,6 +526,7 @@ func (d *pkgDiff) funcs() {
 		c.own = form(bf.decl.Body, d.b.info(), d.b.pkg.Types, true) != form(ff.decl.Body, d.f.info(), d.f.pkg.Types, true)
 		d.changed = append(d.changed, c)
 	}
+	d.checkSignatures()
 }
 
 func (d *pkgDiff) initFuncs() {

@@ -81,7 +81,7 @@ func bodyForm(t *testing.T, body string) string {
 func TestCheckLayout(t *testing.T) {
 	base := "package p\n\nfunc A() int {\n\treturn 1\n}\n\nfunc B() int { return 2 }\n"
 	moved := "package p\n\nfunc A() int {\n\tx := 1\n\treturn x\n}\n\nfunc B() int { return 2 }\n"
-	if err := checkLayout("p.go", []byte(base), []byte(moved), map[string]bool{"A": true}); err == nil {
+	if err := checkLayout("p.go", []byte(base), []byte(moved), map[string]bool{"A": true}, nil); err == nil {
 		t.Fatal("a moved declaration passed the layout check")
 	}
 	text, _, err := fit("\n\treturn 1\n", "\n\tx := 1\n\treturn x\n")
@@ -89,7 +89,7 @@ func TestCheckLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	fitted := strings.Replace(base, "\n\treturn 1\n", text, 1)
-	if err := checkLayout("p.go", []byte(base), []byte(fitted), map[string]bool{"A": true}); err != nil {
+	if err := checkLayout("p.go", []byte(base), []byte(fitted), map[string]bool{"A": true}, nil); err != nil {
 		t.Fatalf("fitted body: %v", err)
 	}
 }

@@ -55,9 +55,18 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 	src := d.b.src[file]
 	tf := d.b.pkg.Fset.File(file.Pos())
 	var edits []edit
-	keys := map[string]bool{}
+	keys, sigs := map[string]bool{}, map[string]bool{}
 	for _, c := range changes {
 		keys[c.key] = true
+		if c.sig {
+			sigs[c.key] = true
+			e, err := d.signatureEdit(tf, c)
+			if err != nil {
+				d.refuse(d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key), "layout cannot be kept", err.Error())
+				return nil, nil
+			}
+			edits = append(edits, e)
+		}
 		lb, rb := tf.Offset(c.b.decl.Body.Lbrace)+1, tf.Offset(c.b.decl.Body.Rbrace)
 		ff := d.f.pkg.Fset.File(c.f.file.Pos())
 		fsrc := d.f.src[c.f.file]
@@ -81,7 +90,7 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 		return nil, err
 	}
 	name := tf.Name()
-	if err := checkLayout(name, src, out, keys); err != nil {
+	if err := checkLayout(name, src, out, keys, sigs); err != nil {
 		d.refuse(rel(d.b.root, name), d.path, "layout cannot be kept", strings.TrimPrefix(err.Error(), name+": ")+" (a declaration shares a line with a changed body)")
 		return nil, nil
 	}
