@@ -159,8 +159,10 @@ func TestBuildRefusesEveryReason(t *testing.T) {
 	for _, want := range []string{
 		"greet/greet.go:6: example.com/hostapp/greet: import added: strings",
 		"greet/greet.go:10: example.com/hostapp/greet.Version: new package-level object",
-		"greet/greet.go:18: example.com/hostapp/greet.version: signature changed: func() string → func(short bool) string",
-		"refused: 3 change(s) cannot be hot-patched",
+		"greet/greet.go:13: example.com/hostapp/greet.Hello: signature changed: func(name string) string → func(name string, extra ...string) string",
+		// Unexported, so carried when every caller is replaced; Hello is not.
+		"greet/greet.go:18: example.com/hostapp/greet.version: signature changed: unexported, but used by Hello, which the patch does not replace",
+		"refused: 4 change(s) cannot be hot-patched",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

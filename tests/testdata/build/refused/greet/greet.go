@@ -10,7 +10,7 @@ import (
 const Version = "v1"
 
 // Hello answers with the code version that ran.
-func Hello(name string) string {
+func Hello(name string, extra ...string) string {
 	return fmt.Sprintf("hello %s %s", strings.TrimSpace(name), version(false))
 }
 
