@@ -60,8 +60,11 @@ type setupError struct{ reason string }
 func (e *setupError) Error() string { return e.reason }
 
 func notSetUpf(format string, args ...any) error {
-	return &setupError{fmt.Sprintf(format, args...)}
+	return &setupError{oneLine(urls.ReplaceAllString(fmt.Sprintf(format, args...), "<url>"))}
 }
+
+// urls are left out of reasons: they name servers, not causes.
+var urls = regexp.MustCompile(`https?://[^\s:]+`)
 
 // runner holds what every case shares.
 type runner struct {
@@ -167,12 +170,51 @@ func (k *kase) download(version string) (string, error) {
 	}
 	var info struct{ Dir, Error string }
 	if jerr := json.Unmarshal([]byte(out), &info); jerr != nil {
-		return "", notSetUpf("module not served: %s@%s: %s", k.r.Module, version, firstLine(out))
+		info.Error = out
 	}
 	if info.Error != "" || info.Dir == "" {
-		return "", notSetUpf("module not served: %s@%s: %s", k.r.Module, version, firstLine(info.Error))
+		msg := firstLine(info.Error)
+		if strings.Contains(msg, "verifying") && strings.Contains(msg, "404") {
+			return "", notSetUpf("not in the checksum database: %s@%s: %s", k.r.Module, version, msg)
+		}
+		return "", notSetUpf("module not served: %s@%s: %s", k.r.Module, version, msg)
 	}
 	return info.Dir, nil
+}
+
+// dependencyReplaces are the module's own replacements of other modules
+// by module versions: the go command ignores them in a dependency, so a
+// service using the module copies them into its go.mod (cosmos-sdk, for
+// one, asks its users to). Directory replacements are the module's own
+// business and are left out.
+func (k *kase) dependencyReplaces(third string) ([]string, error) {
+	out, code, err := k.cmd(third, "go", "mod", "edit", "-json")
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		return nil, notSetUpf("go.mod of the module unreadable: %s", firstError(out))
+	}
+	var gm struct {
+		Replace []struct {
+			Old, New struct{ Path, Version string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &gm); err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, r := range gm.Replace {
+		if r.New.Version == "" || r.Old.Path == k.r.Module || r.Old.Path == "github.com/gohotfix/hotfix" {
+			continue
+		}
+		old := r.Old.Path
+		if r.Old.Version != "" {
+			old += " " + r.Old.Version
+		}
+		lines = append(lines, fmt.Sprintf("replace %s => %s %s\n", old, r.New.Path, r.New.Version))
+	}
+	return lines, nil
 }
 
 // third is where the host's copy of the module lives, relative to the case.
@@ -216,7 +258,11 @@ func (k *kase) setUp() error {
 	if err != nil {
 		return err
 	}
-	if err := k.writeHost(imports, refs); err != nil {
+	replaces, err := k.dependencyReplaces(third)
+	if err != nil {
+		return err
+	}
+	if err := k.writeHost(imports, refs, replaces); err != nil {
 		return err
 	}
 	out, code, err := k.cmd("", "go", "mod", "tidy", "-e")
@@ -315,7 +361,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 	return imports, refs, nil
 }
 
-func (k *kase) writeHost(imports []hostImport, refs []keepRef) error {
+func (k *kase) writeHost(imports []hostImport, refs []keepRef, replaces []string) error {
 	var pkgs []string
 	for _, p := range k.r.Packages {
 		pkgs = append(pkgs, p.Package)
@@ -328,6 +374,9 @@ func (k *kase) writeHost(imports []hostImport, refs []keepRef) error {
 	}
 	gomod := fmt.Sprintf("module example.com/vulnhost\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gohotfix/hotfix v0.0.0\n\t%s %s\n)\n\nreplace github.com/gohotfix/hotfix => %s\n\nreplace %s => ./%s\n",
 		k.r.Module, k.r.Vulnerable, k.repo, k.r.Module, filepath.ToSlash(k.third()))
+	if len(replaces) > 0 {
+		gomod += "\n// The module's own replacements, which the go command ignores in a dependency.\n" + strings.Join(replaces, "")
+	}
 	sum, err := os.ReadFile(filepath.Join(k.repo, "go.sum"))
 	if err != nil {
 		return err
@@ -424,6 +473,11 @@ func (k *kase) compileFailure(out string) error {
 		return notSetUpf("dependencies not resolvable: %s", msg)
 	case strings.Contains(out, "build constraints exclude all Go files"):
 		return notSetUpf("no Go files for this platform: %s", msg)
+	}
+	if strings.HasPrefix(msg, "/") && !strings.Contains(msg, "/third_party/") {
+		// In the module cache: a dependency at the version the host's
+		// module graph selects, which the agent's requirements join.
+		return notSetUpf("a dependency does not compile at the selected version: %s", msg)
 	}
 	if v, ok := k.repoReq[k.r.Module]; ok {
 		return notSetUpf("does not compile at the vulnerable version (the agent itself requires %s %s): %s", k.r.Module, v, msg)

@@ -75,7 +75,7 @@ func classify(exit int, out string, wrote bool) verdict {
 		}
 	}
 	if v.refusals == 0 {
-		return verdict{outcome: failed, reason: last}
+		return verdict{outcome: failed, reason: cliError(out)}
 	}
 	sort.Strings(v.rules)
 	return v
@@ -90,6 +90,21 @@ func messageLine(out, s string) string {
 		}
 	}
 	return ""
+}
+
+// cliError is the CLI's own error message ("hotfix build: ..." to the
+// end), on one line; the last line of out when there is none.
+func cliError(out string) string {
+	i := strings.LastIndex(out, "hotfix build: ")
+	if i < 0 {
+		return oneLine(lastLine(out))
+	}
+	return oneLine(strings.TrimPrefix(out[i:], "hotfix build: "))
+}
+
+// oneLine joins the lines of s with spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func lastLine(out string) string {

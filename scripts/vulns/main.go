@@ -19,19 +19,21 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -54,10 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	compare := fs.String("compare", "", "an earlier results file: print the reports whose outcome changed")
 	repo := fs.String("repo", ".", "the hotfix checkout whose CLI and agent are measured")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 2
-		}
-		return 2
+		return 2 // the flag package printed why (or the help)
 	}
 	if fs.NArg() != 0 || *jobs < 1 || *sample < 0 {
 		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json]")
@@ -97,6 +96,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(filepath.Dir(rn.hotfix))
 	fmt.Fprintf(stderr, "vulns: %d report(s), %d at a time, %s per case at most\n", len(reports), *jobs, *timeout)
+	// An interrupt stops handing out cases; the cases running finish
+	// (each within its timeout) and the table covers what ran.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
 	results := make([]*result, len(reports))
 	var mu sync.Mutex
@@ -116,20 +119,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 				if res.Outcome == failed && res.Tail != "" {
 					fmt.Fprintf(stderr, "%s\n", indent(res.Tail, "    | "))
 				}
+				if *jsonOut != "" {
+					// After every case, so that a long run can be read,
+					// or compared, before it ends.
+					ran := completed(results)
+					if err := writeResults(*jsonOut, ran, summarize(ran), time.Since(start), *extract); err != nil {
+						fmt.Fprintln(stderr, "vulns:", err)
+					}
+				}
 				mu.Unlock()
 			}
 		}()
 	}
+feed:
 	for i := range reports {
-		work <- i
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			fmt.Fprintf(stderr, "vulns: interrupted: waiting for the cases running\n")
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
+	stop()
 	elapsed := time.Since(start).Round(time.Second)
-	sum := summarize(results)
-	printTable(stdout, results, sum, elapsed)
+	ran := completed(results)
+	sum := summarize(ran)
+	printTable(stdout, ran, sum, elapsed)
+	if len(ran) < len(reports) {
+		fmt.Fprintf(stdout, "interrupted: %d of %d report(s) ran\n", len(ran), len(reports))
+	}
 	if *jsonOut != "" {
-		if err := writeResults(*jsonOut, results, sum, elapsed, *extract); err != nil {
+		if err := writeResults(*jsonOut, ran, sum, elapsed, *extract); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "results written to %s\n", *jsonOut)
@@ -144,6 +166,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// completed is the results of the cases that ran, in the extract's order.
+func completed(rs []*result) []*result {
+	var out []*result
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func load(path string) ([]report, error) {
