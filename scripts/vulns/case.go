@@ -47,7 +47,7 @@ type result struct {
 	RunnerError bool     `json:"runner_error,omitempty"`
 	Kept        int      `json:"kept"`                // symbols the host keeps linked
 	Fallbacks   []string `json:"fallbacks,omitempty"` // symbols it could not keep, and why
-	Through     []string `json:"through,omitempty"`   // packages imported to reach internal ones
+	Through     []string `json:"through,omitempty"`   // internal packages, and the package the host reaches each through
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
 	Tail        string   `json:"tail,omitempty"` // failed: the end of the output
@@ -73,6 +73,7 @@ type runner struct {
 	repoReq map[string]string // the checkout's own requirements: module -> version
 	timeout time.Duration
 	keep    bool
+	env     []string // added to every command's environment
 }
 
 // kase is one report being run.
@@ -129,6 +130,7 @@ func (k *kase) cmd(dir, name string, args ...string) (string, int, error) {
 	}
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GIT_AUTHOR_NAME=vulns", "GIT_AUTHOR_EMAIL=vulns@example.com",
 		"GIT_COMMITTER_NAME=vulns", "GIT_COMMITTER_EMAIL=vulns@example.com")
+	cmd.Env = append(cmd.Env, k.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
@@ -175,7 +177,7 @@ func (k *kase) download(version string) (string, error) {
 	if info.Error != "" || info.Dir == "" {
 		msg := firstLine(info.Error)
 		if strings.Contains(msg, "verifying") && strings.Contains(msg, "404") {
-			return "", notSetUpf("not in the checksum database: %s@%s: %s", k.r.Module, version, msg)
+			return "", notSetUpf("not in the checksum database (-nosumdb skips the check): %s@%s: %s", k.r.Module, version, msg)
 		}
 		return "", notSetUpf("module not served: %s@%s: %s", k.r.Module, version, msg)
 	}
@@ -297,7 +299,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 	for _, p := range k.r.Packages {
 		listed[p.Package] = true
 	}
-	add := func(pkg string, syms []string, through bool) error {
+	add := func(pkg string, syms []string) error {
 		for _, im := range imports {
 			if im.path == pkg {
 				return nil
@@ -312,9 +314,6 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 		}
 		alias := "p" + strconv.Itoa(len(imports))
 		imports = append(imports, hostImport{path: pkg, alias: alias})
-		if through {
-			k.res.Through = append(k.res.Through, pkg)
-		}
 		for _, s := range syms {
 			forms, why := resolve(d, alias, s)
 			if forms == nil {
@@ -327,7 +326,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 	}
 	for _, p := range k.r.Packages {
 		if importable(p.Package) {
-			if err := add(p.Package, p.Symbols, false); err != nil {
+			if err := add(p.Package, p.Symbols); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -343,7 +342,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 		if len(via) == 0 {
 			return nil, nil, notSetUpf("internal package that no importable package of the module reaches: %s", p.Package)
 		}
-		k.res.Fallbacks = append(k.res.Fallbacks, fmt.Sprintf("%s: internal, %d symbol(s) kept through %s", p.Package, len(p.Symbols), via[0]))
+		k.res.Through = append(k.res.Through, p.Package+" through "+via[0])
 		if listed[via[0]] {
 			continue
 		}
@@ -351,7 +350,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 		if err != nil {
 			return nil, nil, notSetUpf("package not readable at the vulnerable version: %s: %v", via[0], err)
 		}
-		if err := add(via[0], exported(d, 16), true); err != nil {
+		if err := add(via[0], exported(d, 16)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -467,6 +466,14 @@ func (k *kase) compileHost(imports []hostImport, refs []keepRef) error {
 func (k *kase) compileFailure(out string) error {
 	msg := firstError(out)
 	switch {
+	case strings.Contains(msg, "/link: running"):
+		// cgo's link step: name the library or symbol gcc did not find.
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "cannot find -l") || strings.Contains(l, "undefined reference") {
+				return notSetUpf("cgo: link fails: %s", strings.TrimSpace(l))
+			}
+		}
+		return notSetUpf("cgo: link fails: %s", msg)
 	case strings.Contains(out, "fatal error:") && strings.Contains(out, ".h"):
 		return notSetUpf("cgo: C header missing: %s", msg)
 	case strings.Contains(out, "missing go.sum entry"), strings.Contains(out, "no required module provides"):

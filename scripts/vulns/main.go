@@ -5,7 +5,7 @@
 // Go files from the fixed version are the working tree, and the real CLI
 // decides. `make vulns` runs every report; CI runs a sample.
 //
-//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json]
+//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
 //
 // Outcomes: shippable (exit 0, the patch written), refused (the plan
 // lists refusals; each names a rule), not seen (nothing to patch), not
@@ -55,11 +55,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", filepath.Join(os.TempDir(), "hotfix-vulns.json"), "results file")
 	compare := fs.String("compare", "", "an earlier results file: print the reports whose outcome changed")
 	repo := fs.String("repo", ".", "the hotfix checkout whose CLI and agent are measured")
+	noSumDB := fs.Bool("nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
 		return 2 // the flag package printed why (or the help)
 	}
 	if fs.NArg() != 0 || *jobs < 1 || *sample < 0 {
-		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json]")
+		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]")
 		return 2
 	}
 	fail := func(err error) int {
@@ -95,6 +96,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer os.RemoveAll(filepath.Dir(rn.hotfix))
+	if *noSumDB {
+		rn.env = append(rn.env, "GOSUMDB=off")
+	}
 	fmt.Fprintf(stderr, "vulns: %d report(s), %d at a time, %s per case at most\n", len(reports), *jobs, *timeout)
 	// An interrupt stops handing out cases; the cases running finish
 	// (each within its timeout) and the table covers what ran.
@@ -268,6 +272,7 @@ type summary struct {
 	Rules        map[string]int `json:"rules"`           // rule -> reports it blocks
 	SetUp        map[string]int `json:"setup"`           // not set up: reason category -> reports
 	Fallbacks    int            `json:"fallbacks"`       // symbols the hosts could not keep
+	Through      int            `json:"through"`         // internal packages reached through an importer
 	Kept         int            `json:"kept"`            // symbols the hosts keep
 	Share        float64        `json:"shippable_share"` // shippable / (reports - not set up)
 	RunnerErrors int            `json:"runner_errors"`
@@ -284,6 +289,7 @@ func summarize(results []*result) summary {
 			s.SetUp[setupCategory(r.Reason)]++
 		}
 		s.Fallbacks += len(r.Fallbacks)
+		s.Through += len(r.Through)
 		s.Kept += r.Kept
 		if r.RunnerError {
 			s.RunnerErrors++
@@ -338,7 +344,7 @@ func printTable(w io.Writer, results []*result, s summary, elapsed time.Duration
 		fmt.Fprintf(w, "not set up (reports, by reason):\n")
 		printCounts(w, s.SetUp)
 	}
-	fmt.Fprintf(w, "symbols kept %d, fallbacks %d (symbols a host could not keep, and internal packages reached through an importer)\n", s.Kept, s.Fallbacks)
+	fmt.Fprintf(w, "symbols kept %d; fallbacks %d (symbols a host could not keep); internal packages reached through an importer %d\n", s.Kept, s.Fallbacks, s.Through)
 	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%\n", s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share)
 }
 
