@@ -79,10 +79,11 @@ type runner struct {
 // kase is one report being run.
 type kase struct {
 	*runner
-	r   report
-	dir string
-	ctx context.Context
-	res *result
+	r       report
+	dir     string
+	ctx     context.Context
+	res     *result
+	tidyOut string // what go mod tidy -e said it could not do
 }
 
 func (rn *runner) run(r report) *result {
@@ -184,6 +185,21 @@ func (k *kase) download(version string) (string, error) {
 	return info.Dir, nil
 }
 
+// incompatibleGoMod is a go.mod for a module from before modules
+// (+incompatible), which a directory replacement needs: the one the go
+// command synthesizes ("module M"), or, where the module keeps its
+// requirements in a vendor.mod (docker/docker, docker/cli), those: the
+// versions its code builds with, as a service vendoring it pins them.
+func incompatibleGoMod(third, module string) []byte {
+	b, err := os.ReadFile(filepath.Join(third, "vendor.mod"))
+	if err != nil {
+		return []byte("module " + module + "\n")
+	}
+	return vendorModule.ReplaceAll(b, []byte("module "+module))
+}
+
+var vendorModule = regexp.MustCompile(`(?m)^module\s+\S+`)
+
 // dependencyReplaces are the module's own replacements of other modules
 // by module versions: the go command ignores them in a dependency, so a
 // service using the module copies them into its go.mod (cosmos-sdk, for
@@ -249,10 +265,7 @@ func (k *kase) setUp() error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(third, "go.mod")); errors.Is(err, os.ErrNotExist) {
-		// A module from before modules (+incompatible): a directory
-		// replacement needs a go.mod, and this is the one the go command
-		// synthesizes for it.
-		if err := os.WriteFile(filepath.Join(third, "go.mod"), []byte("module "+k.r.Module+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(third, "go.mod"), incompatibleGoMod(third, k.r.Module), 0o644); err != nil {
 			return err
 		}
 	}
@@ -271,6 +284,7 @@ func (k *kase) setUp() error {
 	if err != nil {
 		return err
 	}
+	k.tidyOut = out
 	if code != 0 {
 		return notSetUpf("go mod tidy: %s", firstError(out))
 	}
@@ -395,6 +409,10 @@ func (k *kase) writeHost(imports []hostImport, refs []keepRef, replaces []string
 	return nil
 }
 
+// sumDBMissing is go mod tidy failing to verify a dependency: the
+// checksum database has no entry for it.
+var sumDBMissing = regexp.MustCompile(`(\S+@\S+): verifying (?:module|go\.mod): .*404 Not Found`)
+
 var mainErr = regexp.MustCompile(`(?m)^(?:\./)?main\.go:(\d+):\d+: (.*)$`)
 
 // compileHost builds the host with the flags the release will have
@@ -476,6 +494,9 @@ func (k *kase) compileFailure(out string) error {
 		return notSetUpf("cgo: link fails: %s", msg)
 	case strings.Contains(out, "fatal error:") && strings.Contains(out, ".h"):
 		return notSetUpf("cgo: C header missing: %s", msg)
+	case strings.Contains(out, "missing go.sum entry") && sumDBMissing.MatchString(k.tidyOut):
+		m := sumDBMissing.FindStringSubmatch(k.tidyOut)
+		return notSetUpf("not in the checksum database (-nosumdb skips the check): dependency %s", m[1])
 	case strings.Contains(out, "missing go.sum entry"), strings.Contains(out, "no required module provides"):
 		return notSetUpf("dependencies not resolvable: %s", msg)
 	case strings.Contains(out, "build constraints exclude all Go files"):
@@ -573,8 +594,10 @@ func (k *kase) build() {
 	res.Outcome, res.Rules, res.Refusals, res.Reason = v.outcome, v.rules, v.refusals, v.reason
 	if v.outcome == failed {
 		res.Tail = tail(out, 15)
-		// A usage error is the runner's: it called the CLI wrongly.
-		res.RunnerError = code == 2
+		// A usage error is the runner's: it called the CLI wrongly. So is
+		// a release that does not build: the runner built it before it
+		// committed it.
+		res.RunnerError = code == 2 || strings.HasPrefix(v.reason, "build base:")
 	}
 }
 
@@ -594,7 +617,9 @@ func copyTree(from, to string) error {
 			}
 			return os.MkdirAll(dst, 0o755)
 		}
-		if !e.Type().IsRegular() {
+		// The module's git attributes and ignore rules would change what
+		// the release commit holds, and its checkout.
+		if !e.Type().IsRegular() || e.Name() == ".gitignore" || e.Name() == ".gitattributes" {
 			return nil
 		}
 		return copyFile(p, dst)

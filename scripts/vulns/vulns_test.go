@@ -125,3 +125,11 @@ func TestPickIsStable(t *testing.T) {
 		t.Errorf("pick: not in the extract's order: %v", a)
 	}
 }
+
+func TestSumDBMissing(t *testing.T) {
+	out := "go: example.com/vulnhost imports\n\tgithub.com/docker/docker/builder/dockerfile imports\n\tgithub.com/moby/buildkit/frontend/dockerfile/parser: github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f: verifying module: github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f: reading <url>: 404 Not Found\n"
+	m := sumDBMissing.FindStringSubmatch(out)
+	if m == nil || m[1] != "github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f" {
+		t.Errorf("got %q", m)
+	}
+}
