@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -320,6 +321,11 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 			}
 		}
 		d, err := readDecls(k.pkgDir(third, pkg))
+		if errors.Is(err, errNoGo) {
+			// Another platform's package: the report's others may build here.
+			k.res.Fallbacks = append(k.res.Fallbacks, fmt.Sprintf("%s: %d symbol(s): %v", pkg, len(syms), err))
+			return nil
+		}
 		if err != nil {
 			return notSetUpf("package not readable at the vulnerable version: %s: %v", pkg, err)
 		}
@@ -349,7 +355,10 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 		if importable(p.Package) {
 			continue
 		}
-		if _, err := readDecls(k.pkgDir(third, p.Package)); err != nil {
+		if _, err := readDecls(k.pkgDir(third, p.Package)); errors.Is(err, errNoGo) {
+			k.res.Fallbacks = append(k.res.Fallbacks, fmt.Sprintf("%s: %d symbol(s): %v", p.Package, len(p.Symbols), err))
+			continue
+		} else if err != nil {
 			return nil, nil, notSetUpf("package not readable at the vulnerable version: %s: %v", p.Package, err)
 		}
 		via := importers(third, k.r.Module, p.Package)
@@ -369,7 +378,7 @@ func (k *kase) keepList(third string) ([]hostImport, []keepRef, error) {
 		}
 	}
 	if len(imports) == 0 {
-		return nil, nil, notSetUpf("no package to import")
+		return nil, nil, notSetUpf("no package of the report builds for %s/%s: %s", runtime.GOOS, runtime.GOARCH, strings.Join(k.res.Fallbacks, "; "))
 	}
 	return imports, refs, nil
 }

@@ -34,6 +34,10 @@ func buildContext() build.Context {
 	return ctx
 }
 
+// errNoGo is a package with no Go files for this platform (a Windows-only
+// package, say).
+var errNoGo = errors.New("no Go files")
+
 // readDecls parses the package in dir.
 func readDecls(dir string) (*decls, error) {
 	ctx := buildContext()
@@ -41,7 +45,7 @@ func readDecls(dir string) (*decls, error) {
 	if err != nil {
 		var noGo *build.NoGoError
 		if errors.As(err, &noGo) {
-			return nil, fmt.Errorf("no Go files for %s/%s", ctx.GOOS, ctx.GOARCH)
+			return nil, fmt.Errorf("%w for %s/%s", errNoGo, ctx.GOOS, ctx.GOARCH)
 		}
 		return nil, err
 	}
