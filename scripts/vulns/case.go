@@ -287,6 +287,9 @@ func (k *kase) setUp() error {
 	}
 	k.tidyOut = out
 	if code != 0 {
+		if m := sumDBMissing.FindStringSubmatch(out); m != nil {
+			return notSetUpf("not in the checksum database (-nosumdb skips the check): dependency %s", m[1])
+		}
 		return notSetUpf("go mod tidy: %s", firstError(out))
 	}
 	if err := k.compileHost(imports, refs); err != nil {
@@ -494,13 +497,15 @@ func (k *kase) compileFailure(out string) error {
 	msg := firstError(out)
 	switch {
 	case strings.Contains(msg, "/link: running"):
-		// cgo's link step: name the library or symbol gcc did not find.
+		// The external linker (cgo): name the library or symbol it did
+		// not find; a go:linkname to a symbol this Go no longer has shows
+		// up here too.
 		for _, l := range strings.Split(out, "\n") {
 			if strings.Contains(l, "cannot find -l") || strings.Contains(l, "undefined reference") {
-				return notSetUpf("cgo: link fails: %s", strings.TrimSpace(l))
+				return notSetUpf("link fails: %s", strings.TrimSpace(l))
 			}
 		}
-		return notSetUpf("cgo: link fails: %s", msg)
+		return notSetUpf("link fails: %s", msg)
 	case strings.Contains(out, "fatal error:") && strings.Contains(out, ".h"):
 		return notSetUpf("cgo: C header missing: %s", msg)
 	case strings.Contains(out, "missing go.sum entry") && sumDBMissing.MatchString(k.tidyOut):
