@@ -1,0 +1,134 @@
+package main
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The outcomes of one report.
+const (
+	shippable = "shippable"  // hotfix build wrote the patch
+	refused   = "refused"    // the plan lists changes it cannot ship, each with a rule
+	notSeen   = "not seen"   // hotfix build saw no changed function
+	notSetUp  = "not set up" // the case could not be built: excluded from the share
+	failed    = "failed"     // anything else
+)
+
+var outcomes = []string{shippable, refused, notSeen, notSetUp, failed}
+
+var refusedHeader = regexp.MustCompile(`^refused: \d+ change\(s\) cannot be hot-patched:$`)
+
+// verdict is what one run of hotfix build says.
+type verdict struct {
+	outcome  string
+	rules    []string // distinct rule names, sorted
+	refusals int      // refusal lines
+	reason   string   // for not seen and failed: the message
+}
+
+// classify reads the exit code and the combined output of
+// `hotfix build` (the plan goes to stdout, progress and the final error
+// to stderr). The plan prints each refusal as "  file:line: object: rule:
+// detail" under a "refused: N change(s) cannot be hot-patched:" line
+// (internal/patchbuild/plan.go, Finding.String); positions and objects
+// hold no ": ".
+func classify(exit int, out string, wrote bool) verdict {
+	last := lastLine(out)
+	switch {
+	case exit == 0 && wrote:
+		return verdict{outcome: shippable}
+	case exit == 0:
+		return verdict{outcome: failed, reason: "exit 0 but no patch file"}
+	case exit == 2:
+		return verdict{outcome: failed, reason: "usage error: " + last}
+	case exit != 1:
+		return verdict{outcome: failed, reason: "exit code " + strconv.Itoa(exit) + ": " + last}
+	}
+	if strings.Contains(out, "nothing to patch") {
+		return verdict{outcome: notSeen, reason: messageLine(out, "nothing to patch")}
+	}
+	v := verdict{outcome: refused}
+	seen := map[string]bool{}
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		if refusedHeader.MatchString(l) {
+			in = true
+			continue
+		}
+		if !in {
+			continue
+		}
+		if !strings.HasPrefix(l, "  ") {
+			in = false
+			continue
+		}
+		parts := strings.SplitN(strings.TrimSpace(l), ": ", 4)
+		if len(parts) < 3 {
+			continue
+		}
+		v.refusals++
+		if !seen[parts[2]] {
+			seen[parts[2]] = true
+			v.rules = append(v.rules, parts[2])
+		}
+	}
+	if v.refusals == 0 {
+		return verdict{outcome: failed, reason: cliError(out)}
+	}
+	sort.Strings(v.rules)
+	return v
+}
+
+// messageLine is the first line of out that holds s, trimmed of the
+// command's prefix.
+func messageLine(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return strings.TrimPrefix(strings.TrimSpace(l), "hotfix build: ")
+		}
+	}
+	return ""
+}
+
+// cliError is the CLI's own error message ("hotfix build: ..." to the
+// end), on one line; the last line of out when there is none.
+func cliError(out string) string {
+	i := strings.LastIndex(out, "hotfix build: ")
+	if i < 0 {
+		return oneLine(lastLine(out))
+	}
+	return oneLine(strings.TrimPrefix(out[i:], "hotfix build: "))
+}
+
+// oneLine joins the lines of s with spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func lastLine(out string) string {
+	out = strings.TrimSpace(out)
+	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
+		out = out[i+1:]
+	}
+	return strings.TrimPrefix(out, "hotfix build: ")
+}
+
+// tail is the last n lines of out.
+func tail(out string, n int) string {
+	ls := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// setupCategory is the short kind of a "not set up" reason: the text
+// before its first colon.
+func setupCategory(reason string) string {
+	if i := strings.Index(reason, ":"); i > 0 {
+		return reason[:i]
+	}
+	return reason
+}

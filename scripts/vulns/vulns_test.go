@@ -1,0 +1,135 @@
+package main
+
+import (
+	"cmp"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	plan := `release 0123456789ab (HEAD), working tree /tmp/x
+plan: replace 1 function(s)
+  third_party/m/a.go:10  m/a.F  changed
+refused: 3 change(s) cannot be hot-patched:
+  third_party/m/a.go:20: m/a.helper: new function: not in the release binary: detail: more
+  third_party/m/a.go:30: m/a.(*T).M: signature changed: func(int) -> func(int, bool)
+  third_party/m/b.go:5: m/a.errX: new function
+hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file:line, object and rule)
+`
+	for _, tc := range []struct {
+		name  string
+		exit  int
+		out   string
+		wrote bool
+		want  verdict
+	}{
+		{"shipped", 0, "wrote fix.so", true, verdict{outcome: shippable}},
+		{"no file", 0, "wrote fix.so", false, verdict{outcome: failed, reason: "exit 0 but no patch file"}},
+		{"not seen", 1, "plan: no function to replace\nhotfix build: refused: nothing to patch: no function of example.com/vulnhost differs from the release\n", false,
+			verdict{outcome: notSeen, reason: "refused: nothing to patch: no function of example.com/vulnhost differs from the release"}},
+		{"refused", 1, plan, false, verdict{outcome: refused, refusals: 3, rules: []string{"new function", "signature changed"}}},
+		{"other", 1, "building the release\nhotfix build: build base: exit status 1\n", false, verdict{outcome: failed, reason: "build base: exit status 1"}},
+		{"multi-line", 1, "comparing\nhotfix build: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it:\n\tgo mod tidy\n", false,
+			verdict{outcome: failed, reason: "working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it: go mod tidy"}},
+		{"usage", 2, "usage: hotfix build ...\n", false, verdict{outcome: failed, reason: "usage error: usage: hotfix build ..."}},
+	} {
+		got := classify(tc.exit, tc.out, tc.wrote)
+		if got.outcome != tc.want.outcome || got.reason != tc.want.reason || got.refusals != tc.want.refusals || !slices.Equal(got.rules, tc.want.rules) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	src := `package p
+
+type T struct{ E }
+type E struct{}
+type G[X any] struct{}
+type I interface{ Do() }
+
+func F()                {}
+func Gen[X any](x X)    {}
+func (t *T) Ptr()       {}
+func (t T) Val()        {}
+func (e E) Promoted()   {}
+func (g *G[X]) M()      {}
+
+var V = func() {}
+`
+	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := readDecls(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sym, want := range map[string][]string{
+		"F":          {"p0.F"},
+		"V":          {"p0.V"},
+		"Gen":        nil,
+		"Missing":    nil,
+		"T.Ptr":      {"(*p0.T).Ptr"},
+		"(*T).Ptr":   {"(*p0.T).Ptr"},
+		"T.Val":      {"p0.T.Val", "(*p0.T).Val"},
+		"T.Promoted": {"(*p0.T).Promoted", "p0.T.Promoted"},
+		"I.Do":       {"p0.I.Do"},
+		"G.M":        nil,
+		"U.M":        nil,
+	} {
+		got, why := resolve(d, "p0", sym)
+		if !slices.Equal(got, want) || (got == nil) != (why != "") {
+			t.Errorf("%s: got %q (%s), want %q", sym, got, why, want)
+		}
+	}
+}
+
+func TestImportersAndImportable(t *testing.T) {
+	if importable("example.com/m/internal/x") || importable("example.com/m/a/internal") || !importable("example.com/m/internals") {
+		t.Error("importable: wrong")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"internal/x/x.go": "package x\n",
+		"internal/y/y.go": "package y\nimport _ \"example.com/m/internal/x\"\n",
+		"a/a.go":          "package a\nimport _ \"example.com/m/internal/y\"\n",
+		"b/b.go":          "package b\nimport _ \"example.com/m/internal/x\"\n",
+		"cmd/c/main.go":   "package main\nimport _ \"example.com/m/internal/x\"\n",
+	}
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := importers(dir, "example.com/m", "example.com/m/internal/x")
+	if want := []string{"example.com/m/b", "example.com/m/a"}; !slices.Equal(got, want) {
+		t.Errorf("importers: got %q, want %q", got, want)
+	}
+}
+
+func TestPickIsStable(t *testing.T) {
+	var rs []report
+	for _, id := range []string{"A", "B", "C", "D", "E", "F"} {
+		rs = append(rs, report{ID: id, Module: "m"})
+	}
+	a, b := pick(rs, 3, 7), pick(rs, 3, 7)
+	if len(a) != 3 || !slices.EqualFunc(a, b, func(x, y report) bool { return x.ID == y.ID }) {
+		t.Errorf("pick: %v and %v", a, b)
+	}
+	if !slices.IsSortedFunc(a, func(x, y report) int { return cmp.Compare(x.ID, y.ID) }) {
+		t.Errorf("pick: not in the extract's order: %v", a)
+	}
+}
+
+func TestSumDBMissing(t *testing.T) {
+	out := "go: example.com/vulnhost imports\n\tgithub.com/docker/docker/builder/dockerfile imports\n\tgithub.com/moby/buildkit/frontend/dockerfile/parser: github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f: verifying module: github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f: reading <url>: 404 Not Found\n"
+	m := sumDBMissing.FindStringSubmatch(out)
+	if m == nil || m[1] != "github.com/moby/buildkit@v0.12.5-0.20231208203051-3b6880d2a00f" {
+		t.Errorf("got %q", m)
+	}
+}
