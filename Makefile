@@ -57,7 +57,7 @@ fuzz: deps
 # (scripts/vulns; 150 reports took 27 min on 2 cores, mostly cold caches).
 # Results (JSON) in VULNS_JSON;
 # compare two runs with VULNS_FLAGS="-compare OLD.json".
-VULNDB ?= ../shared/vulndb-extract.json
+VULNDB ?= scripts/vulns/testdata/vulndb-extract.json
 VULNS_JOBS ?= 2
 VULNS_JSON ?= /tmp/hotfix-vulns.json
 vulns: deps

@@ -45,7 +45,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vulns", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	extract := fs.String("extract", "../shared/vulndb-extract.json", "the extract of the Go vulnerability database")
+	extract := fs.String("extract", "scripts/vulns/testdata/vulndb-extract.json", "the extract of the Go vulnerability database")
 	sample := fs.Int("sample", 0, "run a deterministic sample of N reports (0: all)")
 	seed := fs.Int64("seed", 1, "seed of the sample")
 	only := fs.String("only", "", "run only these report IDs (comma-separated)")
