@@ -117,12 +117,14 @@ func gitRelease(t *testing.T, dir string) {
 // versions differ by one body.
 func TestDependencyBump(t *testing.T) {
 	f := requireFixture(t)
-	v1 := "package greet\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn greet(name)\n}\n\nfunc greet(n string) string {\n\treturn \"hello \" + n\n}\n"
+	v1 := "package greet\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn greet(name)\n}\n\nfunc greet(n string) string {\n\treturn \"hello \" + n\n}\n\nfunc shout(s string) string {\n\treturn s + \"!\"\n}\n"
 	// The fix adds a constant, as fixes that bound an input often do, and
 	// changes the signature of an unexported function whose only caller
 	// it changes too: the new Hello must call the patch's greet, never the
-	// release's (which would answer "hello hello, fixed,").
-	v2 := "package greet\n\nconst word = \"hello, fixed,\"\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn greet(word, name)\n}\n\nfunc greet(w, n string) string {\n\treturn w + \" \" + n\n}\n"
+	// release's (which would answer "hello hello, fixed,"). It also calls
+	// shout, which the release never called (dead code, not in the
+	// binary): the patch's own copy runs.
+	v2 := "package greet\n\nconst word = \"hello, fixed,\"\n\n// Hello greets name.\nfunc Hello(name string) string {\n\treturn shout(greet(word, name))\n}\n\nfunc greet(w, n string) string {\n\treturn w + \" \" + n\n}\n\nfunc shout(s string) string {\n\treturn s + \"!!\"\n}\n"
 	// The module path carries a hash of both versions: the module cache
 	// keeps what it once extracted, and a changed test must not meet it.
 	sum := sha256.Sum256([]byte(v1 + v2))
@@ -194,7 +196,7 @@ func main() {
 	patch := filepath.Join(src, "bump.so")
 	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-version", "dep-1.0.1", "-o", patch)
 	t.Logf("hotfix build:\n%s", out)
-	if !strings.Contains(out, mod+"/greet.Hello") || !strings.Contains(out, mod+" v1.0.0 -> v1.0.1") || !strings.Contains(out, "constant added") || !strings.Contains(out, "greet.greet: signature changed") {
+	if !strings.Contains(out, mod+"/greet.Hello") || !strings.Contains(out, mod+" v1.0.0 -> v1.0.1") || !strings.Contains(out, "constant added") || !strings.Contains(out, "greet.greet: signature changed") || !strings.Contains(out, "greet.shout: not in the release binary") {
 		t.Errorf("the plan does not replace greet.Hello, or does not note the bump and the new constant:\n%s", out)
 	}
 
@@ -215,7 +217,7 @@ func main() {
 	}
 	wait("hello x")
 	drop(t, dir, patch, "bump.so")
-	wait("hello, fixed, x")
+	wait("hello, fixed, x!!")
 	remove(t, dir, "bump.so")
 	wait("hello x")
 }

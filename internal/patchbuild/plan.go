@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gohotfix/hotfix/admit"
+	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
 )
@@ -167,7 +168,17 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "nothing to redirect; the new " + shortSym(t.outer) + " has its own copy"})
 					continue
 				}
-				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "inlined everywhere or dead code in the release: nothing to redirect"})
+				if n, err := symbol.Parse(t.Name); err == nil && n.Receiver == "" {
+					// Dead in the release (the allowed packages are built
+					// with -l, so not inlined): no code of the release
+					// calls it, and the patch's code calls its own copy.
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "dead code in the release: nothing to redirect; the patch's code calls its own copy"})
+					continue
+				}
+				// A method the linker dropped has no entry in its type's
+				// method table: new code reaching it through an interface
+				// would find none.
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code): an interface call from the patch's code would not find it"})
 				continue
 			}
 			if _, err := admit.OfflineShape(bin, t.Name); err != nil {
