@@ -75,7 +75,17 @@ func classify(exit int, out string, wrote bool) verdict {
 		}
 	}
 	if v.refusals == 0 {
-		return verdict{outcome: failed, reason: cliError(out)}
+		msg := cliError(out)
+		// The case copies only the report's packages from the fixed
+		// version: a fix that also changed other packages of the module,
+		// or its requirements, does not compile that way. That is the
+		// setup's limit, not a verdict of hotfix build.
+		for _, sign := range []string{"working tree: does not compile", "updates to go.mod needed"} {
+			if strings.Contains(msg, sign) {
+				return verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: " + msg}
+			}
+		}
+		return verdict{outcome: failed, reason: msg}
 	}
 	sort.Strings(v.rules)
 	return v

@@ -32,7 +32,9 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		{"refused", 1, plan, false, verdict{outcome: refused, refusals: 3, rules: []string{"new function", "signature changed"}}},
 		{"other", 1, "building the release\nhotfix build: build base: exit status 1\n", false, verdict{outcome: failed, reason: "build base: exit status 1"}},
 		{"multi-line", 1, "comparing\nhotfix build: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it:\n\tgo mod tidy\n", false,
-			verdict{outcome: failed, reason: "working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it: go mod tidy"}},
+			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it: go mod tidy"}},
+		{"fix spans packages", 1, "hotfix build: working tree: does not compile:\n-: # example.com/m/config\nconfig/a.go:1:1: undefined: x\n", false,
+			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: working tree: does not compile: -: # example.com/m/config config/a.go:1:1: undefined: x"}},
 		{"usage", 2, "usage: hotfix build ...\n", false, verdict{outcome: failed, reason: "usage error: usage: hotfix build ..."}},
 	} {
 		got := classify(tc.exit, tc.out, tc.wrote)
