@@ -14,6 +14,7 @@ all: test
 
 deps:
 	$(GO) mod download
+	cd metrics && $(GO) mod download
 	cd example/shop && $(GO) mod download
 
 demo: deps
@@ -22,6 +23,7 @@ demo: deps
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd metrics && $(GO) vet ./...
 
 # GO_VERSIONS: the Go toolchains to run the suite under, one after the other
 # (GOTOOLCHAIN; the go command fetches one it lacks through the module

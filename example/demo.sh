@@ -27,7 +27,7 @@ step "built $HOTFIX"
 say "2. Check out the shop's release (a git repository with the bug in it)"
 cp -r "$REPO/example/shop" "$WORK/shop"
 cd "$WORK/shop"
-go mod edit -replace "github.com/gohotfix/hotfix=$REPO"
+go mod edit -replace "github.com/gohotfix/hotfix=$REPO" -replace "github.com/gohotfix/hotfix/metrics=$REPO/metrics"
 git init -q . && git add -A
 git -c user.name=demo -c user.email=demo@localhost commit -qm "release 1.0.0"
 step "release commit $(git rev-parse --short HEAD) in $WORK/shop"

@@ -48,7 +48,7 @@ func buildShop(f *fixture) (*shopFixture, error) {
 	if err := copyTree(filepath.Join(f.repo, "example", "shop"), src); err != nil {
 		return nil, err
 	}
-	if _, err := run(src, "go", "mod", "edit", "-replace", "github.com/gohotfix/hotfix="+f.repo); err != nil {
+	if _, err := run(src, "go", "mod", "edit", "-replace", "github.com/gohotfix/hotfix="+f.repo, "-replace", "github.com/gohotfix/hotfix/metrics="+filepath.Join(f.repo, "metrics")); err != nil {
 		return nil, err
 	}
 	out, err := run(src, f.hotfix, "flags", "-policy", "hotfix.yaml")

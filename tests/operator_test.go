@@ -11,13 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 var adminAddrRE = regexp.MustCompile(`msg="admin listening" addr=(127\.0\.0\.1:\d+)`)
@@ -42,50 +39,37 @@ func adminGet(t *testing.T, admin, method, path, accept string) (int, http.Heade
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// scrape reads /metrics the way Prometheus does and returns the value of
-// every sample of the hotfix_ families, keyed as name{label="value",...}.
+// scrape reads /metrics in Prometheus' text exposition format and returns
+// the value of every sample of the hotfix_ families, keyed as written
+// (name{label="value",...}, labels sorted as the client writes them); a
+// histogram gives name_count and name_sum among its samples. The root
+// module does not depend on Prometheus (package metrics is a module of its
+// own), so the format is read here: one sample per line, "# " comments.
 func scrape(t *testing.T, admin string) map[string]float64 {
 	t.Helper()
 	code, _, body := adminGet(t, admin, "GET", "/metrics", "text/plain")
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", code, body)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v\n%s", err, body)
-	}
 	out := map[string]float64{}
-	for name, f := range fams {
-		if !strings.HasPrefix(name, "hotfix_") {
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "hotfix_") {
 			continue
 		}
-		for _, m := range f.Metric {
-			key := name + labels(m.Label)
-			switch {
-			case m.Histogram != nil:
-				out[name+"_count"] = float64(m.Histogram.GetSampleCount())
-				out[name+"_sum"] = m.Histogram.GetSampleSum()
-			case m.Counter != nil:
-				out[key] = m.Counter.GetValue()
-			case m.Gauge != nil:
-				out[key] = m.Gauge.GetValue()
-			}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			t.Fatalf("/metrics: malformed line %q", line)
 		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if len(out) == 0 {
+		t.Fatalf("/metrics has no hotfix_ sample:\n%s", body)
 	}
 	return out
-}
-
-func labels(ls []*dto.LabelPair) string {
-	if len(ls) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, l := range ls {
-		parts = append(parts, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-	}
-	slices.Sort(parts)
-	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // waitMetric polls /metrics until the sample has the value.
