@@ -2,6 +2,8 @@ package hotfix
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +63,7 @@ type PatchStatus struct {
 type Agent struct {
 	log     *slog.Logger
 	polPath string
+	polSum  string // SHA-256 of the policy file in force; owned by the loop
 
 	mu     sync.Mutex // guards status, pol and obs for readers outside the loop
 	status map[string]*PatchStatus
@@ -131,6 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "hotfix")
+	polSum := fileSum(path)
 	pol, err := policy.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("hotfix: policy: %w", err)
@@ -146,7 +150,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
 	a := &Agent{
-		log: log, polPath: path,
+		log: log, polPath: path, polSum: polSum,
 		status: map[string]*PatchStatus{}, pol: pol, obs: newObservations(),
 		ledger: led, patcher: patcher.New(),
 		done:  make(chan struct{}),
@@ -311,6 +315,12 @@ func (a *Agent) Status() []PatchStatus {
 }
 
 func (a *Agent) reloadPolicy() {
+	// The watcher also reports the file as it found it at start, and an
+	// editor may save it unchanged: only new content is a new policy.
+	sum := fileSum(a.polPath)
+	if sum != "" && sum == a.polSum {
+		return
+	}
 	p, err := policy.Load(a.polPath)
 	if err != nil {
 		a.mu.Lock()
@@ -327,7 +337,18 @@ func (a *Agent) reloadPolicy() {
 	}
 	a.pol = p
 	a.mu.Unlock()
+	a.polSum = sum
 	a.log.Info("policy reloaded; it applies to the next patch", "file", a.polPath)
+}
+
+// fileSum is the SHA-256 of a file's bytes, "" if it cannot be read.
+func fileSum(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 func (a *Agent) policy() *policy.Policy {
