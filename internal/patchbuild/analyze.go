@@ -65,6 +65,12 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return nil, err
 	}
 	a.plan.Main = a.main
+	a.plan.imports = map[string][]string{}
+	for path, p := range a.base {
+		for imp := range p.Imports {
+			a.plan.imports[path] = append(a.plan.imports[path], imp)
+		}
+	}
 	changed := a.changedPackages()
 	if len(changed) == 0 {
 		a.plan.sort()

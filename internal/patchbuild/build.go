@@ -348,6 +348,11 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
 	args = append(args, "-o", soFile, b.pkgPattern)
 	if _, err := goOut(ctx, b.dir, env, args...); err != nil {
+		if strings.Contains(err.Error(), "when dynamic linking") {
+			// Assembly that uses R15 after a global access: the go
+			// command builds plugins with -dynlink, which reserves it.
+			return nil, fmt.Errorf("%w: assembly not buildable into a plugin: a package the patch links has assembly that -dynlink rejects (upgrade it in a release first):\n%v", ErrRefused, err)
+		}
 		return nil, err
 	}
 	targets := b.targets

@@ -23,9 +23,10 @@ type Plan struct {
 	Notes    []Finding
 	Refusals []Finding
 
-	overlays map[string][]byte // absolute path of the release's file -> patched source
-	pkgs     []string          // packages, other than main, with targets
-	mainPkg  *mainPatch        // nil unless functions of main changed
+	overlays map[string][]byte   // absolute path of the release's file -> patched source
+	pkgs     []string            // packages, other than main, with targets
+	mainPkg  *mainPatch          // nil unless functions of main changed
+	imports  map[string][]string // the release's packages -> their imports (internal.go)
 }
 
 // Target is one function the patch replaces.

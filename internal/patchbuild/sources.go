@@ -73,9 +73,14 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	exprs = slices.Compact(exprs)
 	var pkgList []string
 	for pk := range pkgs {
-		pkgList = append(pkgList, pk)
+		imp := importerFor(pluginPath, pk, p.imports)
+		if imp == "" {
+			return nil, "", "", nil, fmt.Errorf("package %s is internal to its module, and no package of the release that the patch may import imports it", pk)
+		}
+		pkgList = append(pkgList, imp)
 	}
 	sort.Strings(pkgList)
+	pkgList = slices.Compact(pkgList)
 	data := map[string]any{"Pkgs": pkgList, "Funcs": linked, "Exprs": exprs, "Anchor": anchorName}
 	gen := filepath.Join(root, dir, "zz_hotfix_main.go")
 	if p.mainPkg != nil {

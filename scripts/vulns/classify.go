@@ -76,6 +76,16 @@ func classify(exit int, out string, wrote bool) verdict {
 	}
 	if v.refusals == 0 {
 		msg := cliError(out)
+		// Refusals the build makes after its plan: the self-check finds
+		// the package's export data changed (the compiler's view, which
+		// the plan's comparison of sources does not have), or the plugin
+		// cannot be built at all.
+		switch {
+		case strings.Contains(msg, "self-check") && strings.Contains(msg, "export data changed"):
+			return verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}}
+		case strings.HasPrefix(msg, "refused: assembly not buildable into a plugin"):
+			return verdict{outcome: refused, refusals: 1, rules: []string{"assembly not buildable into a plugin"}}
+		}
 		// The case copies only the report's packages from the fixed
 		// version: a fix that also changed other packages of the module,
 		// or its requirements, does not compile that way. That is the
