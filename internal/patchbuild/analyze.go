@@ -25,6 +25,10 @@ type analyzeInput struct {
 	Main  string    // import path of the release's main package; "" for the only one
 	Flags []string  // the release's build flags: type-checking reuses its export data
 	Log   io.Writer // progress lines
+	// GoVersion is the toolchain that built the release ("go1.27.3"); ""
+	// means the one the go command in Fix selects. Some facts about the
+	// export data depend on it (funcLits).
+	GoVersion string
 }
 
 // analysis is one comparison of the release with the fix.
@@ -51,6 +55,11 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return nil, err
 	}
 	a.plan.Module = a.module
+	if a.in.GoVersion == "" {
+		if a.in.GoVersion, err = goOut(ctx, in.Fix, nil, "env", "GOVERSION"); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(in.Log, "comparing the working tree with the release source\n")
 	var berr, ferr error
 	both(func() { a.base, berr = loadFiles(ctx, in.Base) }, func() { a.fix, ferr = loadFiles(ctx, in.Fix) })

@@ -34,6 +34,7 @@ func TestAnalyze(t *testing.T) {
 		refusals []string // rules, sorted
 		notes    []string // rules, sorted
 		reason   string
+		goVer    string // the release's toolchain; "" for the one in use
 	}{
 		// Accepted.
 		{name: "body", targets: []string{"example.com/app/greet.Hello"}, reason: "a body change, same lines"},
@@ -76,7 +77,8 @@ func TestAnalyze(t *testing.T) {
 		{name: "removed-func", refusals: []string{"package-level object removed"}, reason: "removed function"},
 		{name: "import-added", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"import added"}, reason: "new import of the package"},
 		{name: "dep-not-allowed", targets: []string{"example.com/dep/other.Name"}, refusals: []string{"not allowed by policy"}, reason: "a dependency package outside allow.packages"},
-		{name: "closure-added-typed", targets: []string{"example.com/app/shop.Cart.Total"}, refusals: []string{"function literals added or removed"}, reason: "a closure more in a package with types"},
+		{name: "closure-added-typed", targets: []string{"example.com/app/shop.Cart.Total"}, refusals: []string{"function literals added or removed"}, reason: "a closure more in a package with types, for a release of Go 1.26", goVer: "go1.26.8"},
+		{name: "closure-added-typed-127", targets: []string{"example.com/app/shop.Cart.Total"}, reason: "the same for Go 1.27, whose closures are local symbols", goVer: "go1.27.3"},
 		{name: "policy", targets: []string{"example.com/app/shop.Price"}, refusals: []string{"not allowed by policy"}, reason: "deny.functions"},
 		{name: "directive", refusals: []string{"compiler directive changed"}, reason: "//go:noinline added"},
 		{name: "gomod", targets: []string{"example.com/app/greet.Hello"}, refusals: []string{"module changed"}, reason: "a godebug setting changes how every package runs"},
@@ -107,7 +109,7 @@ func TestAnalyze(t *testing.T) {
 			dir := t.TempDir()
 			base, fix := filepath.Join(dir, "base"), filepath.Join(dir, "fix")
 			writeCase(t, baseArc, filepath.Join("testdata", "cases", tt.name+".txtar"), base, fix)
-			plan, err := analyze(context.Background(), analyzeInput{Base: base, Fix: fix})
+			plan, err := analyze(context.Background(), analyzeInput{Base: base, Fix: fix, GoVersion: tt.goVer})
 			if err != nil {
 				t.Fatalf("analyze: %v", err)
 			}

@@ -228,7 +228,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log})
+	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: host.bin.BuildInfo().GoVersion})
 	if err != nil {
 		return nil, err
 	}

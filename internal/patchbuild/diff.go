@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"go/version"
 	"os"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func (d *pkgDiff) decls() {
 // patch. The build's self-check would catch it; this names the cause.
 func (d *pkgDiff) funcLits() {
 	bn, fn := countFuncLits(d.b.pkg.Syntax...), countFuncLits(d.f.pkg.Syntax...)
-	if bn == fn || d.main || !declaresType(d.b.pkg.Types) {
+	if bn == fn || d.main || !declaresType(d.b.pkg.Types) || !closuresNumbered(d.a.in.GoVersion) {
 		return // main's copy in the patch is a package of its own
 	}
 	pos, obj := d.f.pos(d.f.pkg.Syntax[0].Name.Pos()), d.path
@@ -227,6 +228,14 @@ func countFuncLits[N ast.Node](nodes ...N) int {
 		})
 	}
 	return n
+}
+
+// closuresNumbered reports whether the toolchain v numbers closures among
+// its package's symbols: up to Go 1.26. From Go 1.27 closures are local
+// static symbols (TestPluginClosureSymbols) and move no index
+// (TestFingerprintFacts).
+func closuresNumbered(v string) bool {
+	return version.Compare(version.Lang(v), "go1.27") < 0
 }
 
 func declaresType(p *types.Package) bool {
