@@ -12,16 +12,7 @@ import (
 // included, as `hotfix verify -binary` reports before any incident.
 func TestCoverageGoHTTPBin(t *testing.T) {
 	f := requireFixture(t)
-	src := filepath.Join(t.TempDir(), "httpbinhost")
-	if err := copyTree(filepath.Join("testdata", "httpbinhost"), src); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeModule(src, "example.com/httpbinhost", f.repo); err != nil {
-		t.Fatalf("go.mod: %v", err)
-	}
-	if out, err := run(src, "go", "get", "github.com/mccutchen/go-httpbin/v2@v2.25.0"); err != nil {
-		t.Fatalf("go get go-httpbin: %v\n%s", err, out)
-	}
+	src := httpbinSource(t, f)
 	flags, err := run(src, f.hotfix, "flags")
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)
@@ -74,4 +65,22 @@ func TestCoverageGoCommand(t *testing.T) {
 		}
 	}
 	t.Logf("%s\n%s\n%s", first[0], first[1], strings.Join(refused, "\n"))
+}
+
+// httpbinSource writes the go-httpbin host (testdata/httpbinhost) as a
+// module requiring go-httpbin v2.25.0 from the module proxy, and returns
+// its directory.
+func httpbinSource(t *testing.T, f *fixture) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "httpbinhost")
+	if err := copyTree(filepath.Join("testdata", "httpbinhost"), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeModule(src, "example.com/httpbinhost", f.repo); err != nil {
+		t.Fatalf("go.mod: %v", err)
+	}
+	if out, err := run(src, "go", "get", "github.com/mccutchen/go-httpbin/v2@v2.25.0"); err != nil {
+		t.Fatalf("go get go-httpbin: %v\n%s", err, out)
+	}
+	return src
 }

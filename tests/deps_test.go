@@ -24,14 +24,7 @@ import (
 // running service takes it live and gives it back.
 func TestDependencyFixGoHTTPBin(t *testing.T) {
 	f := requireFixture(t)
-	src := filepath.Join(t.TempDir(), "httpbinhost")
-	if err := copyTree(filepath.Join("testdata", "httpbinhost"), src); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeModule(src, "example.com/httpbinhost", f.repo); err != nil {
-		t.Fatalf("go.mod: %v", err)
-	}
-	mustRun(t, src, "go", "get", "github.com/mccutchen/go-httpbin/v2@v2.25.0")
+	src := httpbinSource(t, f)
 	modDir := mustRun(t, src, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/mccutchen/go-httpbin/v2")
 	copy := filepath.Join(src, "third_party", "go-httpbin")
 	if err := copyTree(modDir, copy); err != nil {

@@ -42,38 +42,98 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// options are the command's flags.
+type options struct {
+	extract, only, jsonOut, compare, repo string
+	sample, jobs                          int
+	seed                                  int64
+	timeout                               time.Duration
+	keep, noSumDB                         bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, bool) {
+	var o options
 	fs := flag.NewFlagSet("vulns", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	extract := fs.String("extract", "scripts/vulns/testdata/vulndb-extract.json", "the extract of the Go vulnerability database")
-	sample := fs.Int("sample", 0, "run a deterministic sample of N reports (0: all)")
-	seed := fs.Int64("seed", 1, "seed of the sample")
-	only := fs.String("only", "", "run only these report IDs (comma-separated)")
-	jobs := fs.Int("j", 1, "cases run in parallel")
-	timeout := fs.Duration("timeout", 10*time.Minute, "time limit of one case")
-	keep := fs.Bool("keep", false, "keep the case directories")
-	jsonOut := fs.String("json", filepath.Join(os.TempDir(), "hotfix-vulns.json"), "results file")
-	compare := fs.String("compare", "", "an earlier results file: print the reports whose outcome changed")
-	repo := fs.String("repo", ".", "the hotfix checkout whose CLI and agent are measured")
-	noSumDB := fs.Bool("nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
+	fs.StringVar(&o.extract, "extract", "scripts/vulns/testdata/vulndb-extract.json", "the extract of the Go vulnerability database")
+	fs.IntVar(&o.sample, "sample", 0, "run a deterministic sample of N reports (0: all)")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the sample")
+	fs.StringVar(&o.only, "only", "", "run only these report IDs (comma-separated)")
+	fs.IntVar(&o.jobs, "j", 1, "cases run in parallel")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of one case")
+	fs.BoolVar(&o.keep, "keep", false, "keep the case directories")
+	fs.StringVar(&o.jsonOut, "json", filepath.Join(os.TempDir(), "hotfix-vulns.json"), "results file")
+	fs.StringVar(&o.compare, "compare", "", "an earlier results file: print the reports whose outcome changed")
+	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
+	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
-		return 2 // the flag package printed why (or the help)
+		return o, false // the flag package printed why (or the help)
 	}
-	if fs.NArg() != 0 || *jobs < 1 || *sample < 0 {
+	if fs.NArg() != 0 || o.jobs < 1 || o.sample < 0 {
 		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]")
+		return o, false
+	}
+	return o, true
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, ok := parseFlags(args, stderr)
+	if !ok {
 		return 2
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "vulns:", err)
 		return 1
 	}
-	reports, err := load(*extract)
+	reports, err := load(o.extract)
 	if err != nil {
 		return fail(err)
 	}
-	if *only != "" {
+	if reports = selectReports(reports, o); len(reports) == 0 {
+		fmt.Fprintln(stderr, "vulns: no report selected")
+		return 2
+	}
+	rn, err := newRunner(o.repo, o.timeout, o.keep)
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(filepath.Dir(rn.hotfix))
+	if o.noSumDB {
+		rn.env = append(rn.env, "GOSUMDB=off")
+	}
+	fmt.Fprintf(stderr, "vulns: %d report(s), %d at a time, %s per case at most\n", len(reports), o.jobs, o.timeout)
+	start := time.Now()
+	results := runAll(rn, reports, o, start, stderr)
+	elapsed := time.Since(start).Round(time.Second)
+	ran := completed(results)
+	sum := summarize(ran)
+	printTable(stdout, ran, sum, elapsed)
+	if len(ran) < len(reports) {
+		fmt.Fprintf(stdout, "interrupted: %d of %d report(s) ran\n", len(ran), len(reports))
+	}
+	if o.jsonOut != "" {
+		if err := writeResults(o.jsonOut, ran, sum, elapsed, o.extract); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "results written to %s\n", o.jsonOut)
+	}
+	if o.compare != "" {
+		if err := printComparison(stdout, o.compare, results); err != nil {
+			return fail(err)
+		}
+	}
+	if sum.RunnerErrors > 0 {
+		fmt.Fprintf(stderr, "vulns: %d runner error(s)\n", sum.RunnerErrors)
+		return 1
+	}
+	return 0
+}
+
+// selectReports applies -only, then -sample.
+func selectReports(reports []report, o options) []report {
+	if o.only != "" {
 		want := map[string]bool{}
-		for _, id := range strings.Split(*only, ",") {
+		for _, id := range strings.Split(o.only, ",") {
 			want[strings.TrimSpace(id)] = true
 		}
 		var sel []report
@@ -84,33 +144,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		reports = sel
 	}
-	if *sample > 0 {
-		reports = pick(reports, *sample, *seed)
+	if o.sample > 0 {
+		reports = pick(reports, o.sample, o.seed)
 	}
-	if len(reports) == 0 {
-		fmt.Fprintln(stderr, "vulns: no report selected")
-		return 2
-	}
-	rn, err := newRunner(*repo, *timeout, *keep)
-	if err != nil {
-		return fail(err)
-	}
-	defer os.RemoveAll(filepath.Dir(rn.hotfix))
-	if *noSumDB {
-		rn.env = append(rn.env, "GOSUMDB=off")
-	}
-	fmt.Fprintf(stderr, "vulns: %d report(s), %d at a time, %s per case at most\n", len(reports), *jobs, *timeout)
-	// An interrupt stops handing out cases; the cases running finish
-	// (each within its timeout) and the table covers what ran.
+	return reports
+}
+
+// runAll runs the cases, o.jobs at a time, and returns their results in
+// the order of reports (nil for a case an interrupt kept from running).
+// An interrupt stops handing out cases; the cases running finish (each
+// within its timeout) and the table covers what ran.
+func runAll(rn *runner, reports []report, o options, start time.Time, stderr io.Writer) []*result {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	start := time.Now()
 	results := make([]*result, len(reports))
 	var mu sync.Mutex
 	done := 0
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range *jobs {
+	for range o.jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -123,11 +175,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 				if res.Outcome == failed && res.Tail != "" {
 					fmt.Fprintf(stderr, "%s\n", indent(res.Tail, "    | "))
 				}
-				if *jsonOut != "" {
+				if o.jsonOut != "" {
 					// After every case, so that a long run can be read,
 					// or compared, before it ends.
 					ran := completed(results)
-					if err := writeResults(*jsonOut, ran, summarize(ran), time.Since(start), *extract); err != nil {
+					if err := writeResults(o.jsonOut, ran, summarize(ran), time.Since(start), o.extract); err != nil {
 						fmt.Fprintln(stderr, "vulns:", err)
 					}
 				}
@@ -146,30 +198,7 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	stop()
-	elapsed := time.Since(start).Round(time.Second)
-	ran := completed(results)
-	sum := summarize(ran)
-	printTable(stdout, ran, sum, elapsed)
-	if len(ran) < len(reports) {
-		fmt.Fprintf(stdout, "interrupted: %d of %d report(s) ran\n", len(ran), len(reports))
-	}
-	if *jsonOut != "" {
-		if err := writeResults(*jsonOut, ran, sum, elapsed, *extract); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "results written to %s\n", *jsonOut)
-	}
-	if *compare != "" {
-		if err := printComparison(stdout, *compare, results); err != nil {
-			return fail(err)
-		}
-	}
-	if sum.RunnerErrors > 0 {
-		fmt.Fprintf(stderr, "vulns: %d runner error(s)\n", sum.RunnerErrors)
-		return 1
-	}
-	return 0
+	return results
 }
 
 // completed is the results of the cases that ran, in the extract's order.
