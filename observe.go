@@ -110,8 +110,5 @@ func (a *Agent) Metrics() Metrics {
 	for _, s := range a.status {
 		m.Patches[s.State]++
 	}
-	for _, s := range []State{StateApplied, StateReverted, StateRefused, StateFailed} {
-		m.Events[s] += 0
-	}
 	return m
 }

@@ -238,42 +238,35 @@ func (a *analysis) changedFiles(bp, fp *packages.Package) []string {
 	bother, fother := collect(bp, bp.OtherFiles), collect(fp, fp.OtherFiles)
 	bemb, femb := collect(bp, bp.EmbedFiles), collect(fp, fp.EmbedFiles)
 	var changed []string
-	for _, name := range unionKeys(bgo, fgo) {
-		if sameFile(bgo[name], fgo[name]) {
-			continue
+	// differ lists the names whose files differ between the trees, and
+	// hands each to refuse with its path (the fix's, or the release's if
+	// the fix has none).
+	differ := func(b, f set, refuse func(name, where string)) {
+		for _, name := range unionKeys(b, f) {
+			if sameFile(b[name], f[name]) {
+				continue
+			}
+			changed = append(changed, name)
+			where := f[name]
+			if where == "" {
+				where = b[name]
+			}
+			refuse(name, where)
 		}
-		changed = append(changed, name)
+	}
+	at := func(where string) string { return rel(a.rootOf(where), where) }
+	differ(bgo, fgo, func(name, where string) {
 		if importsC(bgo[name]) || importsC(fgo[name]) {
 			a.cgo[fp.PkgPath] = true
-			where := fgo[name]
-			if where == "" {
-				where = bgo[name]
-			}
-			a.refuse(Finding{Pos: rel(a.rootOf(where), where), Object: fp.PkgPath, Rule: "cgo or assembly changed", Detail: "a file that uses cgo changed: cgo code is compiled outside the Go toolchain's control"})
+			a.refuse(Finding{Pos: at(where), Object: fp.PkgPath, Rule: "cgo or assembly changed", Detail: "a file that uses cgo changed: cgo code is compiled outside the Go toolchain's control"})
 		}
-	}
-	for _, name := range unionKeys(bother, fother) {
-		if sameFile(bother[name], fother[name]) {
-			continue
-		}
-		changed = append(changed, name)
-		where := fother[name]
-		if where == "" {
-			where = bother[name]
-		}
-		a.refuse(Finding{Pos: rel(a.rootOf(where), where), Object: fp.PkgPath, Rule: "cgo or assembly changed", Detail: "assembly, C or object files are not rebuilt into a patch"})
-	}
-	for _, name := range unionKeys(bemb, femb) {
-		if sameFile(bemb[name], femb[name]) {
-			continue
-		}
-		changed = append(changed, name)
-		where := femb[name]
-		if where == "" {
-			where = bemb[name]
-		}
-		a.refuse(Finding{Pos: rel(a.rootOf(where), where), Object: fp.PkgPath, Rule: "embedded file changed", Detail: "embedded files are package-level data of the release; a patch shares, never replaces, them"})
-	}
+	})
+	differ(bother, fother, func(_, where string) {
+		a.refuse(Finding{Pos: at(where), Object: fp.PkgPath, Rule: "cgo or assembly changed", Detail: "assembly, C or object files are not rebuilt into a patch"})
+	})
+	differ(bemb, femb, func(_, where string) {
+		a.refuse(Finding{Pos: at(where), Object: fp.PkgPath, Rule: "embedded file changed", Detail: "embedded files are package-level data of the release; a patch shares, never replaces, them"})
+	})
 	return changed
 }
 
