@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,65 +19,143 @@ import (
 // while applying and lasting RSS growth, both relative to the file size.
 func BenchmarkDropToLive(b *testing.B) {
 	f := requireFixture(b)
-	patch := f.patches["v1"]
-	st, err := os.Stat(patch)
+	d := liveDrop{
+		host: f.host, patch: f.patches["v1"], policy: readFile(filepath.Join("testdata", "policy.yaml")), gc: "/gc",
+		fixed: func(h *hostProc) bool { return h.mustGet("/greet?name=x") == "hello x v1" },
+	}
+	d.bench(b)
+}
+
+// BenchmarkRealService is BenchmarkDropToLive on a real service and a real
+// fix: go-httpbin with upstream's CORS fix in its own module (corsFix, a
+// 12 MB patch). It also times `hotfix build` of that fix, warm, with the
+// split it prints.
+func BenchmarkRealService(b *testing.B) {
+	f := requireFixture(b)
+	c := realService(b, f)
+	d := liveDrop{
+		host: c.host, patch: c.patch, policy: c.policy, gc: "/hotfix-test/gc",
+		fixed: func(h *hostProc) bool { return corsMethods(h) == corsAfter },
+	}
+	d.bench(b)
+	var total, release, analysis, patch []float64
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		out := mustRun(b, c.src, f.hotfix, "build", "-binary", c.host, "-version", "2.25.0-cors", "-o", filepath.Join(b.TempDir(), "cors.so"))
+		total = append(total, time.Since(t0).Seconds())
+		var r, a, p float64
+		if l := lineWith(out, "took "); l == "" {
+			b.Fatalf("hotfix build printed no split:\n%s", out)
+		} else if _, err := fmt.Sscanf(l[strings.Index(l, "release "):], "release %fs, analysis %fs, patch build %fs", &r, &a, &p); err != nil {
+			b.Fatalf("split %q: %v", l, err)
+		}
+		release, analysis, patch = append(release, r), append(analysis, a), append(patch, p)
+	}
+	b.ReportMetric(median(total), "build-s")
+	b.ReportMetric(median(release), "build-release-s")
+	b.ReportMetric(median(analysis), "build-analysis-s")
+	b.ReportMetric(median(patch), "build-patch-s")
+}
+
+var (
+	realOnce sync.Once
+	realFix  *corsFix
+)
+
+// realService builds corsFix once per test binary: go test calls a
+// benchmark more than once.
+func realService(b *testing.B, f *fixture) *corsFix {
+	realOnce.Do(func() {
+		root, err := os.MkdirTemp(f.root, "real-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		realFix = buildCORSFix(b, f, root)
+	})
+	if realFix == nil {
+		b.Fatal("go-httpbin and its fix could not be built")
+	}
+	return realFix
+}
+
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// liveDrop is one patch dropped into fresh processes of one host.
+type liveDrop struct {
+	host, patch string
+	policy      []byte
+	gc          string               // a path that hands free memory back to the OS
+	fixed       func(*hostProc) bool // the fixed behaviour answers
+}
+
+func (d liveDrop) bench(b *testing.B) {
+	b.Helper()
+	st, err := os.Stat(d.patch)
 	if err != nil {
 		b.Fatal(err)
 	}
 	size := float64(st.Size())
-	var live, settle, inspect, open, apply, stw []float64
-	var peak, lasting []float64
+	names := []string{"live-ms", "settle-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so"}
+	figs := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		dir := b.TempDir()
-		if err := copyFile(filepath.Join("testdata", "policy.yaml"), filepath.Join(dir, "hotfix.yaml")); err != nil {
-			b.Fatal(err)
+		for k, v := range d.once(b, size) {
+			figs[k] = append(figs[k], v)
 		}
-		os.MkdirAll(filepath.Join(dir, "patches"), 0o755)
-		h := startHost(b, f.host, dir)
-		h.mustGet("/greet?name=x")
-		tmp := filepath.Join(dir, "patches", ".v1.so.part")
-		if err := copyFile(patch, tmp); err != nil {
-			b.Fatal(err)
-		}
-		h.mustGet("/gc")
-		time.Sleep(50 * time.Millisecond) // let the host go idle
-		rss0 := procStatus(b, h.pid, "VmRSS")
-		os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", h.pid), []byte("5"), 0) // reset VmHWM
-		b.StartTimer()
-		t0 := time.Now()
-		if err := os.Rename(tmp, filepath.Join(dir, "patches", "v1.so")); err != nil {
-			b.Fatal(err)
-		}
-		for h.mustGet("/greet?name=x") != "hello x v1" {
-		}
-		live = append(live, float64(time.Since(t0).Microseconds())/1000)
-		b.StopTimer()
-		rec := h.waitRecord("patch applied", 1)
-		settle = append(settle, ms(rec["settle"]))
-		inspect = append(inspect, ms(rec["inspect"]))
-		open = append(open, ms(rec["open"]))
-		apply = append(apply, ms(rec["apply"]))
-		stw = append(stw, ms(rec["stopped_world"]))
-		time.Sleep(100 * time.Millisecond)
-		hwm := procStatus(b, h.pid, "VmHWM")
-		rss1 := procStatus(b, h.pid, "VmRSS")
-		peak = append(peak, (hwm-rss0)/size)
-		lasting = append(lasting, (rss1-rss0)/size)
-		h.stop()
 		b.StartTimer()
 	}
 	b.StopTimer()
-	b.ReportMetric(median(live), "live-ms")
-	b.ReportMetric(median(settle), "settle-ms")
-	b.ReportMetric(median(inspect), "inspect-ms")
-	b.ReportMetric(median(open), "open-ms")
-	b.ReportMetric(median(apply), "apply-ms")
-	b.ReportMetric(median(stw)*1000, "stw-us")
-	b.ReportMetric(median(peak), "peak-rss/so")
-	b.ReportMetric(median(lasting), "lasting-rss/so")
+	for _, n := range names {
+		b.ReportMetric(median(figs[n]), n)
+	}
 	b.ReportMetric(size/1e6, "so-MB")
+}
+
+// once starts the host, drops the patch, and returns every figure of
+// that one load.
+func (d liveDrop) once(b *testing.B, size float64) map[string]float64 {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hotfix.yaml"), d.policy, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "patches"), 0o755)
+	h := startHost(b, d.host, dir)
+	defer h.stop()
+	if d.fixed(h) {
+		b.Fatal("the host has the fix before the patch")
+	}
+	tmp := filepath.Join(dir, "patches", ".fix.so.part")
+	if err := copyFile(d.patch, tmp); err != nil {
+		b.Fatal(err)
+	}
+	h.mustGet(d.gc)
+	time.Sleep(50 * time.Millisecond) // let the host go idle
+	rss0 := procStatus(b, h.pid, "VmRSS")
+	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", h.pid), []byte("5"), 0) // reset VmHWM
+	t0 := time.Now()
+	if err := os.Rename(tmp, filepath.Join(dir, "patches", "fix.so")); err != nil {
+		b.Fatal(err)
+	}
+	for !d.fixed(h) {
+	}
+	live := float64(time.Since(t0).Microseconds()) / 1000
+	rec := h.waitRecord("patch applied", 1)
+	time.Sleep(100 * time.Millisecond)
+	hwm := procStatus(b, h.pid, "VmHWM")
+	rss1 := procStatus(b, h.pid, "VmRSS")
+	return map[string]float64{
+		"live-ms": live, "settle-ms": ms(rec["settle"]), "inspect-ms": ms(rec["inspect"]),
+		"open-ms": ms(rec["open"]), "apply-ms": ms(rec["apply"]), "stw-us": ms(rec["stopped_world"]) * 1000,
+		"peak-rss/so": (hwm - rss0) / size, "lasting-rss/so": (rss1 - rss0) / size,
+	}
 }
 
 func ms(v any) float64 {

@@ -12,7 +12,7 @@ import (
 // included, as `hotfix verify -binary` reports before any incident.
 func TestCoverageGoHTTPBin(t *testing.T) {
 	f := requireFixture(t)
-	src := httpbinSource(t, f)
+	src := httpbinSource(t, f, t.TempDir())
 	flags, err := run(src, f.hotfix, "flags")
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)
@@ -67,12 +67,12 @@ func TestCoverageGoCommand(t *testing.T) {
 	t.Logf("%s\n%s\n%s", first[0], first[1], strings.Join(refused, "\n"))
 }
 
-// httpbinSource writes the go-httpbin host (testdata/httpbinhost) as a
-// module requiring go-httpbin v2.25.0 from the module proxy, and returns
-// its directory.
-func httpbinSource(t *testing.T, f *fixture) string {
+// httpbinSource writes the go-httpbin host (testdata/httpbinhost) in a
+// new directory under root as a module requiring go-httpbin v2.25.0 from
+// the module proxy, and returns its directory.
+func httpbinSource(t testing.TB, f *fixture, root string) string {
 	t.Helper()
-	src := filepath.Join(t.TempDir(), "httpbinhost")
+	src := filepath.Join(root, "httpbinhost")
 	if err := copyTree(filepath.Join("testdata", "httpbinhost"), src); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,53 @@ import (
 // running service takes it live and gives it back.
 func TestDependencyFixGoHTTPBin(t *testing.T) {
 	f := requireFixture(t)
-	src := httpbinSource(t, f)
+	c := buildCORSFix(t, f, t.TempDir())
+	t.Logf("hotfix build:\n%s", c.buildOut)
+	if !strings.Contains(c.buildOut, "github.com/mccutchen/go-httpbin/v2/httpbin.preflight.func1") {
+		t.Errorf("the plan does not replace the closure of preflight:\n%s", c.buildOut)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hotfix.yaml"), c.policy, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, c.host, dir)
+	waitMethods := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if corsMethods(h) == want {
+				return
+			}
+		}
+		t.Fatalf("Access-Control-Allow-Methods = %q, want %q\n%s", corsMethods(h), want, h.logs)
+	}
+	waitMethods(corsBefore)
+	drop(t, dir, c.patch, "cors.so")
+	waitMethods(corsAfter)
+	remove(t, dir, "cors.so")
+	waitMethods(corsBefore)
+}
+
+// The methods go-httpbin v2.25.0 allows in a CORS preflight, and those of
+// v2.26.0, whose fix corsFix carries.
+const (
+	corsBefore = "GET, POST, HEAD, PUT, DELETE, PATCH, OPTIONS"
+	corsAfter  = "GET, POST, HEAD, PUT, DELETE, PATCH, QUERY, OPTIONS"
+)
+
+// corsFix is a real service and a real fix in one of its dependencies:
+// go-httpbin v2.25.0 carried as a local copy (replace => ./third_party/...)
+// and built with `hotfix flags` as the release, and upstream's CORS fix of
+// v2.26.0 (QUERY among the allowed methods, in a closure of
+// httpbin.preflight) made in the copy and built with `hotfix build`.
+type corsFix struct {
+	src, host, patch string
+	policy           []byte
+	buildOut         string // what hotfix build printed
+}
+
+func buildCORSFix(t testing.TB, f *fixture, root string) *corsFix {
+	t.Helper()
+	src := httpbinSource(t, f, root)
 	modDir := mustRun(t, src, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/mccutchen/go-httpbin/v2")
 	copy := filepath.Join(src, "third_party", "go-httpbin")
 	if err := copyTree(modDir, copy); err != nil {
@@ -35,56 +81,36 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	mustRun(t, src, "go", "mod", "tidy")
 	gitRelease(t, src)
 	flags := mustRun(t, src, f.hotfix, "flags")
-	host := filepath.Join(src, "httpbinhost")
-	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
+	c := &corsFix{src: src, host: filepath.Join(src, "httpbinhost"), patch: filepath.Join(src, "cors.so")}
+	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", c.host, ".")...)
 
 	mw := filepath.Join(copy, "httpbin", "middleware.go")
-	old := []byte(`"GET, POST, HEAD, PUT, DELETE, PATCH, OPTIONS"`)
+	old := []byte(`"` + corsBefore + `"`)
 	b := readFile(mw)
 	if !bytes.Contains(b, old) {
 		t.Fatalf("%s: no CORS methods line to fix", mw)
 	}
-	if err := os.WriteFile(mw, bytes.Replace(b, old, []byte(`"GET, POST, HEAD, PUT, DELETE, PATCH, QUERY, OPTIONS"`), 1), 0o644); err != nil {
+	if err := os.WriteFile(mw, bytes.Replace(b, old, []byte(`"`+corsAfter+`"`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	patch := filepath.Join(src, "cors.so")
-	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-version", "2.25.0-cors", "-o", patch)
-	t.Logf("hotfix build:\n%s", out)
-	if !strings.Contains(out, "github.com/mccutchen/go-httpbin/v2/httpbin.preflight.func1") {
-		t.Errorf("the plan does not replace the closure of preflight:\n%s", out)
-	}
-
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "hotfix.yaml"), readFile(filepath.Join(src, "hotfix.yaml")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h := startHost(t, host, dir)
-	methods := func() string {
-		req, _ := http.NewRequest("OPTIONS", "http://"+h.addr+"/get", nil)
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.Header.Get("Access-Control-Allow-Methods")
-	}
-	waitMethods := func(want string) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if methods() == want {
-				return
-			}
-		}
-		t.Fatalf("Access-Control-Allow-Methods = %q, want %q\n%s", methods(), want, h.logs)
-	}
-	waitMethods("GET, POST, HEAD, PUT, DELETE, PATCH, OPTIONS")
-	drop(t, dir, patch, "cors.so")
-	waitMethods("GET, POST, HEAD, PUT, DELETE, PATCH, QUERY, OPTIONS")
-	remove(t, dir, "cors.so")
-	waitMethods("GET, POST, HEAD, PUT, DELETE, PATCH, OPTIONS")
+	c.buildOut = mustRun(t, src, f.hotfix, "build", "-binary", c.host, "-version", "2.25.0-cors", "-o", c.patch)
+	c.policy = readFile(filepath.Join(src, "hotfix.yaml"))
+	return c
 }
 
-func mustRun(t *testing.T, dir, name string, args ...string) string {
+// corsMethods asks h for a CORS preflight and returns the methods allowed.
+func corsMethods(h *hostProc) string {
+	h.t.Helper()
+	req, _ := http.NewRequest("OPTIONS", "http://"+h.addr+"/get", nil)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Access-Control-Allow-Methods")
+}
+
+func mustRun(t testing.TB, dir, name string, args ...string) string {
 	t.Helper()
 	out, err := run(dir, name, args...)
 	if err != nil {
@@ -95,7 +121,7 @@ func mustRun(t *testing.T, dir, name string, args ...string) string {
 
 // gitRelease commits the tree at dir as the release `hotfix build`
 // compares the working tree with.
-func gitRelease(t *testing.T, dir string) {
+func gitRelease(t testing.TB, dir string) {
 	t.Helper()
 	mustRun(t, dir, "git", "init", "-q", ".")
 	mustRun(t, dir, "git", "add", "-A")

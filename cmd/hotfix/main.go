@@ -208,6 +208,7 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): patch %s version %s, %d function(s), for binary %s\n",
 		res.Out, res.Size, res.Manifest.ID, res.Manifest.Version, len(res.Manifest.Targets), res.Manifest.Host.BuildID)
+	fmt.Fprintln(stdout, res.Took)
 	return nil
 }
 

@@ -53,6 +53,20 @@ type Result struct {
 	Out      string
 	Size     int
 	Plan     *Plan // nil when the targets were named with Funcs
+	Took     Timings
+}
+
+// Timings split the time of a build: the release (checking it out and
+// building it or reading its binary), the source analysis, and the
+// patch's own go build with its checks, manifest and signature.
+type Timings struct {
+	Release, Analysis, Patch time.Duration
+}
+
+func (t Timings) String() string {
+	s := func(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+	return fmt.Sprintf("took %s: release %s, analysis %s, patch build %s",
+		s(t.Release+t.Analysis+t.Patch), s(t.Release), s(t.Analysis), s(t.Patch))
 }
 
 // meta is what identifies one patch build.
@@ -170,10 +184,12 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	t0 := time.Now()
 	host, err := hostIdentity(ctx, opt, tmp)
 	if err != nil {
 		return nil, err
 	}
+	took := Timings{Release: time.Since(t0)}
 	var targets []loader.Target
 	for _, fn := range opt.Funcs {
 		targets = append(targets, loader.Target{Name: fn, Reason: "named with -func"})
@@ -188,7 +204,13 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	}
 	pluginPath := m.modPath + "/" + m.pkgDir()
 	files := map[string][]byte{filepath.Join(absDir, m.pkgDir(), "zz_hotfix_main.go"): src}
-	return finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: absDir, files: files, pkgPattern: "./" + m.pkgDir(), pluginPath: pluginPath, targets: targets})
+	t0 = time.Now()
+	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: absDir, files: files, pkgPattern: "./" + m.pkgDir(), pluginPath: pluginPath, targets: targets})
+	if r != nil {
+		took.Patch = time.Since(t0)
+		r.Took = took
+	}
+	return r, err
 }
 
 // buildChanged finds the changed functions itself.
@@ -208,6 +230,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	t0 := time.Now()
 	wt, err := checkoutBase(ctx, opt, tmp)
 	if err != nil {
 		return nil, err
@@ -228,12 +251,15 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	took := Timings{Release: time.Since(t0)}
+	t0 = time.Now()
 	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: host.bin.BuildInfo().GoVersion})
 	if err != nil {
 		return nil, err
 	}
 	plan.check(host.bin, opt.Policy)
-	res := &Result{Plan: plan}
+	took.Analysis = time.Since(t0)
+	res := &Result{Plan: plan, Took: took}
 	fmt.Fprintf(opt.Plan, "release %s (%s), working tree %s\n", wt.rev[:12], opt.baseName(), absDir)
 	if err := plan.Write(opt.Plan); err != nil {
 		return nil, err
@@ -248,6 +274,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	t0 = time.Now()
 	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan})
 	if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
@@ -255,7 +282,8 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 	if r != nil {
-		r.Plan = plan
+		took.Patch = time.Since(t0)
+		r.Plan, r.Took = plan, took
 	}
 	return r, err
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 
 	"github.com/gohotfix/hotfix"
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
@@ -32,5 +33,12 @@ func main() {
 	}
 	// The line the end-to-end tests wait for (tests/host_test.go).
 	fmt.Printf("listening %s pid %d variant httpbin\n", ln.Addr(), os.Getpid())
-	fmt.Println(http.Serve(ln, httpbin.New()))
+	mux := http.NewServeMux()
+	mux.Handle("/", httpbin.New())
+	// A memory baseline without start-up garbage, for the benchmarks
+	// (tests/bench_test.go): the path is none of httpbin's.
+	mux.HandleFunc("/hotfix-test/gc", func(w http.ResponseWriter, r *http.Request) {
+		debug.FreeOSMemory()
+	})
+	fmt.Println(http.Serve(ln, mux))
 }
