@@ -149,6 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
+	loader.RemoveStaged(loadedDir(pol))
 	a := &Agent{
 		log: log, polPath: path, polSum: polSum,
 		status: map[string]*PatchStatus{}, pol: pol, obs: newObservations(),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/gohotfix/hotfix/ledger"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher"
+	"github.com/gohotfix/hotfix/policy"
 )
 
 // ready handles a complete patch file: read it, decide what to do with it
@@ -22,6 +22,7 @@ func (a *Agent) ready(path string, settle time.Duration, first time.Time) {
 	if !ok {
 		return
 	}
+	defer r.f.Close() // the private copy, unless it was opened
 	base, m := filepath.Base(path), r.f.Manifest
 	prevSHA := ""
 	if prev := a.files[path]; prev != nil {
@@ -84,8 +85,9 @@ func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFi
 		return readFile{}, false // reported again with nothing changed
 	}
 	pol := a.policy()
-	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.ReadOptions{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.TrustSigner})
+	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.ReadOptions{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.TrustSigner, Stage: loadedDir(pol)})
 	if changedSince(path, r.key) {
+		r.f.Close()
 		// Written to while we read it, in place: the bytes read may mix two
 		// versions, and an in-place rewrite keeps a valid trailer all along.
 		// The watcher reports it again once it has settled.
@@ -125,7 +127,7 @@ func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patch
 	ps := &patchState{manifest: m, sha: r.f.SHA256, file: base}
 	a.patches[m.ID] = ps
 	a.opened++
-	ps.loaded, err = loader.Open(p, filepath.Join(a.policy().StateDir, "loaded"))
+	ps.loaded, err = loader.Open(p, loadedDir(a.policy()))
 	r.tm.Open = time.Since(t1)
 	if err != nil {
 		a.record(base, &m, r.f.SHA256, r.tm, ledger.Failed, err)
@@ -210,11 +212,11 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 		a.mu.Unlock()
 	}
 	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Applied, nil)
-	// Reading and checking the file took several times its size in heap;
-	// hand it back now rather than whenever the scavenger gets to it, so a
-	// patch costs the process about its mapped size and no more.
-	debug.FreeOSMemory()
 }
+
+// loadedDir is where patches are copied as they are read and opened from:
+// a directory only this service can change (loader.ReadOptions.Stage).
+func loadedDir(pol *policy.Policy) string { return filepath.Join(pol.StateDir, "loaded") }
 
 // forgetFile reverts the patch a deleted (or rewritten) file held, unless
 // another file in the directory still holds the same patch.

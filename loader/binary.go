@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"bytes"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ func ReadBinary(path string) (*Binary, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := readImage(data)
+	img, err := readImage(bytes.NewReader(data), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

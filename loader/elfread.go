@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -42,15 +43,17 @@ const pkgHashPrefix = "go:link.pkghashbytes."
 // nativeMachine is the ELF machine of each GOARCH hotfix knows.
 var nativeMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 
-// readImage parses an ELF image from memory. debug/elf panics on some
-// hostile inputs; that becomes an ErrFormat here, at our boundary.
-func readImage(b []byte) (img *image, err error) {
+// readImage parses an ELF image. With want set, it keeps only the symbols
+// want names and the package fingerprints: a patch's checks need a few of
+// its tens of thousands of symbols. debug/elf panics on some hostile
+// inputs; that becomes an ErrFormat here, at our boundary.
+func readImage(r io.ReaderAt, want map[string]bool) (img *image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, errorf(ErrFormat, "malformed ELF: %v", r)
 		}
 	}()
-	f, err := elf.NewFile(bytes.NewReader(b))
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, errorf(ErrFormat, "not an ELF file: %v", err)
 	}
@@ -66,10 +69,15 @@ func readImage(b []byte) (img *image, err error) {
 		}
 		img.buildID = parseGoNote(data)
 	}
-	if info, err := buildinfo.Read(bytes.NewReader(b)); err == nil {
+	if info, err := buildinfo.Read(r); err == nil {
 		img.info = info
 	}
-	syms, err := f.Symbols()
+	var syms []elf.Symbol
+	if want != nil {
+		syms, err = wantedSymbols(f, want)
+	} else {
+		syms, err = f.Symbols()
+	}
 	if err != nil {
 		if f.Machine != nativeMachine[runtime.GOARCH] {
 			// An ELF for another machine, say a bare hand-made header: the
@@ -103,6 +111,48 @@ func (img *image) addSections(f *elf.File) {
 			img.pclntab = sec
 		}
 	}
+}
+
+// wantedSymbols returns the symbols of f's symbol table that want names
+// (with or without the "local." prefix of a plugin's own copy) and the
+// package fingerprints. It makes a string of those names only: a patch's
+// symbol table has tens of thousands, and elf.File.Symbols made a string
+// and a struct of each, several milliseconds and megabytes per patch.
+func wantedSymbols(f *elf.File, want map[string]bool) ([]elf.Symbol, error) {
+	symtab := f.SectionByType(elf.SHT_SYMTAB)
+	if symtab == nil || symtab.Link == 0 || int(symtab.Link) >= len(f.Sections) {
+		return nil, elf.ErrNoSymbols
+	}
+	data, err := symtab.Data()
+	if err != nil {
+		return nil, err
+	}
+	strs, err := f.Sections[symtab.Link].Data()
+	if err != nil {
+		return nil, err
+	}
+	const entLen = 24 // Elf64_Sym
+	bo := f.ByteOrder
+	var keep []elf.Symbol
+	for i := entLen; i+entLen <= len(data); i += entLen { // entry 0 is the null symbol
+		e := data[i : i+entLen]
+		off := uint64(bo.Uint32(e[0:4]))
+		if off >= uint64(len(strs)) {
+			continue
+		}
+		name := strs[off:]
+		if n := bytes.IndexByte(name, 0); n >= 0 {
+			name = name[:n]
+		}
+		if !want[string(bytes.TrimPrefix(name, []byte("local.")))] && !bytes.HasPrefix(name, []byte(pkgHashPrefix)) {
+			continue
+		}
+		keep = append(keep, elf.Symbol{
+			Name: string(name), Info: e[4], Other: e[5], Section: elf.SectionIndex(bo.Uint16(e[6:8])),
+			Value: bo.Uint64(e[8:16]), Size: bo.Uint64(e[16:24]),
+		})
+	}
+	return keep, nil
 }
 
 // addSymbols records the functions and objects of the symbol table, and
@@ -151,11 +201,16 @@ func (img *image) ownCode(sym string) (uint64, bool) {
 // PluginCode reports which of syms the plugin file at path has code of its
 // own for.
 func PluginCode(path string, syms []string) (map[string]bool, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	img, err := readImage(b)
+	defer f.Close()
+	want := map[string]bool{}
+	for _, s := range syms {
+		want[s] = true
+	}
+	img, err := readImage(f, want)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

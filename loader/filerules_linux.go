@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,12 +35,16 @@ const openFlags = syscall.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK | s
 //  2. size: at most r.MaxBytes, before any byte is read;
 //  3. signature: the trailer is complete, the signature (if any) verifies
 //     over the ELF and the manifest, and r.Trust accepts the signer;
-//  4. manifest: strict JSON, known format, sane fields.
+//  4. manifest: strict JSON, known format, sane fields, and the ELF
+//     bytes' SHA-256.
 //
-// The returned File holds the bytes read: later checks and Open use them,
-// never the file again. A refusal wraps ErrFileRule, ErrFormat,
-// ErrSignature or the error of r.Trust. ReadPatch does not block on a
-// FIFO or device. It is safe for concurrent use.
+// The bytes are copied, as they are read and hashed, to a private file in
+// r.Stage (state_dir/loaded): later checks and Open use that copy, never
+// the file in patch_dir again, and the process never holds the whole file
+// in memory. Close the File to remove the copy if it is not opened. A
+// refusal wraps ErrFileRule, ErrFormat, ErrSignature or the error of
+// r.Trust. ReadPatch does not block on a FIFO or device. It is safe for
+// concurrent use.
 func ReadPatch(dir, name string, r ReadOptions) (*File, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
 		return nil, errorf(ErrFileRule, "%q is not a file name in patch_dir", name)
@@ -89,11 +94,30 @@ func ReadPatch(dir, name string, r ReadOptions) (*File, error) {
 	}
 	f := os.NewFile(uintptr(fd), filepath.Join(dir, name))
 	defer f.Close()
-	b, err := readAll(f, st.Size, r.MaxBytes)
-	if err != nil {
+	if err := checkSize(st.Size, r.MaxBytes); err != nil {
 		return nil, err
 	}
-	return DecodeTrusted(b, r.Trust)
+	return stageAndDecode(f, st.Size, r)
+}
+
+// stageAndDecode decodes the size bytes of src through a new private copy
+// in r.Stage, which the File keeps.
+func stageAndDecode(src *os.File, size int64, r ReadOptions) (*File, error) {
+	if err := privateDir(r.Stage); err != nil {
+		return nil, fmt.Errorf("private dir: %w", err)
+	}
+	stage, err := os.CreateTemp(r.Stage, stagePrefix+"*") // O_EXCL, mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("private copy: %w", err)
+	}
+	pf, err := decode(src, size, r.Trust, stage)
+	if err != nil {
+		stage.Close()
+		os.Remove(stage.Name())
+		return nil, err
+	}
+	pf.stage = stage
+	return pf, nil
 }
 
 // checkFileRules applies the file rules to what fstat said of an open
@@ -181,35 +205,39 @@ func privateDir(dir string) error {
 	return nil
 }
 
-// writePrivate writes b to dir/name through a new temporary file and a
-// rename, and checks that dir/name is then the file it wrote: whatever was
-// at that name before (a file planted there, a link) is replaced, never
-// reused.
-func writePrivate(dir, name string, b []byte) (string, error) {
-	final := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, ".open-*") // O_EXCL, mode 0600
+// writePrivate writes what r holds to dir/name through a new temporary
+// file and a rename (renamePrivate).
+func writePrivate(dir, name string, r io.Reader) (string, error) {
+	tmp, err := os.CreateTemp(dir, stagePrefix+"*") // O_EXCL, mode 0600
 	if err != nil {
 		return "", err
 	}
 	defer tmp.Close()
-	if _, err := tmp.Write(b); err != nil {
+	if _, err := io.Copy(tmp, r); err != nil {
 		os.Remove(tmp.Name())
 		return "", err
 	}
-	wrote, err := tmp.Stat()
+	return renamePrivate(tmp, filepath.Join(dir, name))
+}
+
+// renamePrivate gives the private file f the name final, and checks that
+// final is then the file f is: whatever was at that name before (a file
+// planted there, a link) is replaced, never reused.
+func renamePrivate(f *os.File, final string) (string, error) {
+	wrote, err := f.Stat()
 	if err != nil {
-		os.Remove(tmp.Name())
+		os.Remove(f.Name())
 		return "", err
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		os.Remove(tmp.Name())
+	if err := os.Rename(f.Name(), final); err != nil {
+		os.Remove(f.Name())
 		return "", err
 	}
 	got, err := os.Lstat(final)
 	if err != nil {
 		return "", err
 	}
-	if !os.SameFile(wrote, got) || got.Size() != int64(len(b)) {
+	if !os.SameFile(wrote, got) || got.Size() != wrote.Size() {
 		return "", fmt.Errorf("%s changed under us after it was written", final)
 	}
 	return final, nil

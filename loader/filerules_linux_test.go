@@ -119,7 +119,10 @@ func TestReadPatchFileRules(t *testing.T) {
 			var err error
 			go func() {
 				defer close(done)
-				_, err = ReadPatch(dir, tt.file, tt.rules)
+				tt.rules.Stage = filepath.Join(out, "loaded")
+				var f *File
+				f, err = ReadPatch(dir, tt.file, tt.rules)
+				f.Close()
 			}()
 			select {
 			case <-done:
@@ -197,6 +200,7 @@ func TestReadPatchOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeMode(t, filepath.Join(dir, "x.so"), tt.data, tt.mode)
+			tt.rules.Stage = filepath.Join(dir, "loaded")
 			_, err := ReadPatch(dir, "x.so", tt.rules)
 			if err == nil || !strings.Contains(err.Error(), tt.text) {
 				t.Fatalf("ReadPatch = %v, want a refusal naming %q (%s)", err, tt.text, tt.reason)
@@ -344,7 +348,7 @@ func TestWritePrivateReplacesPlanted(t *testing.T) {
 			dir := t.TempDir()
 			elsewhere := filepath.Join(t.TempDir(), "target")
 			tt.plant(t, filepath.Join(dir, "p.so"), elsewhere)
-			got, err := writePrivate(dir, "p.so", want)
+			got, err := writePrivate(dir, "p.so", bytes.NewReader(want))
 			if !tt.ok {
 				if err == nil {
 					t.Fatal("writePrivate over a directory succeeded")
@@ -368,5 +372,38 @@ func TestWritePrivateReplacesPlanted(t *testing.T) {
 				t.Fatalf("temporary files left: %v", ents)
 			}
 		})
+	}
+}
+
+// TestReadPatchStages: ReadPatch copies the file into the private
+// directory as it reads it, and everything after reads that copy: the
+// file in patch_dir can change afterwards without changing what is
+// opened. A refused file leaves no copy behind; Close removes one.
+func TestReadPatchStages(t *testing.T) {
+	good, err := Encode([]byte("\x7fELF code"), testManifest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	stage := filepath.Join(t.TempDir(), "loaded")
+	writeMode(t, filepath.Join(dir, "x.so"), good, 0o644)
+	f, err := ReadPatch(dir, "x.so", ReadOptions{Stage: stage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeMode(t, filepath.Join(dir, "x.so"), bytes.Repeat([]byte("x"), len(good)), 0o644)
+	if got := readELF(t, f); string(got) != "\x7fELF code" {
+		t.Fatalf("ELF after the original changed = %q", got)
+	}
+	if ents, _ := os.ReadDir(stage); len(ents) != 1 {
+		t.Fatalf("private dir holds %d files, want the one copy", len(ents))
+	}
+	f.Close()
+	f.Close()
+	if _, err := ReadPatch(dir, "x.so", ReadOptions{Stage: stage}); !errors.Is(err, ErrFormat) {
+		t.Fatalf("ReadPatch of garbage = %v", err)
+	}
+	if ents, _ := os.ReadDir(stage); len(ents) != 0 {
+		t.Fatalf("left in the private dir: %v", ents)
 	}
 }

@@ -5,13 +5,14 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
 
 // ReadPatch is implemented on Linux only: the file rules need openat,
 // O_NOFOLLOW and fstat's owner and link count.
-func ReadPatch(dir, name string, r Rules) (*File, error) {
+func ReadPatch(dir, name string, r ReadOptions) (*File, error) {
 	return nil, errorf(ErrFileRule, "file rules are implemented on Linux only")
 }
 
@@ -24,21 +25,22 @@ func privateDir(dir string) error {
 	return os.Chmod(dir, 0o700)
 }
 
-func writePrivate(dir, name string, b []byte) (string, error) {
-	final := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, ".open-*")
+func writePrivate(dir, name string, r io.Reader) (string, error) {
+	tmp, err := os.CreateTemp(dir, stagePrefix+"*")
 	if err != nil {
 		return "", err
 	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, r); err != nil {
 		os.Remove(tmp.Name())
 		return "", fmt.Errorf("write: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
+	return renamePrivate(tmp, filepath.Join(dir, name))
+}
+
+func renamePrivate(f *os.File, final string) (string, error) {
+	if err := os.Rename(f.Name(), final); err != nil {
+		return "", errors.Join(err, os.Remove(f.Name()))
 	}
 	return final, nil
 }

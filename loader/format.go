@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,18 +25,23 @@ import (
 //	ELF bytes | manifest JSON | signature block | footer
 //
 // footer (24 bytes, little endian): ELF length uint64, manifest length
-// uint32, signature block length uint32, magic "HOTFIX01". The signature
+// uint32, signature block length uint32, magic "HOTFIX02". The signature
 // block is empty (unsigned) or an ed25519 public key (32 bytes) followed by
-// the signature (64 bytes) of signedMessage.
+// the signature (64 bytes) of signedMessage: the SHA-256 of the ELF bytes
+// and the manifest, so that checking it costs microseconds, not another
+// pass over megabytes. The manifest also carries the ELF's SHA-256, which
+// binds an unsigned patch's code to its manifest.
 
 const (
 	footerLen   = 24
-	footerMagic = "HOTFIX01"
+	footerMagic = "HOTFIX02"
+	// oldMagic is the first format, which signed the whole ELF.
+	oldMagic    = "HOTFIX01"
 	sigBlockLen = ed25519.PublicKeySize + ed25519.SignatureSize
 	// maxManifest bounds what a hostile trailer can make us allocate.
 	maxManifest = 1 << 20
 	// FormatVersion is the manifest format this package writes and reads.
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // Manifest describes a patch. It travels inside the patch file and is read
@@ -51,6 +57,7 @@ type Manifest struct {
 	Targets      []Target  `json:"targets"`
 	GoVersion    string    `json:"go_version"`
 	BuildFlags   []string  `json:"build_flags"` // exactly as passed to go build
+	ELFSHA256    string    `json:"elf_sha256"`  // of the ELF bytes, hex
 	Host         Host      `json:"host"`
 	Built        time.Time `json:"built"`
 }
@@ -82,20 +89,52 @@ type Signature struct {
 // Fingerprint is the short form of a public key shown to operators.
 func Fingerprint(pub ed25519.PublicKey) string { return keys.Fingerprint(pub) }
 
-// File is a patch file split into its parts.
+// File is a patch file split into its parts, its signature verified and
+// its manifest read. The ELF bytes are not held in memory: ELF reads them
+// from where the checks read them (for the agent, a private copy).
 type File struct {
-	ELF       []byte
 	Manifest  Manifest
 	RawJSON   []byte
 	Signature *Signature // nil when unsigned
 	SHA256    string     // of the whole file
 	Size      int64
+	elf       *io.SectionReader
+	// stage is the private copy ReadPatch read the file into: Open gives
+	// it its final name, Close removes it if Open did not.
+	stage *os.File
+	src   *os.File // the file ReadOffline reads, closed by Close
+}
+
+// ELF returns a reader of the ELF bytes that were checked.
+func (f *File) ELF() *io.SectionReader { return io.NewSectionReader(f.elf, 0, f.elf.Size()) }
+
+// Close releases what the read holds: the private copy, unless Open has
+// taken it. It is safe to call more than once.
+func (f *File) Close() error {
+	if f == nil {
+		return nil
+	}
+	if f.src != nil {
+		f.src.Close()
+		f.src = nil
+	}
+	if f.stage == nil {
+		return nil
+	}
+	err := f.stage.Close()
+	if rerr := os.Remove(f.stage.Name()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		err = errors.Join(err, rerr)
+	}
+	f.stage = nil
+	return err
 }
 
 // Encode returns the bytes of a patch file: elf with m appended, signed
 // with key when key is not nil.
 func Encode(elf []byte, m Manifest, key ed25519.PrivateKey) ([]byte, error) {
 	m.Format = FormatVersion
+	elfSum := sha256.Sum256(elf)
+	m.ELFSHA256 = hex.EncodeToString(elfSum[:])
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
@@ -108,7 +147,7 @@ func Encode(elf []byte, m Manifest, key ed25519.PrivateKey) ([]byte, error) {
 	if key != nil {
 		pub := key.Public().(ed25519.PublicKey)
 		buf.Write(pub)
-		buf.Write(ed25519.Sign(key, signedMessage(elf, js)))
+		buf.Write(ed25519.Sign(key, signedMessage(elfSum[:], js)))
 		sigLen = sigBlockLen
 	}
 	var f [footerLen]byte
@@ -120,14 +159,12 @@ func Encode(elf []byte, m Manifest, key ed25519.PrivateKey) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// signedMessage binds the ELF bytes and the manifest bytes; the lengths
-// keep a byte from moving across the boundary unnoticed.
-func signedMessage(elf, manifest []byte) []byte {
-	msg := make([]byte, 0, 32+len(elf)+len(manifest))
-	msg = append(msg, "hotfix-patch-v1\x00"...)
-	msg = binary.LittleEndian.AppendUint64(msg, uint64(len(elf)))
-	msg = binary.LittleEndian.AppendUint64(msg, uint64(len(manifest)))
-	msg = append(msg, elf...)
+// signedMessage binds the ELF bytes, by their SHA-256, and the manifest
+// bytes.
+func signedMessage(elfSum, manifest []byte) []byte {
+	msg := make([]byte, 0, 16+len(elfSum)+len(manifest))
+	msg = append(msg, "hotfix-patch-v2\x00"...)
+	msg = append(msg, elfSum...)
 	return append(msg, manifest...)
 }
 
@@ -206,7 +243,15 @@ type TrustFunc func(signer ed25519.PublicKey) error
 type ReadOptions struct {
 	MaxBytes int64     // limits.max_file_bytes; 0 means no limit
 	Trust    TrustFunc // nil: any signer, or none
+	// Stage is the private directory ReadPatch copies the file into as it
+	// reads it (state_dir/loaded, which Open opens plugins from).
+	Stage string
 }
+
+// stagePrefix names the private copies being written or not yet opened;
+// whatever has it in the private directory when an agent starts is left
+// over from a process that ended (RemoveStaged).
+const stagePrefix = ".read-"
 
 // Decode splits the bytes of a patch file and verifies its signature, if
 // it has one. It makes no trust decision (see DecodeTrusted). It never
@@ -217,29 +262,45 @@ func Decode(b []byte) (*File, error) { return DecodeTrusted(b, nil) }
 // the fixed order of checks: trailer, signature, trust (when trust is not
 // nil), manifest. Each is refused with the first rule it breaks.
 func DecodeTrusted(b []byte, trust TrustFunc) (*File, error) {
-	size := int64(len(b))
-	if size < footerLen {
-		return nil, errorf(ErrFormat, "%d bytes is too short for a patch", size)
-	}
-	ft, err := parseFooter(b[size-footerLen:], size)
+	return decode(bytes.NewReader(b), int64(len(b)), trust, nil)
+}
+
+// decode checks the size bytes of a patch file in src, in the order of
+// DecodeTrusted. It reads src once from end to end, hashing it; with stage
+// set it writes what it reads there, and from then on reads only that
+// copy: the bytes checked are the bytes kept, without holding them in
+// memory.
+func decode(src io.ReaderAt, size int64, trust TrustFunc, stage *os.File) (*File, error) {
+	ft, err := readFooter(src, size)
 	if err != nil {
-		if string(b[len(b)-len(footerMagic):]) != footerMagic {
-			return nil, errorf(ErrFormat, "no hotfix trailer: %s, not a patch built by `hotfix build` (or a copy cut short)", sniff(b))
-		}
 		return nil, err
 	}
-	elf := b[:ft.elfLen]
-	js := b[ft.elfLen : ft.elfLen+ft.manLen]
-	sum := sha256.Sum256(b)
-	f := &File{ELF: elf, RawJSON: bytes.Clone(js), SHA256: hex.EncodeToString(sum[:]), Size: size}
+	var copyTo io.Writer // not a typed nil
+	if stage != nil {
+		copyTo = stage
+	}
+	sum, err := hashCopy(src, size, ft.elfLen, copyTo)
+	if err != nil {
+		return nil, err
+	}
+	if stage != nil {
+		// The split was read before the copy: it must be the copy's.
+		if again, err := readFooter(stage, size); err != nil || again != ft {
+			return nil, errorf(ErrFormat, "the trailer changed while the file was read (file changed while being read?)")
+		}
+		src = stage
+	}
+	tail := make([]byte, ft.manLen+ft.sigLen)
+	if _, err := src.ReadAt(tail, ft.elfLen); err != nil {
+		return nil, errorf(ErrFormat, "read the manifest: %v", err)
+	}
+	js := tail[:ft.manLen]
+	f := &File{RawJSON: js, SHA256: hex.EncodeToString(sum.file), Size: size, elf: io.NewSectionReader(src, 0, ft.elfLen)}
 	var signer ed25519.PublicKey
 	if ft.sigLen != 0 {
-		sb := b[ft.elfLen+ft.manLen : ft.elfLen+ft.manLen+ft.sigLen]
-		f.Signature = &Signature{
-			PublicKey: ed25519.PublicKey(bytes.Clone(sb[:ed25519.PublicKeySize])),
-			Sig:       bytes.Clone(sb[ed25519.PublicKeySize:]),
-		}
-		if !ed25519.Verify(f.Signature.PublicKey, signedMessage(elf, js), f.Signature.Sig) {
+		sb := tail[ft.manLen:]
+		f.Signature = &Signature{PublicKey: ed25519.PublicKey(sb[:ed25519.PublicKeySize]), Sig: sb[ed25519.PublicKeySize:]}
+		if !ed25519.Verify(f.Signature.PublicKey, signedMessage(sum.elf, js), f.Signature.Sig) {
 			return nil, errorf(ErrSignature, "signature by %s does not match the file's bytes (changed after signing)", Fingerprint(f.Signature.PublicKey))
 		}
 		signer = f.Signature.PublicKey
@@ -249,18 +310,85 @@ func DecodeTrusted(b []byte, trust TrustFunc) (*File, error) {
 			return nil, err
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f.Manifest); err != nil {
-		return nil, errorf(ErrFormat, "manifest: %v", err)
-	}
-	if dec.More() {
-		return nil, errorf(ErrFormat, "manifest: trailing data")
-	}
-	if err := f.Manifest.validate(); err != nil {
+	if err := f.readManifest(hex.EncodeToString(sum.elf)); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// readManifest parses and checks the manifest, which must name the ELF
+// bytes' SHA-256 (elfSum).
+func (f *File) readManifest(elfSum string) error {
+	dec := json.NewDecoder(bytes.NewReader(f.RawJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f.Manifest); err != nil {
+		return errorf(ErrFormat, "manifest: %v", err)
+	}
+	if dec.More() {
+		return errorf(ErrFormat, "manifest: trailing data")
+	}
+	if err := f.Manifest.validate(); err != nil {
+		return err
+	}
+	if f.Manifest.ELFSHA256 != elfSum {
+		return errorf(ErrFormat, "the ELF bytes' SHA-256 is %s, the manifest says %s (code altered or cut after the build)", elfSum, f.Manifest.ELFSHA256)
+	}
+	return nil
+}
+
+// readFooter reads and checks the trailer at the end of the size bytes of
+// src, naming what a file without one looks like.
+func readFooter(src io.ReaderAt, size int64) (footer, error) {
+	if size < footerLen {
+		return footer{}, errorf(ErrFormat, "%d bytes is too short for a patch", size)
+	}
+	var b [footerLen]byte
+	if _, err := src.ReadAt(b[:], size-footerLen); err != nil {
+		return footer{}, errorf(ErrFormat, "read the trailer: %v", err)
+	}
+	ft, err := parseFooter(b[:], size)
+	if err == nil {
+		return ft, nil
+	}
+	switch string(b[footerLen-len(footerMagic):]) {
+	case footerMagic:
+		return footer{}, err
+	case oldMagic:
+		return footer{}, errorf(ErrFormat, "patch file format %s, written by an older hotfix: rebuild the patch with this one (format %s)", oldMagic, footerMagic)
+	}
+	head := make([]byte, min(size, 20))
+	src.ReadAt(head, 0)
+	return footer{}, errorf(ErrFormat, "no hotfix trailer: %s, not a patch built by `hotfix build` (or a copy cut short)", sniff(head))
+}
+
+// fileSums are the SHA-256 of a patch file's ELF bytes and of the whole
+// file, taken in one pass.
+type fileSums struct{ elf, file []byte }
+
+// hashCopy reads the size bytes of src once, hashing them, and writes them
+// to stage when it is not nil.
+func hashCopy(src io.ReaderAt, size, elfLen int64, stage io.Writer) (fileSums, error) {
+	h := sha256.New()
+	w := io.Writer(h)
+	if stage != nil {
+		w = io.MultiWriter(stage, h)
+	}
+	buf := make([]byte, 256<<10)
+	var sum fileSums
+	for _, part := range []struct{ off, n int64 }{{0, elfLen}, {elfLen, size - elfLen}} {
+		n, err := io.CopyBuffer(w, io.NewSectionReader(src, part.off, part.n), buf)
+		if err == nil && n != part.n {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return sum, errorf(ErrFormat, "read %d bytes: %v (file changed while being read?)", size, err)
+		}
+		if sum.elf == nil {
+			sum.elf = h.Sum(nil)
+		}
+	}
+	sum.file = h.Sum(nil)
+	return sum, nil
 }
 
 // maxField bounds the manifest's names: they end up in file names, log
@@ -318,39 +446,41 @@ func ReadFile(path string, maxBytes int64) (*File, error) {
 // ReadOffline reads the patch file at path and checks it the way ReadPatch
 // does, in the same order, except for the file rules, which are about
 // where a file sits in patch_dir and who put it there: size, signature
-// and trust, manifest. It is for offline checks (hotfix verify).
+// and trust, manifest. It is for offline checks (hotfix verify). The File
+// reads the ELF bytes from the file; Close it when done.
 func ReadOffline(path string, r ReadOptions) (*File, error) {
 	fd, err := openNoBlock(path, false)
 	if err != nil {
 		return nil, err
 	}
-	defer fd.Close()
 	st, err := fd.Stat()
 	if err != nil {
+		fd.Close()
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
+		fd.Close()
 		return nil, errorf(ErrFileRule, "%s, not a regular file", fileKind(st.Mode()))
 	}
-	b, err := readAll(fd, st.Size(), r.MaxBytes)
-	if err != nil {
+	if err := checkSize(st.Size(), r.MaxBytes); err != nil {
+		fd.Close()
 		return nil, err
 	}
-	return DecodeTrusted(b, r.Trust)
+	f, err := decode(fd, st.Size(), r.Trust, nil)
+	if err != nil {
+		fd.Close()
+		return nil, err
+	}
+	f.src = fd
+	return f, nil
 }
 
-// readAll reads size bytes from fd after checking them against the limit.
-// A file that shrank while being read is reported as ErrFormat, like one
-// that is still being written: the agent waits for it to settle.
-func readAll(fd *os.File, size, maxBytes int64) ([]byte, error) {
+// checkSize refuses a file over the limit before a byte of it is read.
+func checkSize(size, maxBytes int64) error {
 	if maxBytes > 0 && size > maxBytes {
-		return nil, errorf(ErrFileRule, "%d bytes, over the limit of %d (limits.max_file_bytes)", size, maxBytes)
+		return errorf(ErrFileRule, "%d bytes, over the limit of %d (limits.max_file_bytes)", size, maxBytes)
 	}
-	b := make([]byte, size)
-	if _, err := io.ReadFull(fd, b); err != nil {
-		return nil, errorf(ErrFormat, "read %d bytes: %v (file changed while being read?)", size, err)
-	}
-	return b, nil
+	return nil
 }
 
 // fileKind names the type of a file that is not a regular one.

@@ -43,10 +43,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			}
 			want := testManifest()
 			want.Format = FormatVersion
+			want.ELFSHA256 = f.Manifest.ELFSHA256 // TestDecodeRejects checks it
 			if diff := cmp.Diff(want, f.Manifest); diff != "" {
 				t.Errorf("manifest (-want +got):\n%s", diff)
 			}
-			if !bytes.Equal(f.ELF, elfBytes) {
+			if !bytes.Equal(readELF(t, f), elfBytes) {
 				t.Errorf("ELF bytes changed")
 			}
 			if (f.Signature != nil) != (tc.key != nil) {
@@ -68,6 +69,13 @@ func TestDecodeRejects(t *testing.T) {
 		return b
 	}
 	manifestAt := len("\x7fELF code") + 5
+	unsigned, err := Encode([]byte("\x7fELF code"), testManifest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned[2] ^= 1
+	old := bytes.Clone(good)
+	copy(old[len(old)-len(oldMagic):], oldMagic)
 	tests := []struct {
 		name   string
 		data   []byte
@@ -80,6 +88,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"code byte flipped", flip(2), ErrSignature, "signature covers the ELF"},
 		{"manifest byte flipped", flip(manifestAt), ErrSignature, "signature covers the manifest"},
 		{"signature byte flipped", flip(len(good) - footerLen - 3), ErrSignature, "the signature itself"},
+		{"unsigned code byte flipped", unsigned, ErrFormat, "the manifest names the ELF's SHA-256"},
+		{"first format", old, ErrFormat, "HOTFIX01 files signed the whole ELF: rebuilt, not read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

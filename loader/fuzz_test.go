@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -143,17 +144,18 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if file.Manifest.validate() != nil || int64(len(file.ELF)) > file.Size {
+		elfBytes := readELF(t, file)
+		if file.Manifest.validate() != nil || int64(len(elfBytes)) > file.Size {
 			t.Fatalf("Decode accepted an invalid file: %+v", file.Manifest)
 		}
 		// What Decode accepts, Encode writes back to a file that decodes
 		// to the same ELF and manifest.
-		again, err := Encode(file.ELF, file.Manifest, nil)
+		again, err := Encode(elfBytes, file.Manifest, nil)
 		if err != nil {
 			t.Fatalf("Encode of an accepted file: %v", err)
 		}
 		file2, err := Decode(again)
-		if err != nil || !bytes.Equal(file2.ELF, file.ELF) || !cmp.Equal(file2.Manifest, file.Manifest) {
+		if err != nil || !bytes.Equal(readELF(t, file2), elfBytes) || !cmp.Equal(file2.Manifest, file.Manifest) {
 			t.Fatalf("round trip: %v\n%s", err, cmp.Diff(file.Manifest, file2.Manifest))
 		}
 	})
@@ -166,8 +168,8 @@ func FuzzReadImage(f *testing.F) {
 	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The same bytes give the same verdict and the same description.
-		img1, err1 := readImage(b)
-		img2, err2 := readImage(b)
+		img1, err1 := readImage(bytes.NewReader(b), nil)
+		img2, err2 := readImage(bytes.NewReader(b), nil)
 		if fmt.Sprint(err1) != fmt.Sprint(err2) || (img1 == nil) != (img2 == nil) {
 			t.Fatalf("two reads differ: %v / %v", err1, err2)
 		}
@@ -183,7 +185,7 @@ func FuzzReadImage(f *testing.F) {
 // gets through the build checks to the symbols. (The test binary itself
 // cannot serve: go test strips its symbol table.)
 func FuzzMatchBuild(f *testing.F) {
-	img, err := readImage(mustRead(f, "tiny.so"))
+	img, err := readImage(bytes.NewReader(mustRead(f, "tiny.so")), nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -192,8 +194,8 @@ func FuzzMatchBuild(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := testManifest()
 		m.Host.BuildID = bin.BuildID()
-		p, err := MatchBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
-		_, again := MatchBuild(&File{ELF: b, Manifest: m}, "fuzz.so", bin)
+		p, err := MatchBuild(&File{elf: io.NewSectionReader(bytes.NewReader(b), 0, int64(len(b))), Manifest: m}, "fuzz.so", bin)
+		_, again := MatchBuild(&File{elf: io.NewSectionReader(bytes.NewReader(b), 0, int64(len(b))), Manifest: m}, "fuzz.so", bin)
 		if fmt.Sprint(err) != fmt.Sprint(again) {
 			t.Fatalf("the same bytes, two verdicts: %v / %v", err, again)
 		}
@@ -201,4 +203,14 @@ func FuzzMatchBuild(f *testing.F) {
 			p.Resolve(bin)
 		}
 	})
+}
+
+// readELF returns the ELF bytes a decoded file holds.
+func readELF(t testing.TB, f *File) []byte {
+	t.Helper()
+	b, err := io.ReadAll(f.ELF())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -59,7 +59,14 @@ func MatchBuild(f *File, path string, bin *Binary) (*Patch, error) {
 	if err := GoSupported(bin.BuildInfo().GoVersion); err != nil {
 		return nil, fmt.Errorf("the binary was %w", err)
 	}
-	img, err := readImage(f.ELF)
+	want := map[string]bool{f.Manifest.PluginPath + "." + f.Manifest.Anchor: true}
+	for _, t := range f.Manifest.Targets {
+		want[t.Name] = true
+		if t.PluginSymbol != "" {
+			want[t.PluginSymbol] = true
+		}
+	}
+	img, err := readImage(f.elf, want)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,11 @@ package loader
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"plugin"
 	"reflect"
 	"runtime"
-	"runtime/debug"
 )
 
 // Loaded is an opened patch: its code is mapped and initialized, and every
@@ -26,20 +27,12 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 	if err := privateDir(dir); err != nil {
 		return nil, errorf(ErrOpen, "private dir: %v", err)
 	}
-	// A new file renamed over the name: whatever was planted there is
-	// replaced, not trusted. Only this service's user (or root) can change
-	// the private dir between here and plugin.Open.
-	name, err := writePrivate(dir, p.Manifest.ID+"-"+p.SHA256[:16]+".so", p.ELF)
+	name, err := p.private(dir)
 	if err != nil {
 		return nil, errorf(ErrOpen, "private copy: %v", err)
 	}
-	// From here on the bytes live in the page cache and, once opened, in
-	// the mapping: drop the heap copy and the symbol tables before the
-	// dynamic loader maps the file, so the two never add up in the peak.
 	anchor := p.plugImg.objects[p.Manifest.PluginPath+"."+p.Manifest.Anchor]
-	p.ELF = nil
 	p.plugImg = nil
-	debug.FreeOSMemory()
 	plug, err := plugin.Open(name)
 	if err != nil {
 		return nil, errorf(ErrOpen, "plugin.Open: %v", err)
@@ -65,4 +58,29 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		l.Funcs = append(l.Funcs, f)
 	}
 	return l, nil
+}
+
+// private returns the path of a private copy of the checked bytes in dir,
+// under a name of its own: the copy ReadPatch made, renamed, or a new one.
+// A new file renamed over the name: whatever was planted there is
+// replaced, not trusted. Only this service's user (or root) can change the
+// private dir between here and plugin.Open.
+func (p *Patch) private(dir string) (string, error) {
+	name := filepath.Join(dir, p.Manifest.ID+"-"+p.SHA256[:16]+".so")
+	if p.stage == nil || filepath.Dir(p.stage.Name()) != filepath.Clean(dir) {
+		return writePrivate(dir, filepath.Base(name), p.ELF())
+	}
+	stage := p.stage
+	p.stage = nil // Open has it now: Close must not remove it
+	defer stage.Close()
+	return renamePrivate(stage, name)
+}
+
+// RemoveStaged removes the private copies in dir that a process which
+// ended left behind before opening them. Only one agent uses dir.
+func RemoveStaged(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, stagePrefix+"*"))
+	for _, n := range names {
+		os.Remove(n)
+	}
 }

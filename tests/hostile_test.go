@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -749,7 +750,7 @@ func putTargets(from func(*fixture) string, targets ...string) func(*testing.T, 
 				key = e.other
 			}
 		}
-		e.place(t, name, encode(t, src.ELF, m, key), 0o644, false)
+		e.place(t, name, encode(t, elfOf(src), m, key), 0o644, false)
 	}
 }
 
@@ -757,7 +758,7 @@ func putTargets(from func(*fixture) string, targets ...string) func(*testing.T, 
 // state_dir, around v1's ELF or another, then lets corrupt change it.
 func putBadManifest(elfBytes func(*hostileEnv) []byte, corrupt func(b []byte)) func(*testing.T, *hostileEnv, string) {
 	return func(t *testing.T, e *hostileEnv, name string) {
-		body := e.v1.ELF
+		body := elfOf(e.v1)
 		if elfBytes != nil {
 			body = elfBytes(e)
 		}
@@ -791,7 +792,7 @@ func putResigned(listed bool) func(*testing.T, *hostileEnv, string) {
 		if listed {
 			key = e.key
 		}
-		e.place(t, name, encode(t, e.v1.ELF, e.manifest(name, e.v1), key), 0o644, false)
+		e.place(t, name, encode(t, elfOf(e.v1), e.manifest(name, e.v1), key), 0o644, false)
 	}
 }
 
@@ -804,7 +805,7 @@ func putV2Signed(t *testing.T, e *hostileEnv, name string) {
 	}
 	m := e.manifest(name, v2)
 	m.Sequence = e.sv1.Manifest.Sequence + 1
-	e.place(t, name, encode(t, v2.ELF, m, e.key), 0o644, false)
+	e.place(t, name, encode(t, elfOf(v2), m, e.key), 0o644, false)
 }
 
 // flipCode changes one byte in the middle of the ELF's .text.
@@ -813,7 +814,7 @@ func flipCode(b []byte) {
 	if err != nil {
 		panic(err)
 	}
-	ef, err := elf.NewFile(bytes.NewReader(f.ELF))
+	ef, err := elf.NewFile(f.ELF())
 	if err != nil {
 		panic(err)
 	}
@@ -830,3 +831,12 @@ func flipManifest(b []byte) {
 
 // flipSig changes one byte of the signature block.
 func flipSig(b []byte) { b[len(b)-24-10] ^= 0x01 }
+
+// elfOf returns the ELF bytes of a decoded patch file.
+func elfOf(f *loader.File) []byte {
+	b, err := io.ReadAll(f.ELF())
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

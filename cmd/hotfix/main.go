@@ -246,6 +246,7 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return refusedAt(file, admit.ReadRefusal(err))
 	}
+	defer f.Close()
 	patch, err := admit.Checks{Binary: bin, Policy: p, Shape: admit.FileShape(bin)}.Admit(f, file)
 	if err != nil {
 		return refusedAt(file, err)
@@ -281,6 +282,7 @@ func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
+	defer f.Close()
 	signer := ""
 	if f.Signature != nil {
 		signer = "ed25519:" + base64.StdEncoding.EncodeToString(f.Signature.PublicKey) + " (" + loader.Fingerprint(f.Signature.PublicKey) + ")"
