@@ -81,11 +81,15 @@ func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFi
 		return readFile{}, false // gone again before we got to it
 	}
 	r := readFile{key: fileKey{st.Size(), st.ModTime()}, tm: ledger.Timings{Settle: settle}, t0: time.Now(), first: first}
+	if !first.IsZero() {
+		r.tm.Settle = r.t0.Sub(first) // with the time in the agent's queue
+	}
 	if prev := a.files[path]; prev != nil && prev.id == r.key {
 		return readFile{}, false // reported again with nothing changed
 	}
 	pol := a.policy()
 	r.f, err = loader.ReadPatch(pol.PatchDir, base, loader.ReadOptions{MaxBytes: pol.Limits.MaxFileBytes, Trust: pol.TrustSigner, Stage: loadedDir(pol)})
+	r.tm.Read = time.Since(r.t0)
 	if changedSince(path, r.key) {
 		r.f.Close()
 		// Written to while we read it, in place: the bytes read may mix two
@@ -110,8 +114,9 @@ func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFi
 // patch and applies it.
 func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patchState) {
 	base, m := filepath.Base(path), r.f.Manifest
+	t0 := time.Now()
 	p, err := a.admit(r.f, path, loaded == nil)
-	r.tm.Inspect = time.Since(r.t0)
+	r.tm.Inspect = time.Since(t0)
 	if err != nil {
 		var older *olderError
 		fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
@@ -120,7 +125,7 @@ func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patch
 	}
 	if loaded != nil {
 		loaded.file = base
-		a.apply(loaded, r.tm, r.t0, r.first)
+		a.apply(loaded, r.tm, time.Now(), r.first)
 		return
 	}
 	t1 := time.Now()
@@ -314,7 +319,7 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	switch state {
 	case ledger.Applied:
 		attrs = append(attrs, "version", e.Version, "functions", len(e.Targets),
-			"took", tm.Inspect+tm.Open+tm.Apply, "settle", tm.Settle, "inspect", tm.Inspect, "open", tm.Open, "apply", tm.Apply, "stopped_world", tm.StoppedWorld)
+			"took", tm.Read+tm.Inspect+tm.Open+tm.Apply, "settle", tm.Settle, "read", tm.Read, "inspect", tm.Inspect, "open", tm.Open, "apply", tm.Apply, "stopped_world", tm.StoppedWorld)
 		a.log.Info("patch applied", attrs...)
 	case ledger.Reverted:
 		attrs = append(attrs, "version", e.Version, "stopped_world", tm.StoppedWorld)

@@ -34,10 +34,15 @@ func (s State) known() bool {
 	return false
 }
 
-// Timings are how long each step of handling a patch took. On disk they are
-// integer nanoseconds, so that no reader has to parse Go duration strings.
+// Timings are how long each step of handling a patch took, one after the
+// other: from the file's first event to the start of the read (the watcher
+// waiting for the file to settle, then the agent's queue), the read (copy,
+// hash, signature, manifest), the checks against the binary and policy,
+// opening the plugin, writing the jumps. On disk they are integer
+// nanoseconds, so that no reader has to parse Go duration strings.
 type Timings struct {
 	Settle       time.Duration `json:"settle_ns,omitempty"`
+	Read         time.Duration `json:"read_ns,omitempty"`
 	Inspect      time.Duration `json:"inspect_ns,omitempty"`
 	Open         time.Duration `json:"open_ns,omitempty"`
 	Apply        time.Duration `json:"apply_ns,omitempty"`

@@ -176,6 +176,10 @@ func FuzzReadImage(f *testing.F) {
 		if img1 != nil && (img1.buildID != img2.buildID || len(img1.funcs) != len(img2.funcs) || len(img1.own) != len(img2.own)) {
 			t.Fatalf("two reads describe the file differently")
 		}
+		// The scan of a patch's few symbols reads the same tables.
+		if img3, err3 := readImage(bytes.NewReader(b), map[string]bool{"main.main": true}); (err3 == nil) != (err1 == nil) || (img3 != nil && len(img3.pkgHash) != len(img1.pkgHash)) {
+			t.Fatalf("the scan for a few symbols and the full read differ: %v / %v", err3, err1)
+		}
 	})
 }
 

@@ -102,7 +102,7 @@ func (d liveDrop) bench(b *testing.B) {
 		b.Fatal(err)
 	}
 	size := float64(st.Size())
-	names := []string{"live-ms", "settle-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so"}
+	names := []string{"live-ms", "settle-ms", "read-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so"}
 	figs := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -152,7 +152,7 @@ func (d liveDrop) once(b *testing.B, size float64) map[string]float64 {
 	hwm := procStatus(b, h.pid, "VmHWM")
 	rss1 := procStatus(b, h.pid, "VmRSS")
 	return map[string]float64{
-		"live-ms": live, "settle-ms": ms(rec["settle"]), "inspect-ms": ms(rec["inspect"]),
+		"live-ms": live, "settle-ms": ms(rec["settle"]), "read-ms": ms(rec["read"]), "inspect-ms": ms(rec["inspect"]),
 		"open-ms": ms(rec["open"]), "apply-ms": ms(rec["apply"]), "stw-us": ms(rec["stopped_world"]) * 1000,
 		"peak-rss/so": (hwm - rss0) / size, "lasting-rss/so": (rss1 - rss0) / size,
 	}
