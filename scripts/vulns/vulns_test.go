@@ -139,3 +139,23 @@ func TestSumDBMissing(t *testing.T) {
 		t.Errorf("got %q", m)
 	}
 }
+
+func TestSameCode(t *testing.T) {
+	const a = "package p\n\n// F does x.\nfunc F() int {\n\treturn 1 // one\n}\n"
+	for _, tt := range []struct {
+		b    string
+		same bool
+	}{
+		{a, true},
+		{"package p\n\n// F does y, with a typo fixed.\nfunc F() int {\n\treturn 1\n}\n", true},
+		{"package p\n/* block */ func F() int {\n\treturn /* one */ 1\n}\n", true},
+		{"package p\n\nfunc F() int { return 1 }\n", false}, // a line break moved: counted as a change
+		{"package p\n\nfunc F() int {\n\treturn 2\n}\n", false},
+		{"package p\n\nfunc F() int {\n\treturn \"1\"\n}\n", false},
+		{"package p\n\nfunc F() (int) {\n\treturn 1\n}\n", false},
+	} {
+		if got := sameCode([]byte(a), []byte(tt.b)); got != tt.same {
+			t.Errorf("sameCode(a, %q) = %v, want %v", tt.b, got, tt.same)
+		}
+	}
+}
