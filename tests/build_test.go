@@ -297,3 +297,43 @@ func TestBuildWithHostToolchain(t *testing.T) {
 	t.Logf("hotfix %s built a patch for a host of %s: %v", runtime.Version(), other, h.records("patch applied"))
 	h.stop()
 }
+
+// TestBuildCarriesNewHelper: a fix that adds an unexported helper, which
+// only the changed function calls. A release built with Go 1.27 takes it,
+// as a closure at the top of the caller (its closures move no symbol
+// index): the patch passes the build's self-check and plugin.Open, and
+// the running process answers with the helper's result. A release built
+// with Go 1.26 refuses it, saying Go 1.27 would take it.
+func TestBuildCarriesNewHelper(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f)
+	greet := filepath.Join(src, "greet", "greet.go")
+	b := readFile(greet)
+	const old = "func version() string {\n\treturn fmt.Sprint(\"v0\")\n}\n"
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q: update this test", greet, old)
+	}
+	fixed := strings.Replace(string(b), old, "func version() string {\n\treturn stamp(\"v1\")\n}\n\n// stamp is new in the fix.\nfunc stamp(v string) string {\n\treturn fmt.Sprint(v, \"+helper\")\n}\n", 1)
+	if err := os.WriteFile(greet, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "helper.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "helper", "-o", patch)
+	if strings.HasPrefix(runtime.Version(), "go1.26") {
+		if err == nil || !strings.Contains(out, "greet.stamp: new package-level object") || !strings.Contains(out, "Go 1.27 or later would take it") {
+			t.Fatalf("Go 1.26 release: hotfix build = %v, want the helper refused naming Go 1.27\n%s", err, out)
+		}
+		return
+	}
+	if err != nil || !strings.Contains(out, "greet.stamp: new function carried") {
+		t.Fatalf("hotfix build = %v, want the helper carried\n%s", err, out)
+	}
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir)
+	h.waitGreet("v0")
+	drop(t, dir, patch, "helper.so")
+	h.waitGreet("v1+helper")
+	remove(t, dir, "helper.so")
+	h.waitGreet("v0")
+	h.stop()
+}

@@ -95,6 +95,7 @@ type pkgDiff struct {
 	// written at the end of the package (added.go).
 	addedConsts []string
 	sigCands    []*change // see signature.go
+	helperCands []*helper // see helpers.go
 }
 
 // change is a function whose code differs.
@@ -106,6 +107,10 @@ type change struct {
 	// caller is a changed function: compiled into the patch with its new
 	// signature for them, never redirected (signature.go).
 	sig bool
+	// prelude declares, at the top of the new body, the new helpers it
+	// calls (helpers.go); helpers are their declarations in the fix.
+	prelude string
+	helpers []*funcDecl
 }
 
 func (d *pkgDiff) refuse(pos, obj, rule, detail string) {
@@ -486,9 +491,15 @@ func (d *pkgDiff) funcs() {
 			if isMethod {
 				continue // a method set change, refused with its type
 			}
+			if d.newHelper(k, ff) {
+				continue
+			}
 			why := "it would be in the package's export data, and so its fingerprint"
 			if !ff.decl.Name.IsExported() {
 				why = "a changed body that calls it indexes it in the package's export data, and its code shifts the symbol indices the export data records (TestFingerprintFacts)"
+				if closuresNumbered(d.a.in.GoVersion) {
+					why += "; a release built with Go 1.27 or later would take it as a closure"
+				}
 			}
 			d.refuse(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k+": "+why)
 			continue
@@ -536,6 +547,7 @@ func (d *pkgDiff) funcs() {
 		d.changed = append(d.changed, c)
 	}
 	d.checkSignatures()
+	d.carryHelpers()
 }
 
 func (d *pkgDiff) initFuncs() {
