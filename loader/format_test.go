@@ -3,6 +3,8 @@ package loader
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -143,5 +145,33 @@ func TestGoSupported(t *testing.T) {
 		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), tt.v) && tt.v != "") {
 			t.Errorf("GoSupported(%q) = %v, want ok=%v (%s)", tt.v, err, tt.ok, tt.reason)
 		}
+	}
+}
+
+// TestDecodeLargeFile: a file read in many chunks, with the ELF ending
+// inside one of them, hashes to what Encode wrote and what sha256sum
+// says, and the ELF bytes come back whole.
+func TestDecodeLargeFile(t *testing.T) {
+	elfBytes := make([]byte, 3<<20+12345)
+	for i := range elfBytes {
+		elfBytes[i] = byte(i * 7)
+	}
+	_, key, _ := ed25519.GenerateKey(nil)
+	b, err := Encode(elfBytes, testManifest(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("SHA256 = %s, want the file's", f.SHA256)
+	}
+	if sum := sha256.Sum256(elfBytes); f.Manifest.ELFSHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("elf_sha256 = %s, want the ELF's", f.Manifest.ELFSHA256)
+	}
+	if !bytes.Equal(readELF(t, f), elfBytes) {
+		t.Error("ELF bytes differ")
 	}
 }
