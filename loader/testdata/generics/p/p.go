@@ -33,6 +33,14 @@ type Box[T any] struct{ v T }
 // Get is a method of a generic type.
 func (b *Box[T]) Get() T { return b.v }
 
+// Max is inlined into q.Q only through q's own helper, larger.
+func Max[T ~int | ~float64](a, b T) T {
+	if a > b {
+		return a
+	}
+	return b
+}
+
 // Plain is not generic: with -l on p nobody inlines it.
 func Plain(n int) int { return n + 1 }
 
