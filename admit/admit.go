@@ -10,6 +10,7 @@
 //
 //	build       Go release, build settings, modules, build ID, fingerprints
 //	policy      every target allowed, none denied
+//	inlined     no target inlined into a function the patch leaves alone
 //	symbols     every target in the binary, its new code in the patch
 //	superseded  no newer applied patch replaces the same function (agent)
 //	shape       every target's entry can take the jump
@@ -35,11 +36,16 @@ const (
 	StepManifest   Step = "manifest"   // loader.ErrFormat
 	StepBuild      Step = "build"
 	StepPolicy     Step = "policy"
+	StepInlined    Step = "inlined" // ErrInlined
 	StepSymbols    Step = "symbols"
 	StepSuperseded Step = "superseded"
 	StepShape      Step = "shape"
 	StepLimit      Step = "max_patches"
 )
+
+// ErrInlined means a target's body was inlined into a function that the
+// patch does not replace.
+var ErrInlined = errors.New("admit: target inlined")
 
 // Refusal is a patch turned away by one step, for one function when the
 // step is about one.
@@ -94,6 +100,17 @@ func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
 			return nil, &Refusal{Step: StepPolicy, Func: t.Name, Err: err}
 		}
 	}
+	// Before symbols: a target inlined everywhere is not in the binary,
+	// and this names where it went.
+	replaced := map[string]bool{}
+	for _, t := range f.Manifest.Targets {
+		replaced[t.Name] = true
+	}
+	for _, t := range f.Manifest.Targets {
+		if err := NotInlined(c.Binary, t.Name, func(caller string) bool { return replaced[caller] }); err != nil {
+			return nil, &Refusal{Step: StepInlined, Func: t.Name, Err: err}
+		}
+	}
 	if err := p.Resolve(c.Binary); err != nil {
 		return nil, &Refusal{Step: StepSymbols, Err: err}
 	}
@@ -111,6 +128,36 @@ func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
 		return nil, &Refusal{Step: StepLimit, Err: fmt.Errorf("%d patches already loaded in this process, limits.max_patches is %d: plugins never unload, restart the service to load more", c.Loaded, c.Max)}
 	}
 	return p, nil
+}
+
+// NotInlined refuses a function of the binary that the compiler inlined
+// into a function the patch leaves alone (replaced answers false): no
+// jump at the function's entry reaches that copy, so a fix would reach
+// only some of its callers. It names the first such site, from the
+// binary's inline trees (loader.Binary.Inlined). Allowed packages are
+// built with -l, so their plain functions are never inlined; generic code
+// is compiled, and may be inlined, in every package that instantiates it
+// (loader's TestGenericFacts); and a host built without the policy's -l
+// is caught here too.
+func NotInlined(bin *loader.Binary, fn string, replaced func(caller string) bool) error {
+	sites, err := bin.Inlined(fn)
+	if err != nil {
+		return fmt.Errorf("read inline trees: %w", err)
+	}
+	var left []loader.InlineSite
+	for _, s := range sites {
+		if !replaced(s.Caller) {
+			left = append(left, s)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	more := ""
+	if len(left) > 1 {
+		more = fmt.Sprintf(" (and %d more sites)", len(left)-1)
+	}
+	return fmt.Errorf("%w: %s was %s%s: no jump at its entry reaches a copy inlined into another function; replace the caller too, or build its package with -l (allow it in the policy) in a new release", ErrInlined, fn, left[0], more)
 }
 
 // FileShape checks shapes from the binary file, as offline tools must.

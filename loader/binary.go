@@ -20,7 +20,12 @@ type Binary struct {
 	Path string
 	file string // what to open to read code: /proc/self/exe for Self
 	img  *image
-	bias uintptr // runtime address = symbol value + bias (non-zero for PIE)
+	bias uintptr  // runtime address = symbol value + bias (non-zero for PIE)
+	inl  struct { // every inlining, read once by Inlined
+		once sync.Once
+		idx  inlIndex
+		err  error
+	}
 }
 
 // BuildID returns the Go build ID of the binary.

@@ -19,6 +19,9 @@ type pclntab struct {
 	quantum uint64
 	pctab   uint64 // offset of the pc-value tables
 	pcln    uint64 // offset of the function table
+	// Offsets of the function names, the compilation units' file
+	// indexes and the file names (for inline trees, inltree.go).
+	funcnametab, cutab, filetab uint64
 }
 
 const (
@@ -41,8 +44,10 @@ func readPclntab(r io.ReaderAt, size int64) (*pclntab, error) {
 	if m := le.Uint32(h[0:]); m != go120Magic || h[4] != 0 || h[5] != 0 || h[7] != 8 {
 		return nil, errorf(ErrIncompatible, ".gopclntab magic %#x (pointer size %d): not the layout of Go 1.20 and later", m, h[7])
 	}
-	t := &pclntab{r: r, size: size, quantum: uint64(h[6]), nfunc: le.Uint64(h[8:]), pctab: le.Uint64(h[8+6*8:]), pcln: le.Uint64(h[8+7*8:])}
-	if t.quantum == 0 || t.nfunc > uint64(size)/8 || t.pctab > uint64(size) || t.pcln > uint64(size) {
+	t := &pclntab{r: r, size: size, quantum: uint64(h[6]), nfunc: le.Uint64(h[8:]), pctab: le.Uint64(h[8+6*8:]), pcln: le.Uint64(h[8+7*8:]),
+		funcnametab: le.Uint64(h[8+3*8:]), cutab: le.Uint64(h[8+4*8:]), filetab: le.Uint64(h[8+5*8:])}
+	if t.quantum == 0 || t.nfunc > uint64(size)/8 || t.pctab > uint64(size) || t.pcln > uint64(size) ||
+		t.funcnametab > uint64(size) || t.cutab > uint64(size) || t.filetab > uint64(size) {
 		return nil, errorf(ErrFormat, ".gopclntab header out of range")
 	}
 	return t, nil
@@ -105,9 +110,8 @@ func (t *pclntab) asyncSafe(entryOff uint64, size int) ([]bool, error) {
 	return safe, t.fillPCValue(t.pctab+uint64(tab), safe)
 }
 
-// fillPCValue decodes a pc-value table (runtime/symtab.go step): pairs of
-// zig-zag value deltas and pc deltas in quanta, starting at value -1, and
-// marks the offsets whose value is UnsafePointUnsafe.
+// fillPCValue marks the offsets of a function whose value in the
+// unsafe-point table at off is UnsafePointUnsafe.
 func (t *pclntab) fillPCValue(off uint64, safe []bool) error {
 	if off >= uint64(t.size) {
 		return errorf(ErrFormat, "pc-value table at %#x out of range", off)
@@ -117,12 +121,26 @@ func (t *pclntab) fillPCValue(off uint64, safe []bool) error {
 	if n == 0 {
 		return errorf(ErrFormat, "read pc-value table: %v", err)
 	}
-	p := buf[:n]
+	size := uint64(len(safe))
+	return pcRuns(buf[:n], t.quantum, func(pc, end uint64, val int64) bool {
+		for i := pc; i < min(end, size); i++ {
+			safe[i] = val != unsafePointUnsafe
+		}
+		return end < size
+	})
+}
+
+// pcRuns decodes a pc-value table (runtime/symtab.go step): pairs of
+// zig-zag value deltas and pc deltas in quanta, starting at value -1, up
+// to a zero value delta after the first pair. It calls fn with each run of
+// offsets [pc, end) from the function's entry and their value, until fn
+// returns false or the table ends.
+func pcRuns(p []byte, quantum uint64, fn func(pc, end uint64, val int64) bool) error {
 	val, pc := int64(-1), uint64(0)
-	for first := true; pc < uint64(len(safe)); first = false {
+	for first := true; ; first = false {
 		uv, k := binary.Uvarint(p)
 		if k <= 0 || (uv == 0 && !first) {
-			break
+			return nil
 		}
 		p = p[k:]
 		val += int64(-(uv & 1) ^ (uv >> 1))
@@ -131,11 +149,10 @@ func (t *pclntab) fillPCValue(off uint64, safe []bool) error {
 			return errorf(ErrFormat, "pc-value table truncated")
 		}
 		p = p[k:]
-		end := min(pc+pd*t.quantum, uint64(len(safe)))
-		for i := pc; i < end; i++ {
-			safe[i] = val != unsafePointUnsafe
+		end := pc + pd*quantum
+		if !fn(pc, end, val) {
+			return nil
 		}
 		pc = end
 	}
-	return nil
 }

@@ -153,14 +153,26 @@ func (p *Plan) Write(w io.Writer) error {
 }
 
 // check adds what only the release binary and the policy can tell: every
-// target must be in the binary, have a prologue the patcher can redirect,
-// and be allowed by the policy. A closure whose own code did not change
+// target must be in the binary and inlined into no function the patch
+// leaves alone, have a prologue the patcher can redirect, and be allowed
+// by the policy. A closure whose own code did not change
 // and cannot be redirected is left alone (its code is the same, and calls
 // from it reach the replaced functions); a changed one is refused.
 func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 	var keep []*Target
+	replaced := map[string]bool{}
+	for _, t := range p.Targets {
+		replaced[t.Name] = true
+	}
 	for _, t := range p.Targets {
 		if bin != nil {
+			// Before the symbol: a function inlined everywhere is not in
+			// the binary, and not dead either.
+			if err := admit.NotInlined(bin, t.Name, func(caller string) bool { return replaced[caller] }); err != nil {
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined in the release", Detail: strings.TrimPrefix(err.Error(), admit.ErrInlined.Error()+": "+t.Name+" was ")})
+				keep = append(keep, t)
+				continue
+			}
 			if _, ok := bin.Func(t.Name); !ok {
 				if t.outer != "" {
 					// The release never creates it as a function value
