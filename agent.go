@@ -160,8 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	a.self, a.selfErr = loader.Self()
 	if a.selfErr != nil {
 		log.Error("this binary cannot take patches; every patch will be refused", "reason", a.selfErr)
-	} else if err := patcher.SelfTest(); err != nil {
-		log.Warn("functions that need the parked-goroutine check (leaves with a short first instruction) will be refused", "reason", err)
+	} else {
+		if err := patcher.SelfTest(); err != nil {
+			log.Warn("functions that need the parked-goroutine check (leaves with a short first instruction) will be refused", "reason", err)
+		}
+		// Admission asks it of every target: read it now, not when the
+		// first patch is waiting. An error is reported with that patch.
+		go a.self.IndexInlined()
 	}
 
 	// Watch before the first scan, so a file that lands during start-up

@@ -313,14 +313,8 @@ func (b *Binary) withPcln(fn func(p *pcln) error) (err error) {
 // (BenchmarkInlined); later calls for a function inlined nowhere only
 // look its name up. Safe for concurrent use.
 func (b *Binary) Inlined(name string) ([]InlineSite, error) {
-	b.inl.once.Do(func() {
-		b.inl.err = b.withPcln(func(p *pcln) (err error) {
-			b.inl.idx, err = p.index()
-			return err
-		})
-	})
-	if b.inl.err != nil {
-		return nil, b.inl.err
+	if err := b.IndexInlined(); err != nil {
+		return nil, err
 	}
 	off, ok, err := b.funcNameOff(name)
 	if err != nil || (ok && !b.inl.idx.has(off)) {
@@ -339,6 +333,20 @@ func (b *Binary) Inlined(name string) ([]InlineSite, error) {
 		return err
 	})
 	return sites, err
+}
+
+// IndexInlined walks every function's inline tree once, keeping which
+// functions were inlined: the first call costs a few milliseconds
+// (BenchmarkInlined), which the agent pays in the background at start,
+// not when the first patch arrives. Safe for concurrent use.
+func (b *Binary) IndexInlined() error {
+	b.inl.once.Do(func() {
+		b.inl.err = b.withPcln(func(p *pcln) (err error) {
+			b.inl.idx, err = p.index()
+			return err
+		})
+	})
+	return b.inl.err
 }
 
 // funcNameOff returns the name offset of a function of the symbol table,
