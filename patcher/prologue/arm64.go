@@ -128,11 +128,17 @@ func isMorestackRetry(insts []arm64asm.Inst, i int) bool {
 		insts[j-1].Args[0] == arm64asm.X3 && insts[j-1].Args[1] == arm64asm.X30
 }
 
+// isLoadFromSP matches the reload of argument registers (single or in
+// pairs, integer or floating point) from their spill slots.
 func isLoadFromSP(in arm64asm.Inst) bool {
+	mem := 1
 	switch in.Op {
 	case arm64asm.LDR, arm64asm.LDRB, arm64asm.LDRH, arm64asm.LDRSB, arm64asm.LDRSH, arm64asm.LDRSW:
-		m, ok := in.Args[1].(arm64asm.MemImmediate)
-		return ok && m.Base == arm64asm.RegSP(arm64asm.SP) && m.Mode == arm64asm.AddrOffset
+	case arm64asm.LDP:
+		mem = 2
+	default:
+		return false
 	}
-	return false
+	m, ok := in.Args[mem].(arm64asm.MemImmediate)
+	return ok && m.Base == arm64asm.RegSP(arm64asm.SP) && m.Mode == arm64asm.AddrOffset
 }

@@ -54,6 +54,9 @@ func TestPlanArm64(t *testing.T) {
 	}{
 		{"stack-split prologue", a64(stSmallArm64...), allSafe(96), Plan{Shape: "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"}, "",
 			"the async-safe stack-check load is one whole instruction; the morestack tail's B start is a new call"},
+		{"stack-split prologue, two arguments reloaded as a pair", a64(0xf9400b90, 0xeb3063ff, 0x54000069, 0xd65f03c0, 0xa90087e0, 0xaa1e03e3, 0x97f8d1ce, 0xa94087e0, 0x17fffff8), allSafe(36),
+			Plan{Shape: "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"}, "",
+			"pkWait's tail: STP (R0, R1), 8(RSP) ... LDP 8(RSP), (R0, R1); B start"},
 		{"frameless leaf", a64(0x8b010000, ret), allSafe(8), Plan{Shape: "4-byte B replaces one whole instruction, ADD X0, X0, X1"}, "",
 			"a goroutine parked at entry+4 resumes in the old code, past the jump: no guard (amd64 guards this shape)"},
 		{"nosplit leaf", a64(0x9b017c01, 0x91000420, ret), make([]bool, 12), Plan{Shape: "4-byte B replaces one whole instruction, MUL X1, X0, X1"}, "",
