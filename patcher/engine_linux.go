@@ -44,6 +44,7 @@ func (t *trampolines) get(from, to uintptr) (uintptr, error) {
 	}
 	code := trampolineCode(to)
 	copy(osmem.Bytes(page, trampolineLen), code[:])
+	syncCode(page, trampolineLen)
 	if err := osmem.MakeExecutable(page); err != nil {
 		return 0, err
 	}

@@ -40,3 +40,7 @@ func store(addr uintptr, b [8]byte) {
 	}
 	*(*[8]byte)(osmem.Pointer(addr)) = b
 }
+
+// syncCode does nothing on amd64: x86 keeps instruction fetch coherent with
+// stores to code (Intel SDM vol. 3, 11.6 "Self-modifying code").
+func syncCode(addr, n uintptr) {}
