@@ -73,7 +73,7 @@ func redirect(name string, from, to any) Redirect {
 }
 
 func TestPrologueShapes(t *testing.T) {
-	const arm64Split = "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"
+	const arm64Split = "4-byte B over the first instruction of the stack check"
 	tests := []struct {
 		name         string
 		fn           any
@@ -88,7 +88,7 @@ func TestPrologueShapes(t *testing.T) {
 		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ",
 			arm64Split, "the same load starts every stack-split prologue"},
 		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes)", "a frameless leaf may be preempted after any instruction: guarded",
-			"4-byte B replaces one whole instruction, ADD X0, X0, X1", "no instruction boundary inside the jump: no guard"},
+			"no stack check, 4-byte B over the first instruction, ADD X0, X0, X1", "no instruction boundary inside the jump: no guard"},
 	}
 	for _, tt := range tests {
 		if runtime.GOARCH == "arm64" {

@@ -43,6 +43,7 @@ func with(ws []uint32, i int, w uint32) []uint32 {
 
 func TestPlanArm64(t *testing.T) {
 	const nop, ret = 0xd503201f, 0xd65f03c0
+	const split = "4-byte B over the first instruction of the stack check"
 	loop := []uint32{nop, 0x88dffc01, 0x34ffffc1, 0xb24003e0, ret} // lfWait: NOP; LDARW (R0), R1; CBZW R1, entry
 	tests := []struct {
 		name      string
@@ -52,20 +53,20 @@ func TestPlanArm64(t *testing.T) {
 		err       string // substring of the refusal
 		reason    string
 	}{
-		{"stack-split prologue", a64(stSmallArm64...), allSafe(96), Plan{Shape: "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"}, "",
+		{"stack-split prologue", a64(stSmallArm64...), allSafe(96), Plan{Shape: split}, "",
 			"the async-safe stack-check load is one whole instruction; the morestack tail's B start is a new call"},
 		{"stack-split prologue, two arguments reloaded as a pair", a64(0xf9400b90, 0xeb3063ff, 0x54000069, 0xd65f03c0, 0xa90087e0, 0xaa1e03e3, 0x97f8d1ce, 0xa94087e0, 0x17fffff8), allSafe(36),
-			Plan{Shape: "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"}, "",
+			Plan{Shape: split}, "",
 			"pkWait's tail: STP (R0, R1), 8(RSP) ... LDP 8(RSP), (R0, R1); B start"},
-		{"frameless leaf", a64(0x8b010000, ret), allSafe(8), Plan{Shape: "4-byte B replaces one whole instruction, ADD X0, X0, X1"}, "",
+		{"frameless leaf", a64(0x8b010000, ret), allSafe(8), Plan{Shape: "no stack check, 4-byte B over the first instruction, ADD X0, X0, X1"}, "",
 			"a goroutine parked at entry+4 resumes in the old code, past the jump: no guard (amd64 guards this shape)"},
-		{"nosplit leaf", a64(0x9b017c01, 0x91000420, ret), make([]bool, 12), Plan{Shape: "4-byte B replaces one whole instruction, MUL X1, X0, X1"}, "",
+		{"nosplit leaf", a64(0x9b017c01, 0x91000420, ret), make([]bool, 12), Plan{Shape: "no stack check, 4-byte B over the first instruction, MUL X1, X0, X1"}, "",
 			"nothing to check either"},
-		{"leaf with a frame, no stack check", a64(0xf81b0ffe, 0xf81f83fd, 0xd10023fd, 0x910143ff, ret), allSafe(20), Plan{Shape: "4-byte B replaces one whole instruction, STR X30, [SP,#-80]!"}, "",
+		{"leaf with a frame, no stack check", a64(0xf81b0ffe, 0xf81f83fd, 0xd10023fd, 0x910143ff, ret), allSafe(20), Plan{Shape: "no stack check, 4-byte B over the first instruction, STR X30, [SP,#-80]!"}, "",
 			"lfFramed: the assembler made it nosplit"},
-		{"recursive call to its own entry", a64(0xf9400b90, 0x97ffffff, ret), allSafe(12), Plan{Shape: "4-byte B replaces one whole instruction, LDR X16, [X28,#16]"}, "",
+		{"recursive call to its own entry", a64(0xf9400b90, 0x97ffffff, ret), allSafe(12), Plan{Shape: split}, "",
 			"a BL to the entry is a call: it takes the new code as every caller does"},
-		{"literal pool word inside", a64(0x58000040, ret, 0, 0x12345678), allSafe(16), Plan{Shape: "4-byte B replaces one whole instruction, LDR X0, .+0x8"}, "",
+		{"literal pool word inside", a64(0x58000040, ret, 0, 0x12345678), allSafe(16), Plan{Shape: "no stack check, 4-byte B over the first instruction, LDR X0, .+0x8"}, "",
 			"data words are skipped; they cannot hide a branch"},
 		{"undecodable first word", a64(0, ret), allSafe(8), Plan{}, "is not an instruction",
 			"a Go function starts with code: never guess at what we cannot read"},
@@ -79,7 +80,7 @@ func TestPlanArm64(t *testing.T) {
 			"only the stack-split tail is exempt"},
 		{"jump table in a frameless leaf", a64(0xd61f0020, ret), allSafe(8), Plan{Shape: "leaf that loops back to its entry", Guard: true, Lo: 0, Hi: 8}, "",
 			"BR X1: its targets are not known"},
-		{"jump table behind a frame", a64(0xf81b0ffe, 0xd61f0020, ret), allSafe(12), Plan{Shape: "4-byte B replaces one whole instruction, STR X30, [SP,#-80]!"}, "",
+		{"jump table behind a frame", a64(0xf81b0ffe, 0xd61f0020, ret), allSafe(12), Plan{Shape: "no stack check, 4-byte B over the first instruction, STR X30, [SP,#-80]!"}, "",
 			"no target can be the entry, which opens the frame"},
 		{"no table", a64(ret), nil, Plan{}, "no unsafe-point table", "the size comes with the table"},
 		{"code shorter than the function", a64(ret)[:4], allSafe(8), Plan{}, "4 bytes of code for a function of 8 bytes", "never decode past what was read"},
