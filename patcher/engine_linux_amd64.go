@@ -1,26 +1,14 @@
 package patcher
 
+// The amd64 half of the Linux engine: the jump, where it reaches, and the
+// store that installs it (engine_linux.go holds the rest).
+
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/gohotfix/hotfix/patcher/internal/osmem"
-	"github.com/gohotfix/hotfix/patcher/internal/stw"
 )
-
-// readCode returns a copy of n bytes of live code at addr.
-func readCode(addr uintptr, n int) []byte {
-	b := make([]byte, n)
-	copy(b, osmem.Bytes(addr, n))
-	return b
-}
-
-// guardReady says whether goroutines parked inside a window can be looked
-// for in this process (stw.SelfTest, run the first time).
-func guardReady() error { return stw.Ready() }
 
 func isJump(code []byte) bool { return code[0] == 0xE9 }
 
@@ -36,108 +24,9 @@ func jumpTarget(from uintptr) uintptr {
 	return trampolineTarget(readCode(tramp, trampolineLen))
 }
 
-// trampolines hands out one trampoline per destination and reach. Pages
-// are filled while writable and then made executable for good: a page that
-// code may run in is never written again, so trampolines are never freed
-// (a patch applied again reuses its own).
-type trampolines struct {
-	byTarget map[uintptr][]uintptr
-	page     uintptr // current page being filled, or 0
-	used     uintptr
-}
-
-func (t *trampolines) get(from, to uintptr) (uintptr, error) {
-	for _, tr := range t.byTarget[to] {
-		if reach(from, tr) {
-			return tr, nil
-		}
-	}
-	page, err := osmem.MapNear(from, maxReach-osmem.PageSize)
-	if err != nil {
-		return 0, err
-	}
-	code := trampolineCode(to)
-	copy(osmem.Bytes(page, trampolineLen), code[:])
-	if err := osmem.MakeExecutable(page); err != nil {
-		return 0, err
-	}
-	if t.byTarget == nil {
-		t.byTarget = map[uintptr][]uintptr{}
-	}
-	t.byTarget[to] = append(t.byTarget[to], page)
-	return page, nil
-}
-
 func reach(from, tramp uintptr) bool {
 	d := int64(tramp) - int64(from+jumpLen)
 	return d <= maxReach && d >= -maxReach
-}
-
-// commit installs every write or none. Pages are made writable and
-// pre-faulted before the world stops; with the world stopped only the
-// parked goroutines are looked at and the prepared words compared and
-// stored, with no allocation, lock or system call. busy is the index of a
-// write whose window holds a parked goroutine (nothing was written), or -1.
-func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
-	busy = -1
-	if len(ws) == 0 {
-		return pause, busy, nil, nil
-	}
-	var guards []stw.Range
-	var guarded []int
-	for i, w := range ws {
-		if w.guard[1] != 0 {
-			guards = append(guards, stw.Range{Lo: w.guard[0], Hi: w.guard[1]})
-			guarded = append(guarded, i)
-		}
-	}
-	pages := pagesOf(ws, osmem.PageOf)
-	made := 0
-	defer func() {
-		var errs []error
-		for _, pg := range pages[:made] {
-			if e := osmem.MakeExecutable(pg); e != nil {
-				errs = append(errs, e)
-			}
-		}
-		warn = errors.Join(errs...)
-	}()
-	for _, pg := range pages {
-		if err := osmem.MakeWritable(pg); err != nil {
-			return pause, busy, nil, err
-		}
-		made++
-	}
-	bad, parked := -1, -1
-	ps := stw.Do(func() {
-		if len(guards) > 0 {
-			if parked = stw.ParkedIn(guards); parked >= 0 {
-				return
-			}
-		}
-		for i := range ws {
-			if load(ws[i].addr) != ws[i].old {
-				bad = i
-				return
-			}
-		}
-		for i := range ws {
-			store(ws[i].addr, ws[i].new)
-		}
-	})
-	pause = pauseTimes{time.Duration(ps.Stopping), time.Duration(ps.Stopped)}
-	if parked >= 0 {
-		return pause, guarded[parked], nil, nil
-	}
-	if bad >= 0 {
-		return pause, busy, nil, fmt.Errorf("%w at %#x", ErrForeignCode, ws[bad].addr)
-	}
-	return pause, busy, nil, nil
-}
-
-//go:nosplit
-func load(addr uintptr) [8]byte {
-	return *(*[8]byte)(osmem.Pointer(addr))
 }
 
 // store writes 8 bytes; at an 8-aligned address (Go aligns functions to 32
@@ -151,3 +40,7 @@ func store(addr uintptr, b [8]byte) {
 	}
 	*(*[8]byte)(osmem.Pointer(addr)) = b
 }
+
+// syncCode does nothing on amd64: x86 keeps instruction fetch coherent with
+// stores to code (Intel SDM vol. 3, 11.6 "Self-modifying code").
+func syncCode(addr, n uintptr) {}

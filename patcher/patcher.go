@@ -2,12 +2,15 @@
 // back. It decides nothing about policy and reads no files: it is handed
 // addresses and changes machine code, all of one patch or none of it.
 //
-// Only one shape of redirect is used: a 5-byte JMP rel32 at the function's
-// entry, to a trampoline in a page mapped near the text. It is written with
-// the world stopped, as one aligned 8-byte store, and only where no
-// goroutine resumes inside those 5 bytes: where none ever can (see
-// prologue), or, for the shapes where one may be parked, once a look at
-// every parked goroutine found none there (retried a few times while one is).
+// Only one shape of redirect is used per architecture: on amd64 a 5-byte
+// JMP rel32 at the function's entry, on arm64 a 4-byte B, to a trampoline
+// in a page mapped near the text (±2 GB, ±128 MB). It is written with the
+// world stopped, as one aligned 8-byte store (on arm64 the B's word, then
+// cache maintenance), and only where no goroutine resumes inside the bytes
+// replaced: where none ever can (see prologue; on arm64 every function
+// whose code does not branch back to its entry), or, for the shapes where
+// one may be parked, once a look at every parked goroutine found none
+// there (retried a few times while one is).
 package patcher
 
 import (

@@ -73,18 +73,27 @@ func redirect(name string, from, to any) Redirect {
 }
 
 func TestPrologueShapes(t *testing.T) {
+	const arm64Split = "4-byte B over the first instruction of the stack check"
 	tests := []struct {
-		name   string
-		fn     any
-		want   string // shape, or error substring
-		reason string
+		name         string
+		fn           any
+		want         string // shape, or error substring
+		reason       string
+		arm64, why64 string // the same on arm64
 	}{
-		{"small", oldAnswer, "small-frame stack check", "CMPQ SP, 16(R14) is 4 bytes: the JLS after it is async-unsafe"},
-		{"medium", mediumFrame, "medium-frame stack check", "LEAQ -n(SP), R12 alone covers the jump"},
-		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ"},
-		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes)", "a frameless leaf may be preempted after any instruction: guarded"},
+		{"small", oldAnswer, "small-frame stack check", "CMPQ SP, 16(R14) is 4 bytes: the JLS after it is async-unsafe",
+			arm64Split, "the stack-check load is async-safe, and replaced whole"},
+		{"medium", mediumFrame, "medium-frame stack check", "LEAQ -n(SP), R12 alone covers the jump",
+			arm64Split, "the same load starts every stack-split prologue"},
+		{"large", largeFrame, "large-frame stack check", "MOVQ SP, R12 then the unsafe SUBQ",
+			arm64Split, "the same load starts every stack-split prologue"},
+		{"leaf", leaf, "no stack check, first instruction ADD RAX, RBX (3 of 5 bytes)", "a frameless leaf may be preempted after any instruction: guarded",
+			"no stack check, 4-byte B over the first instruction, ADD X0, X0, X1", "no instruction boundary inside the jump: no guard"},
 	}
 	for _, tt := range tests {
+		if runtime.GOARCH == "arm64" {
+			tt.want, tt.reason = tt.arm64, tt.why64
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			plan, err := New().Plan(tt.name, addr(tt.fn), asyncSafe(tt.fn))
 			got := plan.Shape

@@ -15,7 +15,8 @@ var (
 )
 
 // stMakeAdder returns a closure that reads its captured k through the
-// closure context register (RDX), which the jump and trampoline keep.
+// closure context register (RDX on amd64, R26 on arm64), which the jump
+// and trampoline keep.
 //
 //go:noinline
 func stMakeAdder(k int) func(int) string {
@@ -52,7 +53,7 @@ func TestShapesPatchable(t *testing.T) {
 		{"defer/recover, panicking", stGuard, stGuardNew, func() string { return stGuard(4) }, "guard v0 recovered 4", "guard v1 recovered 4", "", "panics unwind through the new code's own defer"},
 		{"defer/recover, returning", stGuard, stGuardNew, func() string { return stGuard(1) }, "guard v0 1", "guard v1 1", "", ""},
 		{"closure", stClosure, stClosureNew, func() string { return stClosure(1) }, "closure v0 1", "closure v1 1", "", "a func literal is a function like any other"},
-		{"closure with captured variables", stAdder, stAdderNew, func() string { return stAdder(1) }, "adder v0 41", "adder v1 41", "", "the context register (RDX) survives the jump and the trampoline"},
+		{"closure with captured variables", stAdder, stAdderNew, func() string { return stAdder(1) }, "adder v0 41", "adder v1 41", "", "the context register (RDX, R26) survives the jump and the trampoline"},
 		{"leaf, 6-byte first instruction", lfLong, lfLongNew, func() string { return fmt.Sprint(lfLong(10000)) }, "10000", "9500", "", "no instruction boundary inside the jump"},
 		{"leaf, short first instruction", lfShort, lfShortNew, func() string { return fmt.Sprint(lfShort(2, 3)) }, "9", "3", "", "guarded: a goroutine may be parked at entry+1..4"},
 		{"small-frame leaf, PUSHQ BP first", lfFramed, lfFramedNew, func() string { return fmt.Sprint(lfFramed(1)) }, "7", "-3", "", "made nosplit by the assembler: guarded"},
