@@ -86,6 +86,7 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
 			g.closures[c.name] = true
 		}
 	}
+	d.note(pos, sym, "generic body changed", "replaced in every shape function of the release binary by "+g.copyName+", a copy compiled in the patch's main package; its dictionary is compared with the release's after the build")
 	d.a.plan.generics = append(d.a.plan.generics, g)
 }
 
