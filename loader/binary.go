@@ -193,3 +193,16 @@ func (b *Binary) Funcs() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Objects returns the names of the binary's data symbols that begin with
+// prefix, sorted: the dictionaries of a generic function, for example.
+func (b *Binary) Objects(prefix string) []string {
+	var names []string
+	for name := range b.img.objects {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}

@@ -7,6 +7,7 @@ import (
 	"plugin"
 	"reflect"
 	"runtime"
+	"strings"
 )
 
 // Loaded is an opened patch: its code is mapped and initialized, and every
@@ -48,7 +49,7 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		// Cross-check the address against the runtime's own table of the
 		// new module: a wrong base would send calls into the wrong code.
 		rf := runtime.FuncForPC(f.To)
-		if rf == nil || rf.Entry() != f.To || rf.Name() != f.PluginName {
+		if rf == nil || rf.Entry() != f.To || rf.Name() != nameForPrint(f.PluginName) {
 			got := "nothing"
 			if rf != nil {
 				got = fmt.Sprintf("%s+%#x", rf.Name(), f.To-rf.Entry())
@@ -83,4 +84,16 @@ func RemoveStaged(dir string) {
 	for _, n := range names {
 		os.Remove(n)
 	}
+}
+
+// nameForPrint is the name runtime.Func.Name reports for a function
+// symbol: type arguments, from the first '[' to the last ']', print as
+// "[...]" (runtime/symtab.go, funcNamePiecesForPrint).
+func nameForPrint(name string) string {
+	i := strings.IndexByte(name, '[')
+	j := strings.LastIndexByte(name, ']')
+	if i < 0 || j <= i {
+		return name
+	}
+	return name[:i] + "[...]" + name[j+1:]
 }

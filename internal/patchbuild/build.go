@@ -385,6 +385,9 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	}
 	targets := b.targets
 	if b.plan != nil {
+		if err := b.plan.checkDicts(opt.Plan, b.host.bin.Path, soFile, b.pluginPath); err != nil {
+			return nil, err
+		}
 		if targets, err = keepBuilt(opt, soFile, targets); err != nil {
 			return nil, err
 		}

@@ -539,7 +539,7 @@ func (d *pkgDiff) funcs() {
 			continue
 		}
 		if bsig.TypeParams().Len() > 0 || bsig.RecvTypeParams().Len() > 0 {
-			d.refuse(pos, d.sym(k), "generic function changed", "generic code is compiled once per shape of its type arguments, not by name, and cannot be replaced")
+			d.generic(k, bf, ff) // generic.go
 			continue
 		}
 		c := &change{key: k, b: bf, f: ff}

@@ -27,6 +27,7 @@ type Plan struct {
 	pkgs     []string            // packages, other than main, with targets
 	mainPkg  *mainPatch          // nil unless functions of main changed
 	imports  map[string][]string // the release's packages -> their imports (internal.go)
+	generics []*genericFunc      // changed generic functions (generic.go)
 }
 
 // Target is one function the patch replaces.
@@ -37,10 +38,12 @@ type Target struct {
 	Layout    string // how the new body was fitted into the release's lines, if it was
 	Signature string
 
-	pkg     string // import path
-	main    bool   // a function of the release's main package
-	outer   string // the enclosing function of a closure
-	changed bool   // its own code changed
+	pkg     string       // import path
+	main    bool         // a function of the release's main package
+	outer   string       // the enclosing function of a closure
+	changed bool         // its own code changed
+	generic *genericFunc // a shape function of a changed generic function
+	plugin  string       // its new code, relative to the plugin path
 }
 
 // Finding is one refusal or note, for a file:line, an object and a rule.
@@ -159,6 +162,9 @@ func (p *Plan) Write(w io.Writer) error {
 // and cannot be redirected is left alone (its code is the same, and calls
 // from it reach the replaced functions); a changed one is refused.
 func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
+	if bin != nil {
+		p.shapeTargets(bin) // genericplan.go
+	}
 	var keep []*Target
 	replaced := map[string]bool{}
 	for _, t := range p.Targets {

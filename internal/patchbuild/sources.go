@@ -43,6 +43,12 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	}
 	for _, t := range p.Targets {
 		lt := loader.Target{Name: t.Name, Signature: t.Signature, Reason: t.Reason}
+		if t.generic != nil {
+			// The new code is the copy's instantiation (genericplan.go).
+			lt.PluginSymbol = pluginPath + "." + t.plugin
+			targets = append(targets, lt)
+			continue
+		}
 		if !t.main {
 			if t.outer == "" {
 				linked = append(linked, t.Name)
@@ -69,6 +75,11 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 			exprs = append(exprs, n.Func)
 		}
 	}
+	gfiles, keep := p.genericFiles()
+	for name, src := range gfiles {
+		files[filepath.Join(root, dir, name)] = src
+	}
+	exprs = append(exprs, keep...)
 	slices.Sort(exprs)
 	exprs = slices.Compact(exprs)
 	var pkgList []string

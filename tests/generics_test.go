@@ -1,0 +1,121 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestBuildFixesGenerics: `hotfix build` ships a fix to a generic function
+// instantiated with two shapes (stats.SumOf, int and string) and to a
+// method of a generic type (stats.(*Ring[T]).Last): the plan names every
+// shape function of the release, the dictionaries are compared, and the
+// running host takes the patch under HTTP load from several goroutines
+// with no wrong answer, then gives it back when the file is removed.
+func TestBuildFixesGenerics(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f)
+	if err := copyTree(filepath.Join("testdata", "build", "generic"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "generic.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "generic", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"stats.SumOf[go.shape.int] generic body changed",
+		"stats.SumOf[go.shape.string] generic body changed",
+		"stats.(*Ring[go.shape.int]).Last generic body changed",
+		"dictionary: stats.SumOf: the new body's",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("hotfix build:\n%s", out)
+
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir)
+	const path = "/stats?xs=1,2,3"
+	const before, after = "5 23 1", "6 123 3"
+	if got := h.mustGet(path); got != before {
+		t.Fatalf("release answers %q, want %q", got, before)
+	}
+	// Each field answers with the old code or the new, whichever ran.
+	fields := [][2]string{{"5", "6"}, {"23", "123"}, {"1", "3"}}
+	var stop atomic.Bool
+	var calls, wrong atomic.Int64
+	var bad atomic.Value
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				got := strings.Fields(h.mustGet(path))
+				calls.Add(1)
+				for i, want := range fields {
+					if len(got) != len(fields) || (got[i] != want[0] && got[i] != want[1]) {
+						wrong.Add(1)
+						bad.Store(strings.Join(got, " "))
+						break
+					}
+				}
+			}
+		}()
+	}
+	drop(t, dir, patch, "generic.so")
+	h.waitRecord("patch applied", 1)
+	waitAnswer(t, h, path, after)
+	time.Sleep(200 * time.Millisecond) // keep the callers going on the new code
+	remove(t, dir, "generic.so")
+	waitAnswer(t, h, path, before)
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if wrong.Load() != 0 {
+		t.Fatalf("%d wrong answers in %d calls, e.g. %q", wrong.Load(), calls.Load(), bad.Load())
+	}
+	t.Logf("%d calls over HTTP while the generic code was patched and reverted, 0 wrong", calls.Load())
+	h.stop()
+}
+
+// waitAnswer waits up to 10s for the host to answer want at path.
+func waitAnswer(t *testing.T, h *hostProc, path, want string) {
+	t.Helper()
+	got := ""
+	for deadline := time.Now().Add(10 * time.Second); got != want && time.Now().Before(deadline); {
+		got = h.mustGet(path)
+	}
+	if got != want {
+		t.Fatalf("%s answers %q, want %q\nlogs:\n%s", path, got, want, h.logs.String())
+	}
+}
+
+// TestBuildRefusesGenericDictionary: a new body of a generic function that
+// needs a type the release's dictionaries do not hold (a map[T]bool) is
+// refused, naming the dictionary, the word and both entries; no file is
+// written.
+func TestBuildRefusesGenericDictionary(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f)
+	if err := copyTree(filepath.Join("testdata", "build", "genericdict"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "dict.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", patch)
+	words := strings.Join(strings.Fields(out), " ")
+	if err == nil || !strings.Contains(words, "stats.SumOf: dictionary changed: word") || !strings.Contains(words, "map[T]bool") {
+		t.Fatalf("hotfix build = %v, want the dictionary change refused naming map[T]bool\n%s", err, out)
+	}
+	if _, err := os.Stat(patch); err == nil {
+		t.Errorf("a refused build wrote %s", patch)
+	}
+	t.Logf("refused:\n%s", out)
+}
