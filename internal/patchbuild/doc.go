@@ -28,5 +28,10 @@
 //   - the go build: build.go (the build, the generated main, the manifest),
 //     gocmd.go (git worktree of the release, the host build, go and git
 //     commands);
+//   - carried new code: added.go (new unexported constants), signature.go
+//     (an unexported function's new signature), helpers.go (new helpers
+//     as closures, Go 1.27), generic.go and genericplan.go (a changed
+//     generic function's renamed copy in the patch, per release shape,
+//     and its dictionary check);
 //   - coverage.go: the share of a binary's functions that can be patched.
 package patchbuild

@@ -32,49 +32,16 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	if files == nil {
 		files = map[string][]byte{}
 	}
-	var linked []string // targets outside main, by linker name
-	var exprs []string  // targets in main, as Go expressions of the copy
-	var targets []loader.Target
-	pkgs := map[string]bool{}
 	dir, pluginPath := m.pkgDir(), m.modPath+"/"+m.pkgDir()
 	if p.mainPkg != nil {
 		dir = filepath.Join(p.mainPkg.dir, m.pkgDir())
 		pluginPath = mainPkg + "/" + m.pkgDir()
 	}
-	for _, t := range p.Targets {
-		lt := loader.Target{Name: t.Name, Signature: t.Signature, Reason: t.Reason}
-		if t.generic != nil {
-			// The new code is the copy's instantiation (genericplan.go).
-			lt.PluginSymbol = pluginPath + "." + t.plugin
-			targets = append(targets, lt)
-			continue
-		}
-		if !t.main {
-			if t.outer == "" {
-				linked = append(linked, t.Name)
-			}
-			pkgs[t.pkg] = true
-			targets = append(targets, lt)
-			continue
-		}
-		n, err := symbol.Parse(t.Name)
-		if err != nil {
-			return nil, "", "", nil, err
-		}
-		ps := n
-		ps.Package = pluginPath
-		lt.PluginSymbol = ps.String()
-		targets = append(targets, lt)
-		// A closure is kept by its function, which creates it.
-		switch {
-		case n.Receiver != "" && n.Pointer:
-			exprs = append(exprs, "(*"+n.Receiver+")."+n.Func)
-		case n.Receiver != "":
-			exprs = append(exprs, n.Receiver+"."+n.Func)
-		default:
-			exprs = append(exprs, n.Func)
-		}
+	tl, err := p.loaderTargets(pluginPath)
+	if err != nil {
+		return nil, "", "", nil, err
 	}
+	linked, exprs, targets, pkgs := tl.linked, tl.exprs, tl.targets, tl.pkgs
 	gfiles, keep := p.genericFiles()
 	for name, src := range gfiles {
 		files[filepath.Join(root, dir, name)] = src
@@ -115,6 +82,56 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	}
 	files[gen] = buf.Bytes()
 	return files, "./" + filepath.ToSlash(dir), pluginPath, targets, nil
+}
+
+// targetList is what the generated main package keeps and the manifest
+// lists, per target of the plan.
+type targetList struct {
+	linked  []string // targets outside main, by linker name
+	exprs   []string // targets in main, as Go expressions of the copy
+	targets []loader.Target
+	pkgs    map[string]bool // packages of the targets outside main
+}
+
+// loaderTargets turns the plan's targets into the manifest's, each with
+// the symbol of its new code in a plugin at pluginPath.
+func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
+	tl := targetList{pkgs: map[string]bool{}}
+	for _, t := range p.Targets {
+		lt := loader.Target{Name: t.Name, Signature: t.Signature, Reason: t.Reason}
+		if t.generic != nil {
+			// The new code is the copy's instantiation (genericplan.go).
+			lt.PluginSymbol = pluginPath + "." + t.plugin
+			tl.targets = append(tl.targets, lt)
+			continue
+		}
+		if !t.main {
+			if t.outer == "" {
+				tl.linked = append(tl.linked, t.Name)
+			}
+			tl.pkgs[t.pkg] = true
+			tl.targets = append(tl.targets, lt)
+			continue
+		}
+		n, err := symbol.Parse(t.Name)
+		if err != nil {
+			return tl, err
+		}
+		ps := n
+		ps.Package = pluginPath
+		lt.PluginSymbol = ps.String()
+		tl.targets = append(tl.targets, lt)
+		// A closure is kept by its function, which creates it.
+		switch {
+		case n.Receiver != "" && n.Pointer:
+			tl.exprs = append(tl.exprs, "(*"+n.Receiver+")."+n.Func)
+		case n.Receiver != "":
+			tl.exprs = append(tl.exprs, n.Receiver+"."+n.Func)
+		default:
+			tl.exprs = append(tl.exprs, n.Func)
+		}
+	}
+	return tl, nil
 }
 
 var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
