@@ -20,11 +20,14 @@
 //     differ), diff.go (one package, declaration by declaration), canon.go
 //     (the position-free form, closures and what they capture), targets.go
 //     (a changed function becomes a target), plan.go (targets, refusals and
-//     notes, as printed);
+//     notes, as printed), modules.go (go.mod: what a requirement change
+//     means);
 //   - splicing the release's files: splice.go (changed bodies and imports
 //     into the release's file), layout.go (fitting a body into the old
 //     lines), mainpkg.go (package main rewritten for the plugin),
-//     sources.go (the overlay the plugin compiles);
+//     sources.go (the overlay the plugin compiles), internal.go (an
+//     importable package that links an internal one), modcache.go (a
+//     private module cache for a bumped dependency's patched files);
 //   - the go build: build.go (the build, the generated main, the manifest),
 //     gocmd.go (git worktree of the release, the host build, go and git
 //     commands);
