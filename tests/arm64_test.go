@@ -82,7 +82,8 @@ type arm64Fixture struct {
 // buildArm64Fixture builds the CLI (for this machine), the test app for
 // arm64 and for amd64 from one source, and the v1 fix of greet.Hello for
 // each with `hotfix build -binary`, given no GOARCH or CC: the CLI takes
-// them from the binary.
+// them from the binary. The arm64 fix is found by comparing the release
+// (committed in git) with the working tree.
 func buildArm64Fixture(t *testing.T) *arm64Fixture {
 	t.Helper()
 	repo, err := filepath.Abs("..")
@@ -114,15 +115,18 @@ func buildArm64Fixture(t *testing.T) *arm64Fixture {
 		out, err := runIn(a.src, h.env, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", h.bin, ".")...)
 		must("build "+filepath.Base(h.bin), out, err)
 	}
+	// The release's source in git, the fix in the working tree: the arm64
+	// patch is found by comparing them (the analysis runs go commands for
+	// arm64 too), the amd64 one is named with -func.
 	fix := filepath.Join(root, "fix")
 	must("copy source", "", copyTree(a.src, fix))
+	gitRelease(t, fix)
 	must("copy v1", "", copyTree(filepath.Join(repo, "tests", "testdata", "patches", "v1"), fix))
-	for _, p := range [][2]string{{a.armHost, a.armPatch}, {a.amdHost, a.amdPatch}} {
+	for _, p := range [][]string{{a.armHost, a.armPatch}, {a.amdHost, a.amdPatch, "-func", "example.com/hostapp/greet.Hello"}} {
 		t0 := time.Now()
-		out, err := runIn(fix, nil, a.hotfix, "build", "-binary", p[0], "-policy", "policy.yaml",
-			"-version", "v1", "-o", p[1], "-func", "example.com/hostapp/greet.Hello")
+		out, err := runIn(fix, nil, a.hotfix, append([]string{"build", "-binary", p[0], "-policy", "policy.yaml", "-version", "v1", "-o", p[1]}, p[2:]...)...)
 		must("hotfix build -binary "+filepath.Base(p[0]), out, err)
-		t.Logf("hotfix build -binary %s: %v", filepath.Base(p[0]), time.Since(t0).Round(time.Millisecond))
+		t.Logf("hotfix build -binary %s %s: %v", filepath.Base(p[0]), strings.Join(p[2:], " "), time.Since(t0).Round(time.Millisecond))
 	}
 	return a
 }
