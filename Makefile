@@ -38,8 +38,11 @@ test: deps vet
 # linux/arm64 under qemu-user (issue 16): the patcher's unit, shape and
 # stress tests, cross-built with Debian's cross C compiler and run with
 # `go test -exec`; the stress test's child goes through the emulator too
-# (HOTFIX_TEST_EXEC). Installs the packages when missing (as root). About 2
-# minutes on 2 cores; `HOTFIX_STRESS=long make test-arm64` runs 5000 cycles.
+# (HOTFIX_TEST_EXEC). Then the core scenario (tests/arm64_test.go): an
+# arm64 host under qemu-aarch64 takes a patch made by `hotfix build` for
+# it, and `verify` refuses patches across architectures. Installs the
+# packages when missing (as root). `HOTFIX_STRESS=long make test-arm64`
+# runs 5000 stress cycles.
 ARM64_PKGS = qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 ARM64_EXEC = qemu-aarch64 -L /usr/aarch64-linux-gnu
 ARM64_ENV = GOARCH=arm64 CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc
@@ -48,6 +51,7 @@ test-arm64: deps
 	$(ARM64_ENV) $(GO) vet ./...
 	$(ARM64_ENV) HOTFIX_TEST_EXEC="$(ARM64_EXEC)" $(GO) test $(TESTFLAGS) -count=1 -timeout 15m \
 		-exec "$(ARM64_EXEC)" ./patcher/...
+	HOTFIX_ARM64=1 $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '^TestArm64$$' ./tests/
 
 # deploy/ansible/hotfix.yml against three shops on this machine
 # (tests/fleet_test.go). Installs Debian's ansible if it is missing (as root).

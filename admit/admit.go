@@ -169,17 +169,18 @@ func FileShape(bin *loader.Binary) func(fn loader.Func) error {
 }
 
 // OfflineShape is how the patcher would redirect a function of the binary
-// file, decided from its code and unsafe points as the file holds them.
+// file, decided from its code and unsafe points as the file holds them, as
+// code of the binary's machine (an arm64 binary checked on amd64 too).
 func OfflineShape(bin *loader.Binary, fn string) (prologue.Plan, error) {
 	fi, err := bin.FuncInfo(fn)
 	if err != nil {
 		return prologue.Plan{}, err
 	}
-	code, err := bin.Code(fn, max(fi.Size, prologue.JumpLen)+8)
+	code, err := bin.Code(fn, max(fi.Size, prologue.JumpLenFor(bin.Machine()))+8)
 	if err != nil {
 		return prologue.Plan{}, err
 	}
-	plan, err := prologue.PlanFor(prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
+	plan, err := prologue.PlanForMachine(bin.Machine(), prologue.Func{Code: code, AsyncSafe: fi.AsyncSafe})
 	if err != nil {
 		return plan, fmt.Errorf("prologue cannot be redirected safely: %w", err)
 	}

@@ -50,6 +50,10 @@ func (b *Binary) HasObject(name string) bool {
 	return ok
 }
 
+// Machine is the ELF machine the binary was built for: the process's own
+// for Self, any for a file offline (an arm64 binary on an amd64 machine).
+func (b *Binary) Machine() elf.Machine { return b.img.machine }
+
 // PluginReady reports whether the binary was linked with plugin support,
 // which is what records package fingerprints in it.
 func (b *Binary) PluginReady() bool { return len(b.img.pkgHash) > 0 }

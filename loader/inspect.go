@@ -3,7 +3,6 @@ package loader
 import (
 	"debug/elf"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -70,7 +69,7 @@ func MatchBuild(f *File, path string, bin *Binary) (*Patch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKind(img); err != nil {
+	if err := checkKind(img, bin.img.machine); err != nil {
 		return nil, err
 	}
 	if img.info == nil {
@@ -123,15 +122,27 @@ func (p *Patch) Resolve(bin *Binary) error {
 	return nil
 }
 
-func checkKind(img *image) error {
-	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+// checkKind refuses a patch that is not a shared object for the binary's
+// machine (bin's, not this process's: `hotfix verify` checks an arm64
+// binary on an amd64 machine too; in the agent the binary is the process).
+func checkKind(img *image, want elf.Machine) error {
 	if img.machine != want {
-		return errorf(ErrIncompatible, "ELF for %v, this process is %s/%s", img.machine, runtime.GOOS, runtime.GOARCH)
+		return errorf(ErrIncompatible, "patch built for %s, the binary for %s: build the patch with the binary's GOARCH (hotfix build -binary does)", archName(img.machine), archName(want))
 	}
 	if img.fileType != elf.ET_DYN {
 		return errorf(ErrFormat, "ELF type %v, want a shared object built with -buildmode=plugin", img.fileType)
 	}
 	return nil
+}
+
+// archName names an ELF machine as GOOS/GOARCH when hotfix knows it.
+func archName(m elf.Machine) string {
+	for arch, mm := range nativeMachine {
+		if mm == m {
+			return fmt.Sprintf("linux/%s (%v)", arch, m)
+		}
+	}
+	return m.String()
 }
 
 // ignoredSettings differ between a host and its patch by design.

@@ -92,3 +92,28 @@ func TestSyncCodeRuns(t *testing.T) {
 		t.Fatalf("rewritten in place, answered %d, want 2", got)
 	}
 }
+
+// TestMembarrierAroundWrite: a write registers the process for
+// membarrier(2)'s SYNC_CORE before the world stops (an unregistered
+// process gets EPERM from MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, so
+// the call below succeeding proves it), and the call commit makes with the
+// world stopped succeeds (it would come back as Stats.Warn).
+func TestMembarrierAroundWrite(t *testing.T) {
+	p := New()
+	st, err := p.Apply("mb", []Redirect{redirect("oldAnswer", oldAnswer, newAnswer)})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if st.Warn != nil {
+		t.Fatalf("apply warned: %v", st.Warn)
+	}
+	if got := oldAnswer(1); got != "new 1" {
+		t.Fatalf("after apply: %q", got)
+	}
+	if e := osmem.SyncCores(); e != 0 {
+		t.Fatalf("membarrier SYNC_CORE after Apply: %v, want the process registered", e)
+	}
+	if st, err := p.Revert("mb"); err != nil || st.Warn != nil {
+		t.Fatalf("revert: %v, warn %v", err, st.Warn)
+	}
+}

@@ -5,6 +5,7 @@ package patcher
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/gohotfix/hotfix/patcher/internal/osmem"
@@ -58,12 +59,17 @@ func (t *trampolines) get(from, to uintptr) (uintptr, error) {
 // commit installs every write or none. Pages are made writable and
 // pre-faulted before the world stops; with the world stopped only the
 // parked goroutines are looked at and the prepared words compared and
-// stored, with no allocation, lock or system call. busy is the index of a
-// write whose window holds a parked goroutine (nothing was written), or -1.
+// stored, with no allocation, lock or system call but one: on arm64, a
+// raw membarrier(2) after the stores (syncOtherCores), registered for
+// before (prepareCores). busy is the index of a write whose window holds a
+// parked goroutine (nothing was written), or -1.
 func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	busy = -1
 	if len(ws) == 0 {
 		return pause, busy, nil, nil
+	}
+	if err := prepareCores(); err != nil {
+		return pause, busy, nil, err
 	}
 	var guards []stw.Range
 	var guarded []int
@@ -75,6 +81,7 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	}
 	pages := pagesOf(ws, osmem.PageOf)
 	made := 0
+	var syncWarn error
 	defer func() {
 		var errs []error
 		for _, pg := range pages[:made] {
@@ -82,7 +89,7 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 				errs = append(errs, e)
 			}
 		}
-		warn = errors.Join(errs...)
+		warn = errors.Join(append(errs, syncWarn)...)
 	}()
 	for _, pg := range pages {
 		if err := osmem.MakeWritable(pg); err != nil {
@@ -91,6 +98,7 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 		made++
 	}
 	bad, parked := -1, -1
+	var synced syscall.Errno
 	ps := stw.Do(func() {
 		if len(guards) > 0 {
 			if parked = stw.ParkedIn(guards); parked >= 0 {
@@ -106,8 +114,12 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 		for i := range ws {
 			store(ws[i].addr, ws[i].new)
 		}
+		synced = syncOtherCores()
 	})
 	pause = pauseTimes{time.Duration(ps.Stopping), time.Duration(ps.Stopped)}
+	if synced != 0 {
+		syncWarn = fmt.Errorf("membarrier after the write: %w", synced)
+	}
 	if parked >= 0 {
 		return pause, guarded[parked], nil, nil
 	}

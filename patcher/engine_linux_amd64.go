@@ -5,6 +5,7 @@ package patcher
 
 import (
 	"encoding/binary"
+	"syscall"
 	"unsafe"
 
 	"github.com/gohotfix/hotfix/patcher/internal/osmem"
@@ -44,3 +45,10 @@ func store(addr uintptr, b [8]byte) {
 // syncCode does nothing on amd64: x86 keeps instruction fetch coherent with
 // stores to code (Intel SDM vol. 3, 11.6 "Self-modifying code").
 func syncCode(addr, n uintptr) {}
+
+// prepareCores and syncOtherCores are the arm64 engine's membarrier(2)
+// around the stores (engine_linux_arm64.go); the amd64 engine issues none.
+func prepareCores() error { return nil }
+
+//go:nosplit
+func syncOtherCores() syscall.Errno { return 0 }

@@ -6,6 +6,8 @@ package patcher
 
 import (
 	"encoding/binary"
+	"fmt"
+	"syscall"
 
 	"github.com/gohotfix/hotfix/patcher/internal/osmem"
 )
@@ -50,10 +52,12 @@ func reach(from, tramp uintptr) bool {
 // one exception the runtime allows: a thread whose system call returned
 // while the world was stopped, before this store, and that takes an idle P
 // in exitsyscall (exitsyscallTryGetP) right after the world starts, without
-// sleeping. Only instructions of the changed function that it had
-// prefetched before the IC IVAU and still holds could then run stale; it
-// has not run that code since its system call. membarrier(2)'s
-// MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE would close that gap too.
+// sleeping; it could run instructions of the changed function that it
+// fetched before the IC IVAU. commit closes that gap: after the stores,
+// still with the world stopped, syncOtherCores has the kernel interrupt
+// every core running a thread of the process (membarrier(2),
+// MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE), and a thread not running is
+// synchronized when it is scheduled again.
 //
 // qemu-user, where the arm64 tests run, translates code into its own cache
 // and drops translations when their page is written, whatever the guest's
@@ -77,3 +81,21 @@ func store(addr uintptr, b [8]byte) {
 //
 //go:noescape
 func syncCode(addr, n uintptr)
+
+// prepareCores registers the process for syncOtherCores, once, before the
+// world stops. A kernel without it (before 4.16) or a seccomp filter that
+// denies membarrier(2) makes every write fail: without it another core may
+// run instructions it fetched before the jump was written (see store).
+func prepareCores() error {
+	if err := osmem.RegisterSyncCores(); err != nil {
+		return fmt.Errorf("%w: another core could run instructions of a changed function it fetched before the write (Linux 4.16 or later, membarrier not filtered by seccomp)", err)
+	}
+	return nil
+}
+
+// syncOtherCores makes every other thread of the process execute a context
+// synchronization event before it next runs user code; called with the
+// world stopped, after the stores. It does not allocate or lock.
+//
+//go:nosplit
+func syncOtherCores() syscall.Errno { return osmem.SyncCores() }

@@ -64,8 +64,16 @@ func newWorkDir(t testing.TB, policy string) string {
 
 func startHost(t testing.TB, bin, dir string, env ...string) *hostProc {
 	t.Helper()
+	return startHostVia(t, nil, bin, dir, env...)
+}
+
+// startHostVia runs the host through the command line via (an emulator,
+// `qemu-aarch64 -L /usr/aarch64-linux-gnu` for an arm64 host) when set.
+func startHostVia(t testing.TB, via []string, bin, dir string, env ...string) *hostProc {
+	t.Helper()
 	h := &hostProc{t: t, dir: dir, logs: &syncBuffer{}, done: make(chan struct{})}
-	h.cmd = exec.Command(bin, "-policy", filepath.Join(dir, "hotfix.yaml"))
+	argv := append(append(via[:len(via):len(via)], bin), "-policy", filepath.Join(dir, "hotfix.yaml"))
+	h.cmd = exec.Command(argv[0], argv[1:]...)
 	h.cmd.Dir = dir
 	h.cmd.Env = append(os.Environ(), env...)
 	h.cmd.Stderr = h.logs

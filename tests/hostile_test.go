@@ -97,7 +97,7 @@ var hostileCases = []hostileCase{
 		"a Go executable instead of a plugin"},
 	{"unsigned", "go-executable-wrapped.so", false, putWrapped(func(e *hostileEnv) []byte { return readFile(e.f.host) }), "ELF type ET_EXEC, want a shared object", "", false,
 		"the executable behind a valid trailer and manifest"},
-	{"unsigned", "aarch64.so", false, putWrapped(func(*hostileEnv) []byte { return readFile("../loader/testdata/aarch64-header.elf") }), "ELF for EM_AARCH64, this process is linux/amd64", "", false,
+	{"unsigned", "aarch64.so", false, putWrapped(func(*hostileEnv) []byte { return readFile("../loader/testdata/aarch64-header.elf") }), "patch built for linux/arm64 (EM_AARCH64), the binary for linux/amd64 (EM_X86_64)", "", false,
 		"a hand-made ELF header for another architecture"},
 
 	// File rules.

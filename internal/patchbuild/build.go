@@ -104,16 +104,23 @@ func newMeta(ctx context.Context, opt Options) (*meta, error) {
 // that built the release binary, when one is given: a patch compiled by
 // another Go is refused by the agent, and the go command fetches the
 // toolchain named by GOTOOLCHAIN through the module proxy. It sets the
-// process environment: a build is the one thing the CLI does.
+// process environment: a build is the one thing the CLI does. The
+// binary's GOARCH, cgo setting and architecture level are set the same
+// way, with a C cross compiler when the binary is for another
+// architecture than this machine's (useArch); without a binary, GOARCH is
+// what the caller set.
 func useHostToolchain(opt Options) error {
 	if opt.Binary == "" {
-		return nil
+		return useArch(opt, nil)
 	}
 	info, err := buildinfo.ReadFile(opt.Binary)
 	if err != nil {
 		return fmt.Errorf("%s: %w", opt.Binary, err)
 	}
 	if err := loader.GoSupported(info.GoVersion); err != nil {
+		return fmt.Errorf("%s: %w", opt.Binary, err)
+	}
+	if err := useArch(opt, info); err != nil {
 		return fmt.Errorf("%s: %w", opt.Binary, err)
 	}
 	if os.Getenv("GOTOOLCHAIN") != info.GoVersion {

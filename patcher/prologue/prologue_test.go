@@ -1,5 +1,3 @@
-//go:build amd64
-
 package prologue
 
 import (
@@ -56,7 +54,7 @@ func TestPlanFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := PlanFor(Func{Code: tt.code, AsyncSafe: tt.asyncSafe})
+			got, err := planAmd64(Func{Code: tt.code, AsyncSafe: tt.asyncSafe})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Check = %+v, %v; want an error with %q (%s)", got, err, tt.err, tt.reason)
@@ -82,8 +80,8 @@ func FuzzPlanFor(f *testing.F) {
 		for i := range as {
 			as[i] = safeBits&(1<<(i%8)) != 0
 		}
-		plan, err := PlanFor(Func{Code: code, AsyncSafe: as})
-		if err == nil && plan.Guard && (plan.Lo < 0 || plan.Hi > max(len(as), JumpLen) || plan.Lo >= plan.Hi) {
+		plan, err := planAmd64(Func{Code: code, AsyncSafe: as})
+		if err == nil && plan.Guard && (plan.Lo < 0 || plan.Hi > max(len(as), amd64JumpLen) || plan.Lo >= plan.Hi) {
 			t.Fatalf("window [%d, %d) of a %d-byte function", plan.Lo, plan.Hi, len(as))
 		}
 	})

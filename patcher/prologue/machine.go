@@ -1,0 +1,32 @@
+package prologue
+
+import (
+	"debug/elf"
+	"fmt"
+)
+
+// PlanForMachine is PlanFor for code of the given ELF machine, whatever
+// the build machine is: `hotfix verify` and `hotfix build` check an arm64
+// binary on an amd64 machine and the other way round. It refuses a machine
+// without a patch engine.
+func PlanForMachine(m elf.Machine, f Func) (Plan, error) {
+	switch m {
+	case elf.EM_X86_64:
+		return planAmd64(f)
+	case elf.EM_AARCH64:
+		return planArm64(f)
+	}
+	return Plan{}, fmt.Errorf("no patch engine for %v code", m)
+}
+
+// JumpLenFor is the size of the jump written at a function's entry on the
+// given ELF machine (0 for a machine without a patch engine).
+func JumpLenFor(m elf.Machine) int {
+	switch m {
+	case elf.EM_X86_64:
+		return amd64JumpLen
+	case elf.EM_AARCH64:
+		return arm64JumpLen
+	}
+	return 0
+}
