@@ -8,7 +8,7 @@ GO ?= go
 TESTFLAGS = -ldflags="-checklinkname=0 -s=false"
 export CGO_ENABLED = 1
 
-.PHONY: all deps demo test test-arm64 vet bench stress fuzz fleet-test vulns vulns-sample clean
+.PHONY: all deps demo demo-arm64 test test-arm64 vet bench stress fuzz fleet-test vulns vulns-sample clean
 
 all: test
 
@@ -52,6 +52,12 @@ test-arm64: deps
 	$(ARM64_ENV) HOTFIX_TEST_EXEC="$(ARM64_EXEC)" $(GO) test $(TESTFLAGS) -count=1 -timeout 15m \
 		-exec "$(ARM64_EXEC)" ./patcher/...
 	HOTFIX_ARM64=1 $(GO) test $(TESTFLAGS) -count=1 -timeout 10m -run '^TestArm64$$' ./tests/
+	$(MAKE) demo-arm64
+
+# `make demo` with the shop and its patch cross-built for linux/arm64 and
+# the shop run under qemu-aarch64 (the packages of test-arm64).
+demo-arm64: deps
+	DEMO_ARCH=arm64 ./example/demo.sh
 
 # deploy/ansible/hotfix.yml against three shops on this machine
 # (tests/fleet_test.go). Installs Debian's ansible if it is missing (as root).
