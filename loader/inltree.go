@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 )
 
 // Inline trees: where the compiler copied a function's body into another
@@ -347,6 +348,26 @@ func (b *Binary) IndexInlined() error {
 		})
 	})
 	return b.inl.err
+}
+
+// InlinedWithPrefix returns the names of the functions inlined somewhere
+// in the binary whose names start with prefix. A generic function's
+// shape instantiation may exist only inlined, into a package built
+// without -l, with no function of its own to find by name.
+func (b *Binary) InlinedWithPrefix(prefix string) ([]string, error) {
+	if err := b.IndexInlined(); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := b.withPcln(func(p *pcln) error {
+		for _, off := range b.inl.idx {
+			if n, ok := p.cstring(p.funcnametab + uint64(off)); ok && strings.HasPrefix(n, prefix) {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // funcNameOff returns the name offset of a function of the symbol table,

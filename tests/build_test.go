@@ -13,18 +13,21 @@ import (
 )
 
 // buildRepo makes a git repository of the host app with testdata/build/base
-// over it, committed as the release, and builds the release with the
-// flags `hotfix flags` gives for testdata/build/policy.yaml. It returns the
+// (and then each of extra, directories of testdata/build) over it,
+// committed as the release, and builds the release with the flags
+// `hotfix flags` gives for testdata/build/policy.yaml. It returns the
 // repository and the host binary.
-func buildRepo(t *testing.T, f *fixture) (src, host string) {
+func buildRepo(t *testing.T, f *fixture, extra ...string) (src, host string) {
 	t.Helper()
 	root := t.TempDir()
 	src = filepath.Join(root, "src")
 	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "hostapp"), src); err != nil {
 		t.Fatal(err)
 	}
-	if err := copyTree(filepath.Join("testdata", "build", "base"), src); err != nil {
-		t.Fatal(err)
+	for _, dir := range append([]string{"base"}, extra...) {
+		if err := copyTree(filepath.Join("testdata", "build", dir), src); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := writeGoMod(src, f.repo); err != nil {
 		t.Fatalf("write go.mod: %v", err)

@@ -119,3 +119,32 @@ func TestBuildRefusesGenericDictionary(t *testing.T) {
 	}
 	t.Logf("refused:\n%s", out)
 }
+
+// TestBuildRefusesInlinedGeneric: generic code is compiled, and may be
+// inlined, in every package that instantiates it, with that package's
+// flags. In this release package guard, built without -l, inlines
+// stats.SumOf[go.shape.int] (a shape package main also has out of line)
+// and stats.(*Ring[go.shape.float64]).Last (a shape only guard has,
+// nowhere out of line). A fix of both is refused, naming each inlining
+// site, instead of redirecting the copies a jump reaches and leaving the
+// inlined ones on the old code.
+func TestBuildRefusesInlinedGeneric(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f, "geninline")
+	if err := copyTree(filepath.Join("testdata", "build", "generic"), src); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"example.com/hostapp/stats.SumOf[go.shape.int]: inlined in the release: inlined into example.com/hostapp/guard.Total at example.com/hostapp/guard/generic.go:11",
+		"example.com/hostapp/stats.(*Ring[go.shape.float64]).Last: inlined in the release: inlined into example.com/hostapp/guard.Newest at example.com/hostapp/guard/generic.go:15",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if err == nil || t.Failed() {
+		t.Fatalf("hotfix build -dry-run = %v\n%s", err, out)
+	}
+}

@@ -38,12 +38,31 @@ func (p *Plan) shapeTargets(bin *loader.Binary) {
 			p.Targets = append(p.Targets, &Target{Name: fn, Pos: g.pos, Reason: reason, Signature: g.sig, pkg: g.pkg,
 				changed: true, generic: g, plugin: g.copySym(args) + rest})
 		}
+		p.inlinedShapes(bin, g, prefix, suffix)
 		dictName := g.name
 		if g.recv != "" {
 			dictName = g.recv
 		}
 		g.dicts = bin.Objects(g.pkg + "..dict." + dictName + "[")
 		p.checkShapes(g)
+	}
+}
+
+// inlinedShapes adds, as targets, the shape instantiations of g that the
+// release holds only inlined (into a package built without -l): no jump
+// reaches them, and Plan.check refuses each, naming where it was inlined.
+func (p *Plan) inlinedShapes(bin *loader.Binary, g *genericFunc, prefix, suffix string) {
+	names, err := bin.InlinedWithPrefix(prefix)
+	if err != nil {
+		return // Plan.check reads the inline trees again and says why
+	}
+	for _, fn := range names {
+		args, rest, ok := splitShapeSym(fn, prefix, suffix)
+		if _, out := bin.Func(fn); !ok || rest != "" || out {
+			continue
+		}
+		p.Targets = append(p.Targets, &Target{Name: fn, Pos: g.pos, Reason: "generic body changed, shape [" + strings.Join(args, ",") + "], inlined only",
+			Signature: g.sig, pkg: g.pkg, changed: true, generic: g, plugin: g.copySym(args)})
 	}
 }
 
