@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -225,4 +226,49 @@ func remove(t testing.TB, dir, name string) {
 	if err := os.Remove(filepath.Join(dir, "patches", name)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fieldLoad calls path from 4 goroutines until stopped, and counts the
+// answers whose space-separated fields are not, each, the old or the new
+// value (fields[i][0] or fields[i][1]): whichever code ran, a call must
+// see one whole version of each function.
+type fieldLoad struct {
+	stop       atomic.Bool
+	calls, bad atomic.Int64
+	example    atomic.Value
+	wg         sync.WaitGroup
+}
+
+func startFieldLoad(h *hostProc, path string, fields [][2]string) *fieldLoad {
+	l := &fieldLoad{}
+	for g := 0; g < 4; g++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for !l.stop.Load() {
+				got := strings.Fields(h.mustGet(path))
+				l.calls.Add(1)
+				for i, want := range fields {
+					if len(got) != len(fields) || (got[i] != want[0] && got[i] != want[1]) {
+						l.bad.Add(1)
+						l.example.Store(strings.Join(got, " "))
+						break
+					}
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// finish stops the callers and fails the test on any wrong answer; it
+// returns the number of calls made.
+func (l *fieldLoad) finish(t testing.TB) int64 {
+	t.Helper()
+	l.stop.Store(true)
+	l.wg.Wait()
+	if l.bad.Load() != 0 {
+		t.Fatalf("%d wrong answers in %d calls, e.g. %q", l.bad.Load(), l.calls.Load(), l.example.Load())
+	}
+	return l.calls.Load()
 }

@@ -68,20 +68,15 @@ func (p *Plan) inlinedShapes(bin *loader.Binary, g *genericFunc, prefix, suffix 
 
 // copySym is the copy's symbol for type arguments args, relative to the
 // plugin path.
-func (g *genericFunc) copySym(args []string) string {
-	a := strings.Join(args, ",")
-	switch {
-	case g.recv != "" && g.ptr:
-		return "(*" + g.recvType() + "[" + a + "])." + g.name
-	case g.recv != "":
-		return g.recvType() + "[" + a + "]." + g.name
-	}
-	return g.copyName + "[" + a + "]"
-}
+func (g *genericFunc) copySym(args []string) string { return g.copyInst(args, ",") }
 
 // copyExpr is the Go expression of the copy instantiated with args.
-func (g *genericFunc) copyExpr(args []string) string {
-	a := strings.Join(args, ", ")
+func (g *genericFunc) copyExpr(args []string) string { return g.copyInst(args, ", ") }
+
+// copyInst writes the copy instantiated with args, joined by sep: the
+// linker writes type arguments with ",", Go source with ", ".
+func (g *genericFunc) copyInst(args []string, sep string) string {
+	a := strings.Join(args, sep)
 	switch {
 	case g.recv != "" && g.ptr:
 		return "(*" + g.recvType() + "[" + a + "])." + g.name
