@@ -78,17 +78,7 @@ func Up(s string) string {
 	dir := t.TempDir()
 	build := func(p, q string) []byte {
 		t.Helper()
-		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/fp\n\ngo 1.26.0\n"), 0o644)
-		os.MkdirAll(filepath.Join(dir, "p"), 0o755)
-		os.WriteFile(filepath.Join(dir, "p", "p.go"), []byte(p), 0o644)
-		os.WriteFile(filepath.Join(dir, "p", "q.go"), []byte(q), 0o644)
-		cmd := exec.Command("go", "list", "-export", "-trimpath", "-gcflags=example.com/fp/p=-l", "-f", "{{.Export}}", "./p")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list -export: %v\n%s", err, out)
-		}
-		return exportData(t, strings.TrimSpace(string(out)))
+		return packageExport(t, dir, map[string]string{"p.go": p, "q.go": q})
 	}
 	base := build(p, q)
 	for _, tt := range tests {
@@ -143,6 +133,25 @@ func fitted(t *testing.T, base, fix, fn string) string {
 
 // exportData returns the export data in a compiled package archive: what
 // follows "$$B\n" in its __.PKGDEF member.
+// packageExport compiles files as package example.com/fp/p in dir, with
+// -l as hotfix flags would, and returns its export data.
+func packageExport(t *testing.T, dir string, files map[string]string) []byte {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/fp\n\ngo 1.26.0\n"), 0o644)
+	os.RemoveAll(filepath.Join(dir, "p"))
+	os.MkdirAll(filepath.Join(dir, "p"), 0o755)
+	for name, src := range files {
+		os.WriteFile(filepath.Join(dir, "p", name), []byte(src), 0o644)
+	}
+	cmd := exec.Command("go", "list", "-export", "-trimpath", "-gcflags=example.com/fp/p=-l", "-f", "{{.Export}}", "./p")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -export: %v\n%s", err, out)
+	}
+	return exportData(t, strings.TrimSpace(string(out)))
+}
+
 func exportData(t *testing.T, archive string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(archive)

@@ -2,9 +2,6 @@ package patchbuild
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,16 +45,7 @@ func SumOf[T ~int | ~string](xs []T) T {
 	dir := t.TempDir()
 	build := func(src string) []byte {
 		t.Helper()
-		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/fp\n\ngo 1.26.0\n"), 0o644)
-		os.MkdirAll(filepath.Join(dir, "p"), 0o755)
-		os.WriteFile(filepath.Join(dir, "p", "p.go"), []byte(src), 0o644)
-		cmd := exec.Command("go", "list", "-export", "-trimpath", "-gcflags=example.com/fp/p=-l", "-f", "{{.Export}}", "./p")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list -export: %v\n%s", err, out)
-		}
-		return exportData(t, strings.TrimSpace(string(out)))
+		return packageExport(t, dir, map[string]string{"p.go": src})
 	}
 	for _, tt := range tests {
 		if same := bytes.Equal(build(tt.base), build(tt.fix)); same != tt.same {
