@@ -58,6 +58,13 @@ func (b *Binary) Machine() elf.Machine { return b.img.machine }
 // which is what records package fingerprints in it.
 func (b *Binary) PluginReady() bool { return len(b.img.pkgHash) > 0 }
 
+// Fingerprint returns the linker fingerprint of package pkg in the
+// binary, in hex, as plugin.Open compares it.
+func (b *Binary) Fingerprint(pkg string) (string, bool) {
+	h, ok := b.img.pkgHash[pkg]
+	return h, ok
+}
+
 // ReadBinary reads a Go executable from disk.
 func ReadBinary(path string) (*Binary, error) {
 	data, err := os.ReadFile(path)

@@ -391,6 +391,14 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	targets := b.targets
+	if b.plan != nil && len(b.plan.rebuilt) > 0 {
+		if err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp); err != nil {
+			return nil, err
+		}
+		if err := adoptFingerprints(soFile, b.host.bin, b.plan.rebuiltPaths()); err != nil {
+			return nil, err
+		}
+	}
 	if b.plan != nil {
 		if err := b.plan.checkDicts(opt.Plan, b.host.bin.Path, soFile, b.pluginPath); err != nil {
 			return nil, err
@@ -441,6 +449,10 @@ func writeOverlay(tmp string, files map[string][]byte) (string, error) {
 	repl := map[string]string{}
 	i := 0
 	for path, src := range files {
+		if src == nil {
+			repl[path] = "" // the go command's overlay: the file is gone
+			continue
+		}
 		i++
 		f := filepath.Join(tmp, "overlay", fmt.Sprintf("%d-%s", i, filepath.Base(path)))
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
@@ -488,6 +500,19 @@ var {{.Name}} {{.Type}}
 {{- range $i, $f := .Funcs}}
 //go:linkname hotfixTarget{{$i}} {{$f}}
 func hotfixTarget{{$i}}()
+{{end}}
+{{- range $i, $f := .Inits}}
+//go:linkname hotfixInit{{$i}} {{$f}}
+func hotfixInit{{$i}}()
+{{end}}
+{{- if .Inits}}
+// init runs the initializers of the variables the patch adds, once per
+// process, when the plugin opens: before any jump is written.
+func init() {
+{{- range $i, $f := .Inits}}
+	hotfixInit{{$i}}()
+{{- end}}
+}
 {{end}}
 var {{.Anchor}} = []any{ {{- range .Exprs}}{{.}}, {{end}}{{range $i, $f := .Funcs}}hotfixTarget{{$i}}, {{end -}} }
 {{if not .Main}}

@@ -95,7 +95,11 @@ type pkgDiff struct {
 	// written at the end of the package (added.go).
 	addedConsts []string
 	sigCands    []*change // see signature.go
-	helperCands []*helper // see helpers.go
+	// What only a rebuilt copy of the package can carry (rebuild.go).
+	carried    []Finding
+	rebuild    bool
+	newVars    []*types.Var // the fix's new package-level variables
+	constUsers []string     // keys of functions that use a changed constant
 }
 
 // change is a function whose code differs.
@@ -107,10 +111,7 @@ type change struct {
 	// caller is a changed function: compiled into the patch with its new
 	// signature for them, never redirected (signature.go).
 	sig bool
-	// prelude declares, at the top of the new body, the new helpers it
-	// calls (helpers.go); helpers are their declarations in the fix.
-	prelude string
-	helpers []*funcDecl
+	why string // the target's reason, when not its own code
 }
 
 func (d *pkgDiff) refuse(pos, obj, rule, detail string) {
@@ -170,18 +171,18 @@ func (d *pkgDiff) decls() {
 		switch {
 		case bo == nil && fo == nil:
 		case bo == nil:
-			if _, ok := fo.(*types.Var); ok {
-				d.refuse(f.pos(fo.Pos()), d.obj(name), "package-level variable added", "a patch shares the release's variables and cannot add one")
-			} else if c, ok := fo.(*types.Const); ok {
+			if v, ok := fo.(*types.Var); ok {
+				d.addVar(v) // rebuild.go
+			} else if c, ok := fo.(*types.Const); ok && !c.Exported() {
 				d.addConst(c)
 			} else {
-				d.refuse(f.pos(fo.Pos()), d.obj(name), "new package-level object", kind(fo)+" "+name+": the package's export data, and so its fingerprint, would change")
+				d.carry(f.pos(fo.Pos()), d.obj(name), "new package-level object", kind(fo)+" "+name)
 			}
 		case fo == nil:
 			if _, ok := bo.(*types.Var); ok {
-				d.refuse(b.pos(bo.Pos()), d.obj(name), "package-level variable removed", "the release's code still uses it")
+				d.carry(b.pos(bo.Pos()), d.obj(name), "package-level variable removed", "var "+name+": the release's code keeps its own")
 			} else {
-				d.refuse(b.pos(bo.Pos()), d.obj(name), "package-level object removed", kind(bo)+" "+name+": the package's export data, and so its fingerprint, would change")
+				d.carry(b.pos(bo.Pos()), d.obj(name), "package-level object removed", kind(bo)+" "+name+": the release's code keeps its own")
 			}
 		case kind(bo) != kind(fo):
 			d.refuse(f.pos(fo.Pos()), d.obj(name), "package-level object changed", kind(bo)+" → "+kind(fo))
@@ -200,6 +201,7 @@ func (d *pkgDiff) decls() {
 	d.initFuncs()
 	d.blankVars()
 	d.funcLits()
+	d.settle() // rebuild.go
 }
 
 // funcLits refuses a change in the number of function literals of a
@@ -219,7 +221,7 @@ func (d *pkgDiff) funcLits() {
 			break
 		}
 	}
-	d.refuse(pos, obj, "function literals added or removed", fmt.Sprintf("%d in the package's release, %d in the fix: each is a function of its object file, and the export data records the symbol index of its types' descriptors, which would move", bn, fn))
+	d.carry(pos, obj, "function literals added or removed", fmt.Sprintf("%d in the package's release, %d in the fix", bn, fn))
 }
 
 func countFuncLits[N ast.Node](nodes ...N) int {
@@ -282,7 +284,7 @@ func (d *pkgDiff) imports() {
 	bm, fm := paths(d.b), paths(d.f)
 	for _, p := range unionKeys(bm, fm) {
 		if bm[p] == nil {
-			d.refuse(d.f.pos(fm[p].Pos()), d.path, "import added", p+": a package's imports are part of its export data, and so of its fingerprint")
+			d.carry(d.f.pos(fm[p].Pos()), d.path, "import added", p)
 		}
 		// A removed import is kept in the patch as a blank import.
 	}
@@ -375,21 +377,30 @@ func (d *pkgDiff) constant(bo, fo *types.Const) {
 	if bt != ft {
 		detail = "type " + short(bt) + " → " + short(ft)
 	}
-	detail += ": its users were compiled with the old value"
-	if users := d.users(bo, fo); len(users) > 0 {
-		detail += " (" + strings.Join(users, ", ")
-		if bo.Exported() && !d.main {
-			detail += ", and every package that imports " + d.path
-		}
-		detail += ")"
-	} else if bo.Exported() && !d.main {
-		detail += " (every package that imports " + d.path + ")"
+	if importers := d.importers(); bo.Exported() && !d.main && len(importers) > 0 {
+		detail += ": every package that imports " + d.path + " was compiled with the old value (" + strings.Join(importers, ", ") + ")"
+		d.refuse(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail)
+		return
 	}
-	d.refuse(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail)
+	users := d.users(bo, fo)
+	d.carry(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail+": its users are replaced")
+	d.constUsers = append(d.constUsers, users...)
 }
 
-// users lists the functions of the package that use a constant, in the
-// release or in the fix.
+// importers lists the release's packages that import this one.
+func (d *pkgDiff) importers() []string {
+	var out []string
+	for p, imps := range d.a.plan.imports {
+		if p != d.path && slices.Contains(imps, d.path) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// users lists the functions of the package, by key, that use a constant
+// in the release or in the fix.
 func (d *pkgDiff) users(bo, fo types.Object) []string {
 	var out []string
 	for _, s := range []*side{d.b, d.f} {
@@ -411,7 +422,7 @@ func (d *pkgDiff) users(bo, fo types.Object) []string {
 					return !uses
 				})
 				if uses {
-					out = append(out, d.sym(funcKey(fd)))
+					out = append(out, funcKey(fd))
 				}
 			}
 		}
@@ -459,9 +470,9 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 	for _, m := range unionKeys(bm, fm) {
 		switch {
 		case bm[m] == nil:
-			d.refuse(d.f.pos(fm[m].Pos()), name, "type changed", "method set: method "+m+" added")
+			d.addMethod(name, fn, fm[m]) // rebuild.go
 		case fm[m] == nil:
-			d.refuse(pos, name, "type changed", "method set: method "+m+" removed")
+			d.carry(pos, name, "method removed", "method "+m+": the release's code keeps its own")
 		case ptrRecv(bm[m]) != ptrRecv(fm[m]):
 			d.refuse(d.f.pos(fm[m].Pos()), name, "type changed", "method set: method "+m+" changed receiver")
 		}
@@ -489,25 +500,15 @@ func (d *pkgDiff) funcs() {
 		switch {
 		case bf == nil:
 			if isMethod {
-				continue // a method set change, refused with its type
+				continue // a method set change, taken with its type
 			}
-			if d.newHelper(k, ff) {
-				continue
-			}
-			why := "it would be in the package's export data, and so its fingerprint"
-			if !ff.decl.Name.IsExported() {
-				why = "a changed body that calls it indexes it in the package's export data, and its code shifts the symbol indices the export data records (TestFingerprintFacts)"
-				if closuresNumbered(d.a.in.GoVersion) {
-					why += "; a release built with Go 1.27 or later would take it as a closure"
-				}
-			}
-			d.refuse(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k+": "+why)
+			d.carry(d.f.pos(ff.decl.Name.Pos()), d.sym(k), "new package-level object", "func "+k)
 			continue
 		case ff == nil:
 			if isMethod {
 				continue
 			}
-			d.refuse(d.b.pos(bf.decl.Name.Pos()), d.sym(k), "package-level object removed", "func "+k+": the package's export data, and so its fingerprint, would change")
+			d.carry(d.b.pos(bf.decl.Name.Pos()), d.sym(k), "package-level object removed", "func "+k+": the release's code keeps its own")
 			continue
 		}
 		pos := d.f.pos(ff.decl.Name.Pos())
@@ -547,7 +548,6 @@ func (d *pkgDiff) funcs() {
 		d.changed = append(d.changed, c)
 	}
 	d.checkSignatures()
-	d.carryHelpers()
 }
 
 func (d *pkgDiff) initFuncs() {

@@ -45,6 +45,12 @@ func shadowModCache(tmp string, files map[string][]byte) (map[string][]byte, []s
 		return nil, nil, err
 	}
 	for r, src := range cached {
+		if src == nil {
+			if err := os.Remove(filepath.Join(shadow, r)); err != nil && !os.IsNotExist(err) {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err := os.WriteFile(filepath.Join(shadow, r), src, 0o644); err != nil {
 			return nil, nil, err
 		}

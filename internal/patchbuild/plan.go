@@ -28,6 +28,7 @@ type Plan struct {
 	mainPkg  *mainPatch          // nil unless functions of main changed
 	imports  map[string][]string // the release's packages -> their imports (internal.go)
 	generics []*genericFunc      // changed generic functions (generic.go)
+	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)
 }
 
 // Target is one function the patch replaces.

@@ -59,7 +59,7 @@ func (p *Plan) sources(m *meta, root, mainPkg string) (map[string][]byte, string
 	}
 	sort.Strings(pkgList)
 	pkgList = slices.Compact(pkgList)
-	data := map[string]any{"Pkgs": pkgList, "Funcs": linked, "Exprs": exprs, "Anchor": anchorName}
+	data := map[string]any{"Pkgs": pkgList, "Funcs": linked, "Exprs": exprs, "Anchor": anchorName, "Inits": p.inits()}
 	gen := filepath.Join(root, dir, "zz_hotfix_main.go")
 	if p.mainPkg != nil {
 		for name, src := range p.mainPkg.files {
@@ -136,59 +136,70 @@ func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
 
 var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
 
+// escapeDiagnostics compiles pkg with -m, as the release has it or (with
+// overlay) as the patch compiles it, and returns the escape analysis
+// diagnostic of each parameter by "file:line:col name", the file as the
+// compiler prints it. The escape analysis of a parameter is part of the
+// export data (cmd/compile/internal/noder/linker.go, relocFuncExt), and
+// the release's callers were compiled for the release's.
+func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, overlay bool) (map[string]string, error) {
+	args := append([]string{"build"}, opt.Flags...)
+	args = append(args, "-gcflags="+pkg+"=-l -m", "-o", "/dev/null")
+	var env []string
+	if overlay {
+		args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
+		env = shadowEnv(tmp)
+	}
+	args = append(args, pkg)
+	out, err := runAll(ctx, root, env, args...)
+	if err != nil {
+		return nil, fmt.Errorf("go build -gcflags=%s=-m: %v\n%s", pkg, err, out)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		sm := mLine.FindStringSubmatch(l)
+		if sm == nil {
+			continue
+		}
+		msg := sm[4]
+		var param string
+		switch {
+		case strings.HasPrefix(msg, "leaking param content: "):
+			param = strings.TrimPrefix(msg, "leaking param content: ")
+		case strings.HasPrefix(msg, "leaking param: "):
+			param, _, _ = strings.Cut(strings.TrimPrefix(msg, "leaking param: "), " ")
+		case strings.HasSuffix(msg, " does not escape") && !strings.Contains(msg, " "+"literal"):
+			param = strings.TrimSuffix(msg, " does not escape")
+		default:
+			continue
+		}
+		if strings.ContainsAny(param, " ()[]{}&*.") {
+			continue
+		}
+		m[sm[1]+":"+sm[2]+":"+sm[3]+" "+param] = msg
+	}
+	return m, nil
+}
+
 // diagnose explains a fingerprint mismatch of a package the patch changed:
-// the escape analysis of a parameter is part of the export data
-// (cmd/compile/internal/noder/linker.go, relocFuncExt), and callers in
-// other packages were compiled for the release's. It compiles the release
-// and the patched package with -m and names the parameters whose escape
-// analysis changed.
+// it compiles the release and the patched package with -m and names the
+// parameters whose escape analysis changed.
 func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) string {
 	var lines []string
 	for _, pkg := range p.pkgs {
-		escapes := func(overlay bool) map[string]string {
-			args := append([]string{"build"}, opt.Flags...)
-			args = append(args, "-gcflags="+pkg+"=-l -m", "-o", "/dev/null")
-			if overlay {
-				args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
+		trim := func(m map[string]string) map[string]string {
+			out := map[string]string{}
+			for k, v := range m {
+				out[strings.TrimPrefix(k, p.Module+"/")] = v
 			}
-			args = append(args, pkg)
-			var env []string
-			if overlay {
-				env = shadowEnv(tmp)
-			}
-			out, err := runAll(ctx, root, env, args...)
-			if err != nil {
-				return nil
-			}
-			m := map[string]string{}
-			for _, l := range strings.Split(out, "\n") {
-				sm := mLine.FindStringSubmatch(l)
-				if sm == nil {
-					continue
-				}
-				msg := sm[4]
-				var param string
-				switch {
-				case strings.HasPrefix(msg, "leaking param content: "):
-					param = strings.TrimPrefix(msg, "leaking param content: ")
-				case strings.HasPrefix(msg, "leaking param: "):
-					param, _, _ = strings.Cut(strings.TrimPrefix(msg, "leaking param: "), " ")
-				case strings.HasSuffix(msg, " does not escape") && !strings.Contains(msg, " "+"literal"):
-					param = strings.TrimSuffix(msg, " does not escape")
-				default:
-					continue
-				}
-				if strings.ContainsAny(param, " ()[]{}&*.") {
-					continue
-				}
-				m[strings.TrimPrefix(sm[1], p.Module+"/")+":"+sm[2]+":"+sm[3]+" "+param] = msg
-			}
-			return m
+			return out
 		}
-		before, after := escapes(false), escapes(true)
-		if before == nil || after == nil {
+		before, err1 := escapeDiagnostics(ctx, opt, root, tmp, pkg, false)
+		after, err2 := escapeDiagnostics(ctx, opt, root, tmp, pkg, true)
+		if err1 != nil || err2 != nil {
 			continue
 		}
+		before, after = trim(before), trim(after)
 		for _, k := range unionKeys(before, after) {
 			if before[k] == after[k] {
 				continue
@@ -202,18 +213,21 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 					}
 				}
 			}
-			b, a := before[k], after[k]
-			if b == "" {
-				b = "no diagnostic"
-			}
-			if a == "" {
-				a = "no diagnostic"
-			}
-			lines = append(lines, fmt.Sprintf("  %s: %s: parameter %s: escape analysis changed (release: %s; fix: %s): callers in other packages were compiled for the release's; keep the parameter from escaping (copy it) or ship a new release", pos, obj, param, b, a))
+			lines = append(lines, escapeLine(pos, obj, param, before[k], after[k]))
 		}
 	}
 	if len(lines) == 0 {
 		return ""
 	}
 	return "why:\n" + strings.Join(lines, "\n")
+}
+
+func escapeLine(pos, obj, param, b, a string) string {
+	if b == "" {
+		b = "no diagnostic"
+	}
+	if a == "" {
+		a = "no diagnostic"
+	}
+	return fmt.Sprintf("  %s: %s: parameter %s: escape analysis changed (release: %s; fix: %s): the release's callers were compiled for the release's; keep the parameter from escaping (copy it) or ship a new release", pos, obj, param, b, a)
 }

@@ -71,7 +71,7 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 		ff := d.f.pkg.Fset.File(c.f.file.Pos())
 		fsrc := d.f.src[c.f.file]
 		flb, frb := ff.Offset(c.f.decl.Body.Lbrace)+1, ff.Offset(c.f.decl.Body.Rbrace)
-		text, how, err := fit(string(src[lb:rb]), c.prelude+string(fsrc[flb:frb]))
+		text, how, err := fit(string(src[lb:rb]), string(fsrc[flb:frb]))
 		if err != nil {
 			return nil, fmt.Errorf("%s: fit new body: %v", d.f.pos(c.f.decl.Pos()), err)
 		}
@@ -117,9 +117,6 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 	needed := map[importKey]string{} // -> package name
 	for _, c := range changes {
 		uses(c.f.decl.Body, fi, d.f.pkg.Types, func(k importKey, pkgName string) { needed[k] = pkgName })
-		for _, h := range c.helpers {
-			uses(h.decl, fi, d.f.pkg.Types, func(k importKey, pkgName string) { needed[k] = pkgName })
-		}
 	}
 	used := map[importKey]bool{}
 	for _, dcl := range file.Decls {

@@ -21,8 +21,14 @@ func (d *pkgDiff) targets() error {
 		}
 		d.target(c)
 	}
-	if d.main {
+	switch {
+	case d.main:
 		return d.rewriteMain()
+	case d.rebuild:
+		if err := d.rebuildFiles(); err != errRefusedHere {
+			return err
+		}
+		return nil
 	}
 	return d.splice()
 }
@@ -32,7 +38,10 @@ func (d *pkgDiff) target(c *change) {
 	pos := d.f.pos(c.f.decl.Name.Pos())
 	sig := types.TypeString(c.f.obj.Type(), qualifyName)
 	why := "body changed"
-	if !c.own {
+	switch {
+	case c.why != "":
+		why = c.why
+	case !c.own:
 		why = "closures changed"
 	}
 	t := &Target{Name: sym, Pos: pos, Reason: why, Signature: sig, pkg: d.path, main: d.main, changed: true}

@@ -1,0 +1,107 @@
+package patchbuild
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gohotfix/hotfix/loader"
+)
+
+// adoptFingerprints writes the release's linker fingerprint of each
+// rebuilt package (rebuild.go) over the plugin's, so that plugin.Open,
+// which compares the two (runtime/plugin.go, pkghashes), loads it. A
+// plugin holds each package's fingerprint twice: go:link.pkghashbytes.P,
+// which hotfix's own checks read, and the string the runtime compares,
+// go:link.pkglinkhash.N (cmd/link/internal/ld/symtab.go), found by its
+// bytes. Both are rewritten, before the manifest and signature are added.
+func adoptFingerprints(soFile string, bin *loader.Binary, pkgs []string) error {
+	f, err := elf.Open(soFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return fmt.Errorf("%s: %v", soFile, err)
+	}
+	out, err := os.OpenFile(soFile, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	for _, pkg := range pkgs {
+		hexHash, ok := bin.Fingerprint(pkg)
+		if !ok {
+			continue // not in the release: nothing to compare with
+		}
+		want, err := hex.DecodeString(hexHash)
+		if err != nil {
+			return err
+		}
+		if err := adoptOne(f, syms, out, pkg, want); err != nil {
+			return fmt.Errorf("%s: package %s: %v", soFile, pkg, err)
+		}
+	}
+	return out.Sync()
+}
+
+func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []byte) error {
+	var own *elf.Symbol
+	for i := range syms {
+		if syms[i].Name == "go:link.pkghashbytes."+pkg {
+			own = &syms[i]
+		}
+	}
+	if own == nil {
+		return fmt.Errorf("no fingerprint symbol in the plugin")
+	}
+	have, off, err := symbolBytes(f, *own)
+	if err != nil {
+		return err
+	}
+	if len(have) != len(want) {
+		return fmt.Errorf("fingerprint of %d bytes, the release's has %d", len(have), len(want))
+	}
+	offs := []int64{off}
+	for _, s := range syms {
+		if !strings.HasPrefix(s.Name, "go:link.pkglinkhash.") {
+			continue
+		}
+		b, o, err := symbolBytes(f, s)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(b, have) {
+			offs = append(offs, o)
+		}
+	}
+	if len(offs) != 2 {
+		return fmt.Errorf("%d strings of the plugin hold its fingerprint, want 1", len(offs)-1)
+	}
+	for _, o := range offs {
+		if _, err := out.WriteAt(want, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// symbolBytes returns a symbol's bytes and their offset in the file.
+func symbolBytes(f *elf.File, s elf.Symbol) ([]byte, int64, error) {
+	if int(s.Section) <= 0 || int(s.Section) >= len(f.Sections) {
+		return nil, 0, fmt.Errorf("symbol %s in no section", s.Name)
+	}
+	sec := f.Sections[s.Section]
+	if sec.Type == elf.SHT_NOBITS || s.Value < sec.Addr || s.Value-sec.Addr+s.Size > sec.Size {
+		return nil, 0, fmt.Errorf("symbol %s outside its section's bytes", s.Name)
+	}
+	b := make([]byte, s.Size)
+	if _, err := sec.ReadAt(b, int64(s.Value-sec.Addr)); err != nil {
+		return nil, 0, err
+	}
+	return b, int64(sec.Offset + s.Value - sec.Addr), nil
+}
