@@ -80,17 +80,21 @@ func (d *pkgDiff) hasGeneric() bool {
 // addConstUsers makes every function that uses a changed constant a
 // target: its code holds the old value.
 func (d *pkgDiff) addConstUsers() {
-	have := map[string]bool{}
+	have := map[string]*change{}
 	for _, c := range d.changed {
-		have[c.key] = true
+		have[c.key] = c
 	}
 	for _, k := range d.constUsers {
 		bf, ff := d.b.funcs[k], d.f.funcs[k]
-		if have[k] || bf == nil || ff == nil || ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
+		if c := have[k]; c != nil && d.b.text(c.b.decl.Body) == d.f.text(c.f.decl.Body) {
+			c.why = "uses a changed constant" // the value is compiled in
+		}
+		if have[k] != nil || bf == nil || ff == nil || ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
 			continue
 		}
-		have[k] = true
-		d.changed = append(d.changed, &change{key: k, b: bf, f: ff, own: true, why: "uses a changed constant"})
+		c := &change{key: k, b: bf, f: ff, own: true, why: "uses a changed constant"}
+		have[k] = c
+		d.changed = append(d.changed, c)
 	}
 }
 
@@ -440,4 +444,15 @@ func (p *Plan) inits() []string {
 		visit(rp)
 	}
 	return out
+}
+
+// text is the source of a node.
+func (s *side) text(n ast.Node) string {
+	for f, src := range s.src {
+		if f.FileStart <= n.Pos() && n.End() <= f.FileEnd {
+			tf := s.pkg.Fset.File(f.Pos())
+			return string(src[tf.Offset(n.Pos()):tf.Offset(n.End())])
+		}
+	}
+	return ""
 }

@@ -1,0 +1,115 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuildShipsChangeKinds: a fix that adds an unexported helper method
+// and an exported function, a function literal, two imports, a new type,
+// new variables (zero, and initialized by calls), changes a constant and
+// removes a function (testdata/build/kinds) is built with `hotfix build`
+// and applied to a host under HTTP load with GOGC=10. The constant's user,
+// whose body did not change, answers the new value; the new variables are
+// initialized once: `token` counts its initializer's runs and stays 1
+// through a revert, a re-apply and a second patch that builds on the
+// first, and the rejection counter keeps counting through all of them.
+func TestBuildShipsChangeKinds(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f, "kindsbase")
+	if err := copyTree(filepath.Join("testdata", "build", "kinds"), src); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, plan)
+	}
+	words := strings.Join(strings.Fields(plan), " ")
+	for _, want := range []string{
+		"orders.Check body changed", "orders.Limit uses a changed constant",
+		"orders.Order: method added: method validate",
+		"orders.ValidQty: new package-level object", "import added: errors",
+		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan)
+		}
+	}
+	// Go 1.26 numbers function literals among the package's symbols; Go
+	// 1.27 does not, and says nothing of the new one.
+	if lits := strings.Contains(words, "function literals added or removed"); lits != strings.HasPrefix(runtime.Version(), "go1.26") {
+		t.Errorf("plan notes function literals: %v under %s:\n%s", lits, runtime.Version(), plan)
+	}
+	v1 := filepath.Join(t.TempDir(), "kinds1.so")
+	if out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1); err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	// The second patch builds on the first: the same new variables, and a
+	// new answer from Check.
+	orders := filepath.Join(src, "orders", "orders.go")
+	b := readFile(orders)
+	if err := os.WriteFile(orders, []byte(strings.Replace(string(b), `"rejected:%v:%d:%d"`, `"rejected2:%v:%d:%d"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v2 := filepath.Join(t.TempDir(), "kinds2.so")
+	if out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds2", "-o", v2); err != nil {
+		t.Fatalf("hotfix build v2: %v\n%s", err, out)
+	}
+
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir, "GOGC=10")
+	const path = "/order?id=AB&q=3"
+	if got := h.mustGet(path); got != "ok:ab 10" {
+		t.Fatalf("release answers %q", got)
+	}
+	load := startFieldLoad(h, path, [][2]string{{"ok:ab", "ok:ab"}, {"10", "5"}})
+	want := func(path, answer string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		got := ""
+		for got != answer && time.Now().Before(deadline) {
+			got = h.mustGet(path)
+		}
+		if got != answer {
+			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
+		}
+	}
+	// Each rejection answers "rejected:<why>:<count>:<token>": the count
+	// must go on by one from wherever it was, the token stay 1.
+	count := 0
+	reject := func(id, prefix, why string) {
+		t.Helper()
+		count++
+		path := fmt.Sprintf("/order?id=%s&q=7", id)
+		if id == "evil" {
+			path = "/order?id=evil&q=1"
+		}
+		if got, want := h.mustGet(path), fmt.Sprintf("%s:%s:%d:1 5", prefix, why, count); got != want {
+			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, want, h.logs)
+		}
+	}
+	drop(t, dir, v1, "kinds.so")
+	h.waitRecord("patch applied", 1)
+	want(path, "ok:ab 5")
+	reject("AB", "rejected", "too-many")
+	reject("evil", "rejected", "blocked")
+	remove(t, dir, "kinds.so")
+	h.waitRecord("patch reverted", 1)
+	want(path, "ok:ab 10")
+	drop(t, dir, v1, "kinds.so")
+	h.waitRecord("patch applied", 2)
+	want(path, "ok:ab 5")
+	reject("AB", "rejected", "too-many")
+	drop(t, dir, v2, "kinds2.so")
+	h.waitRecord("patch applied", 3)
+	reject("AB", "rejected2", "too-many")
+	time.Sleep(200 * time.Millisecond) // keep the callers going on the new code
+	calls := load.finish(t)
+	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert, re-apply and a second patch, 0 wrong", calls)
+	h.stop()
+}

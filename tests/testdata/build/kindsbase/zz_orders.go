@@ -1,0 +1,18 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"example.com/hostapp/orders"
+)
+
+// /order?id=ID&q=QTY checks an order and reports the quantity limit.
+func init() {
+	http.HandleFunc("/order", func(w http.ResponseWriter, r *http.Request) {
+		q, _ := strconv.Atoi(r.URL.Query().Get("q"))
+		o := &orders.Order{ID: r.URL.Query().Get("id"), Qty: q}
+		fmt.Fprint(w, orders.Check(o), " ", orders.Limit())
+	})
+}
