@@ -77,6 +77,7 @@ type runner struct {
 	timeout time.Duration
 	keep    bool
 	env     []string // added to every command's environment
+	caches  *caches  // the run's own GOCACHE and GOMODCACHE (cache.go)
 }
 
 // kase is one report being run.

@@ -45,6 +45,8 @@ func main() {
 // options are the command's flags.
 type options struct {
 	extract, only, jsonOut, compare, repo string
+	cacheDir                              string
+	cacheGB                               float64
 	sample, jobs                          int
 	seed                                  int64
 	timeout                               time.Duration
@@ -65,6 +67,8 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.jsonOut, "json", filepath.Join(os.TempDir(), "hotfix-vulns.json"), "results file")
 	fs.StringVar(&o.compare, "compare", "", "an earlier results file: print the reports whose outcome changed")
 	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
+	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE")
+	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
 		return o, false // the flag package printed why (or the help)
@@ -101,6 +105,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.noSumDB {
 		rn.env = append(rn.env, "GOSUMDB=off")
 	}
+	if rn.caches, err = newCaches(o.cacheDir, int64(o.cacheGB*1e9)); err != nil {
+		return fail(err)
+	}
+	rn.env = append(rn.env, rn.caches.env()...)
 	fmt.Fprintf(stderr, "vulns: %d report(s), %d at a time, %s per case at most\n", len(reports), o.jobs, o.timeout)
 	start := time.Now()
 	results := runAll(rn, reports, o, start, stderr)
@@ -167,7 +175,10 @@ func runAll(rn *runner, reports []report, o options, start time.Time, stderr io.
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				rn.caches.trim(stderr)
+				rn.caches.mu.RLock()
 				res := rn.run(reports[i])
+				rn.caches.mu.RUnlock()
 				mu.Lock()
 				results[i] = res
 				done++
