@@ -33,6 +33,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	for _, want := range []string{
 		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
+		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
 	} {

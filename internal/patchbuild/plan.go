@@ -45,6 +45,7 @@ type Target struct {
 	changed bool         // its own code changed
 	generic *genericFunc // a shape function of a changed generic function
 	plugin  string       // its new code, relative to the plugin path
+	iface   string       // a method's name is a method of this interface
 }
 
 // Finding is one refusal or note, for a file:line, an object and a rule.
@@ -195,10 +196,15 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "dead code in the release: nothing to redirect; the patch's code calls its own copy"})
 					continue
 				}
-				// A method the linker dropped has no entry in its type's
-				// method table: new code reaching it through an interface
-				// would find none.
-				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code): an interface call from the patch's code would not find it"})
+				// A method the linker dropped has no code behind its
+				// type's method table: an interface built at run time
+				// from the release's type descriptor would call none.
+				// Called directly, the patch's code calls its own copy.
+				if t.iface != "" {
+					p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code), and the interface " + t.iface + " has a method of that name: reached through it, the release's type has no code to call"})
+					continue
+				}
+				p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code): no interface of the program has its name, so only the patch's direct calls reach it, and they call the patch's copy"})
 				continue
 			}
 			if _, err := admit.OfflineShape(bin, t.Name); err != nil {

@@ -45,6 +45,9 @@ func (d *pkgDiff) target(c *change) {
 		why = "closures changed"
 	}
 	t := &Target{Name: sym, Pos: pos, Reason: why, Signature: sig, pkg: d.path, main: d.main, changed: true}
+	if c.f.decl.Recv != nil {
+		t.iface = d.interfaceWith(c.f.decl.Name.Name)
+	}
 	d.a.plan.Targets = append(d.a.plan.Targets, t)
 
 	bc := closures(c.b.decl, d.b.info(), d.b.sizes)

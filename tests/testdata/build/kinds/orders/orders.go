@@ -57,7 +57,7 @@ func Check(o *Order) string {
 
 // validate is a new method of a release type.
 func (o *Order) validate() verdict {
-	if !ValidQty(o.Qty) {
+	if !ValidQty(o.weight() / 2) {
 		return verdict{err: errTooMany}
 	}
 	if blocked[o.ID] {
@@ -65,6 +65,9 @@ func (o *Order) validate() verdict {
 	}
 	return verdict{note: "fine"}
 }
+
+// weight was dead code in the release, whose linker dropped it.
+func (o *Order) weight() int { return o.Qty * 2 }
 
 // ValidQty is a new exported function.
 func ValidQty(q int) bool {
