@@ -25,6 +25,22 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "build", "kinds"), src); err != nil {
 		t.Fatal(err)
 	}
+	// A parameter that escapes in the fix and not in the release is
+	// refused before the plugin is built: the release's callers may keep
+	// the order on their stack.
+	orders := filepath.Join(src, "orders", "orders.go")
+	fixed := readFile(orders)
+	leaky := strings.Replace(string(fixed), "\tserved++\n\tclean :=", "\tserved++\n\tlast = o\n\tclean :=", 1) + "\nvar last *Order\n"
+	if err := os.WriteFile(orders, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	if err == nil || !strings.Contains(out, "orders.Check: parameter o: escape analysis changed (release: o does not escape; fix: leaking param: o)") {
+		t.Fatalf("a fix that makes a parameter escape: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(orders, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	plan, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
 	if err != nil {
 		t.Fatalf("dry run: %v\n%s", err, plan)
@@ -52,9 +68,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	}
 	// The second patch builds on the first: the same new variables, and a
 	// new answer from Check.
-	orders := filepath.Join(src, "orders", "orders.go")
-	b := readFile(orders)
-	if err := os.WriteFile(orders, []byte(strings.Replace(string(b), `"rejected:%v:%d:%d"`, `"rejected2:%v:%d:%d"`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(orders, []byte(strings.Replace(string(fixed), `"rejected:%v:%d:%d"`, `"rejected2:%v:%d:%d"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	v2 := filepath.Join(t.TempDir(), "kinds2.so")

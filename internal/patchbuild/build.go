@@ -378,6 +378,11 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.plan != nil {
+		if err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp); err != nil {
+			return nil, err
+		}
+	}
 	soFile := filepath.Join(b.tmp, "patch.so")
 	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
 	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
@@ -392,9 +397,6 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	}
 	targets := b.targets
 	if b.plan != nil && len(b.plan.rebuilt) > 0 {
-		if err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp); err != nil {
-			return nil, err
-		}
 		if err := adoptFingerprints(soFile, b.host.bin, b.plan.rebuiltPaths()); err != nil {
 			return nil, err
 		}

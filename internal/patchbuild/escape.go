@@ -3,35 +3,37 @@ package patchbuild
 import (
 	"context"
 	"fmt"
+	"go/ast"
 	"path/filepath"
 	"strings"
 )
 
-// checkEscapes compares, for every replaced function of a rebuilt package,
-// the escape analysis of each parameter in the release and in the patch:
-// the release's callers were compiled for the release's, and may have put
-// on their stack what the new code would keep. The fingerprint adopted
-// from the release (adopt.go) no longer catches it, so a difference is
-// refused, naming the parameter.
+// checkEscapes compares, for every replaced function, the escape analysis
+// of each parameter in the release and in the patch, before the plugin is
+// built: the release's callers were compiled for the release's, and may
+// have put on their stack what the new code would keep. In a spliced
+// package the fingerprint would catch it too, after a long build; in a
+// rebuilt one, whose fingerprint is adopted from the release (adopt.go),
+// nothing else would. A difference is refused, naming the parameter.
 func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) error {
 	var lines []string
-	for _, rp := range p.rebuilt {
-		if len(rp.bparams) == 0 {
+	for _, ps := range p.escapes {
+		if len(ps.release) == 0 {
 			continue
 		}
-		before, err := escapeDiagnostics(ctx, opt, root, tmp, rp.path, false)
+		before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
 		if err != nil {
 			return err
 		}
-		after, err := escapeDiagnostics(ctx, opt, root, tmp, rp.path, true)
+		after, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, true)
 		if err != nil {
 			return err
 		}
-		b, a := byParam(before, rp.bparams), byParam(after, rp.fparams)
+		b, a := byParam(before, ps.release), byParam(after, ps.patch)
 		for _, k := range unionKeys(b, a) {
 			if b[k] != a[k] {
 				sym, param, _ := strings.Cut(k, " ")
-				lines = append(lines, escapeLine(rp.path, sym, param, b[k], a[k]))
+				lines = append(lines, escapeLine(ps.pkg, sym, param, b[k], a[k]))
 			}
 		}
 	}
@@ -55,4 +57,49 @@ func byParam(diags map[string]string, params map[string]string) map[string]strin
 		out[sym+" "+name] = base[k]
 	}
 	return out
+}
+
+// paramSet is where the compiler reports the parameters of a package's
+// replaced functions: "file:line:col name" of the release's and of the
+// patch's declaration -> the function's symbol.
+type paramSet struct {
+	pkg            string
+	release, patch map[string]string
+}
+
+// escapes records the parameters of the package's replaced functions as
+// they are declared in the release and in the source the patch compiles
+// (the fix's files, or the release's with bodies spliced in).
+func (d *pkgDiff) escapes(patch *side) {
+	ps := &paramSet{pkg: d.path, release: map[string]string{}, patch: map[string]string{}}
+	for _, c := range d.changed {
+		if c.sig {
+			continue
+		}
+		params(d.b, c.b, d.sym(c.key), ps.release)
+		if patch == d.f {
+			params(d.f, c.f, d.sym(c.key), ps.patch)
+		} else {
+			params(d.b, c.b, d.sym(c.key), ps.patch)
+		}
+	}
+	d.a.plan.escapes = append(d.a.plan.escapes, ps)
+}
+
+// params indexes the receiver and parameters of fd by the position the
+// compiler's -m diagnostics print for them.
+func params(s *side, fd *funcDecl, sym string, into map[string]string) {
+	var lists []*ast.FieldList
+	if fd.decl.Recv != nil {
+		lists = append(lists, fd.decl.Recv)
+	}
+	lists = append(lists, fd.decl.Type.Params)
+	for _, l := range lists {
+		for _, fld := range l.List {
+			for _, n := range fld.Names {
+				p := s.pkg.Fset.Position(n.Pos())
+				into[fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.Filename), p.Line, p.Column, n.Name)] = sym
+			}
+		}
+	}
 }

@@ -29,6 +29,7 @@ type Plan struct {
 	imports  map[string][]string // the release's packages -> their imports (internal.go)
 	generics []*genericFunc      // changed generic functions (generic.go)
 	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)
+	escapes  []*paramSet         // replaced functions' parameters (escape.go)
 }
 
 // Target is one function the patch replaces.

@@ -46,6 +46,7 @@ func (d *pkgDiff) splice() error {
 		d.a.plan.overlays[d.b.pkg.Fset.File(file.Pos()).Name()] = out
 	}
 	d.a.plan.pkgs = append(d.a.plan.pkgs, d.path)
+	d.escapes(d.b) // the spliced files keep the release's declarations in place
 	return nil
 }
 
