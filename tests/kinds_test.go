@@ -12,6 +12,8 @@ import (
 
 // TestBuildShipsChangeKinds: a fix that adds an unexported helper method
 // and an exported function, a function literal, two imports, a new type,
+// changes an exported function's signature (only replaced code calls it),
+// changes a method the release's linker dropped,
 // new variables (zero, and initialized by calls), changes a constant and
 // removes a function (testdata/build/kinds) is built with `hotfix build`
 // and applied to a host under HTTP load with GOGC=10. The constant's user,
@@ -49,6 +51,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	for _, want := range []string{
 		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
+		"orders.Normalize: signature changed: every caller is replaced, and no other package refers to it",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",

@@ -8,11 +8,16 @@
 // golang.org/x/tools/go/packages, and compares every package-level
 // declaration in type-checked, position-free form. Changed function bodies
 // become targets, with their closures when the closures' contexts are laid
-// out alike; every other change is refused, all at once, with file:line,
-// object and rule. The patch compiles the release's own files with only the
-// changed bodies replaced, each fitted into the lines of the old one, so
-// that every package keeps the linker fingerprint plugin.Open compares, and
-// package main as a copy whose variables are the running program's.
+// out alike; every change the running release cannot take is refused, all
+// at once, with file:line, object and rule. A package whose fix changes
+// only bodies is compiled from the release's own files with the changed
+// bodies replaced, each fitted into the lines of the old one, so that it
+// keeps the linker fingerprint plugin.Open compares. A package whose fix
+// adds or removes objects or imports, or changes constants, is compiled
+// from the fix's own files, and the plugin is given the release's
+// fingerprint once the analysis has shown that nothing the release's code
+// was compiled against changed (rebuild.go). Package main becomes a copy
+// whose variables are the running program's.
 //
 // The package follows those seams, one file each:
 //
@@ -30,11 +35,15 @@
 //     private module cache for a bumped dependency's patched files);
 //   - the go build: build.go (the build, the generated main, the manifest),
 //     gocmd.go (git worktree of the release, the host build, go and git
-//     commands);
-//   - carried new code: added.go (new unexported constants), signature.go
-//     (an unexported function's new signature), helpers.go (new helpers
-//     as closures, Go 1.27), generic.go and genericplan.go (a changed
-//     generic function's renamed copy in the patch, per release shape,
-//     and its dictionary check);
+//     commands), escape.go (every replaced function's parameters keep
+//     their escape analysis), adopt.go (the release's fingerprint written
+//     into a rebuilt package's plugin);
+//   - carried new code: rebuild.go (a package compiled from the fix's
+//     files: new functions, variables and their initializers, types,
+//     methods, imports, removed objects, changed constants), added.go (new
+//     unexported constants of a spliced package), signature.go (an
+//     unexported function's new signature), generic.go and genericplan.go
+//     (a changed generic function's renamed copy in the patch, per release
+//     shape, and its dictionary check);
 //   - coverage.go: the share of a binary's functions that can be patched.
 package patchbuild

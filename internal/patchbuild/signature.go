@@ -3,7 +3,9 @@ package patchbuild
 import (
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
+	"go/types"
 	"sort"
 	"strings"
 )
@@ -18,9 +20,12 @@ import (
 // the old arguments).
 
 // newSignature takes the function under key k, whose signature changed, as
-// a candidate; checkSignatures decides once every change is known.
+// a candidate; checkSignatures decides once every change is known. An
+// exported function's or a method's signature is in the export data: only
+// a rebuilt package (rebuild.go) can carry it, and only when no other
+// package refers to it.
 func (d *pkgDiff) newSignature(k string, bf, ff *funcDecl) bool {
-	if strings.Contains(k, ".") || ff.decl.Name.IsExported() || d.main || bf.obj == nil || ff.obj == nil ||
+	if d.main || bf.obj == nil || ff.obj == nil ||
 		bf.decl.Body == nil || ff.decl.Body == nil || bf.decl.Type.TypeParams != nil || ff.decl.Type.TypeParams != nil ||
 		directives([]*ast.CommentGroup{bf.decl.Doc}) != directives([]*ast.CommentGroup{ff.decl.Doc}) {
 		return false
@@ -44,21 +49,113 @@ func (d *pkgDiff) checkSignatures() {
 		replaced[c.key] = true
 	}
 	callers := d.referrers()
-	for _, c := range d.sigCands {
-		var other []string
-		for _, r := range callers[c.key] {
-			if !replaced[r] {
-				other = append(other, r)
+	why := map[*change]string{}
+	// A refused candidate is not replaced: its callers' candidates are
+	// checked again, until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		for _, c := range d.sigCands {
+			if why[c] != "" {
+				continue
+			}
+			var other []string
+			for _, r := range callers[c.key] {
+				if !replaced[r] {
+					other = append(other, r)
+				}
+			}
+			if len(other) > 0 {
+				sort.Strings(other)
+				why[c] = "used by " + strings.Join(other, ", ") + ", which the patch does not replace: it would call the old function with the new arguments"
+			} else if _, w := d.wideSignature(c); w != "" {
+				why[c] = w
+			}
+			if why[c] != "" {
+				replaced[c.key], changed = false, true
 			}
 		}
-		if len(other) > 0 {
-			sort.Strings(other)
-			d.refuse(d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key), "signature changed",
-				"unexported, but used by "+strings.Join(other, ", ")+", which the patch does not replace: it would call the old function with the new arguments")
+	}
+	for _, c := range d.sigCands {
+		pos, sym := d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key)
+		if why[c] != "" {
+			d.refuse(pos, sym, "signature changed", short(types.TypeString(c.b.obj.Type(), qualifyName))+" → "+short(types.TypeString(c.f.obj.Type(), qualifyName))+": "+why[c])
 			continue
+		}
+		if wide, _ := d.wideSignature(c); wide {
+			d.carry(pos, sym, "signature changed", "every caller is replaced, and no other package refers to it: the patch has the new function for them; the release's stays, not redirected, for old code still running")
 		}
 		d.changed = append(d.changed, c)
 	}
+}
+
+// wideSignature reports whether the changed signature is in the export
+// data (an exported function, or a method), and why it cannot be carried:
+// another package of the release refers to its name, or an interface of
+// the program has a method of that name.
+func (d *pkgDiff) wideSignature(c *change) (bool, string) {
+	name, method := c.f.decl.Name.Name, c.f.decl.Recv != nil
+	if !method && !c.f.decl.Name.IsExported() {
+		return false, ""
+	}
+	if method {
+		if iface := d.interfaceWith(name); iface != "" {
+			return true, "the interface " + iface + " has a method of that name, and the release's type descriptor holds the old one"
+		}
+	}
+	if !c.f.decl.Name.IsExported() {
+		return true, ""
+	}
+	if users := d.outsideUses(name, method); len(users) > 0 {
+		return true, "exported, and " + strings.Join(users, ", ") + " refer(s) to it, compiled against the old one"
+	}
+	return true, ""
+}
+
+// outsideUses lists the release's other packages whose files refer to
+// name in this package: a selector pkg.name, or any selector .name for a
+// method (without types, a method call cannot be told from another).
+func (d *pkgDiff) outsideUses(name string, method bool) []string {
+	var out []string
+	for path, p := range d.a.base {
+		if path == d.path || p.Imports[d.path] == nil {
+			continue
+		}
+		for _, file := range p.GoFiles {
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+			if err != nil || !refersTo(f, d.path, d.b.pkg.Name, name, method) {
+				continue
+			}
+			out = append(out, path)
+			break
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func refersTo(f *ast.File, path, pkgName, name string, method bool) bool {
+	local := ""
+	for _, is := range f.Imports {
+		if strings.Trim(is.Path.Value, "`\"") == path {
+			local = pkgName
+			if is.Name != nil {
+				local = is.Name.Name
+			}
+		}
+	}
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		if se, ok := n.(*ast.SelectorExpr); ok && se.Sel.Name == name {
+			if x, ok := se.X.(*ast.Ident); method || ok && (x.Name == local || local == ".") {
+				found = true
+			}
+		}
+		if id, ok := n.(*ast.Ident); ok && local == "." && id.Name == name {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // referrers maps each function of the fix (by key) to the keys of the

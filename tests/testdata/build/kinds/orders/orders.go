@@ -52,7 +52,16 @@ func Check(o *Order) string {
 		rejected++
 		return fmt.Sprintf("rejected:%v:%d:%d", v.err, rejected, token)
 	}
-	return "ok:" + clean(o.ID)
+	return "ok:" + clean(Normalize(o.ID, true))
+}
+
+// Normalize is how IDs compare; only Check calls it. The fix gives it a
+// parameter.
+func Normalize(id string, trim bool) string {
+	if trim {
+		id = strings.TrimSpace(id)
+	}
+	return strings.ToLower(id)
 }
 
 // validate is a new method of a release type.
