@@ -13,7 +13,8 @@ import (
 // TestBuildShipsChangeKinds: a fix that adds an unexported helper method
 // and an exported function, a function literal, two imports, a new type,
 // changes an exported function's signature (only replaced code calls it),
-// changes a method the release's linker dropped,
+// changes a method the release's linker dropped, changes a body in another
+// package (audit) so that a parameter escapes less,
 // new variables (zero, and initialized by calls), changes a constant and
 // removes a function (testdata/build/kinds) is built with `hotfix build`
 // and applied to a host under HTTP load with GOGC=10. The constant's user,
@@ -52,6 +53,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
 		"orders.Normalize: signature changed: every caller is replaced, and no other package refers to it",
+		"audit.Record body changed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
@@ -114,6 +116,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	drop(t, dir, v1, "kinds.so")
 	h.waitRecord("patch applied", 1)
 	want(path, "ok:ab 5")
+	want("/audit?name=x", "x!") // a spliced package whose parameter escapes less
 	reject("AB", "rejected", "too-many")
 	reject("evil", "rejected", "blocked")
 	remove(t, dir, "kinds.so")

@@ -378,10 +378,13 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var adopt []string
 	if b.plan != nil {
-		if err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp); err != nil {
+		less, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
+		if err != nil {
 			return nil, err
 		}
+		adopt = append(b.plan.rebuiltPaths(), less...)
 	}
 	soFile := filepath.Join(b.tmp, "patch.so")
 	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
@@ -396,8 +399,9 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	targets := b.targets
-	if b.plan != nil && len(b.plan.rebuilt) > 0 {
-		if err := adoptFingerprints(soFile, b.host.bin, b.plan.rebuiltPaths()); err != nil {
+	if len(adopt) > 0 {
+		slices.Sort(adopt)
+		if err := adoptFingerprints(soFile, b.host.bin, slices.Compact(adopt)); err != nil {
 			return nil, err
 		}
 	}

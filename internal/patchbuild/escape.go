@@ -15,32 +15,43 @@ import (
 // package the fingerprint would catch it too, after a long build; in a
 // rebuilt one, whose fingerprint is adopted from the release (adopt.go),
 // nothing else would. A difference is refused, naming the parameter.
-func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) error {
-	var lines []string
+//
+// It returns the packages where a parameter escapes less than in the
+// release: their export data differs in that alone, and the plugin gets
+// the release's fingerprint for them (adopt.go), as for a rebuilt package.
+func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) ([]string, error) {
+	var lines, less []string
 	for _, ps := range p.escapes {
 		if len(ps.release) == 0 {
 			continue
 		}
 		before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		after, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b, a := byParam(before, ps.release), byParam(after, ps.patch)
+		differs := false
 		for _, k := range unionKeys(b, a) {
+			if b[k] != a[k] {
+				differs = true
+			}
 			if !escapesNoMore(b[k], a[k]) {
 				sym, param, _ := strings.Cut(k, " ")
 				lines = append(lines, escapeLine(ps.pkg, sym, param, b[k], a[k]))
 			}
 		}
+		if differs {
+			less = append(less, ps.pkg)
+		}
 	}
 	if len(lines) > 0 {
-		return fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
+		return nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
 	}
-	return nil
+	return less, nil
 }
 
 // escapesNoMore reports whether a parameter whose escape analysis was

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"example.com/hostapp/audit"
 	"example.com/hostapp/orders"
 )
 
@@ -14,5 +15,8 @@ func init() {
 		q, _ := strconv.Atoi(r.URL.Query().Get("q"))
 		o := &orders.Order{ID: r.URL.Query().Get("id"), Qty: q}
 		fmt.Fprint(w, orders.Check(o), " ", orders.Limit())
+	})
+	http.HandleFunc("/audit", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, audit.Record(&audit.Entry{Name: r.URL.Query().Get("name")}))
 	})
 }

@@ -1,0 +1,15 @@
+// Package audit records entries. Its fix (../../kinds/audit) changes only
+// a body, which stops keeping the entry: the parameter escapes less, which
+// changes the package's export data and is safe for the release's callers.
+package audit
+
+// Entry is one audited event.
+type Entry struct{ Name string }
+
+var last *Entry
+
+// Record keeps the entry (it leaks to the heap) and answers its name.
+func Record(e *Entry) string {
+	last = e
+	return e.Name
+}
