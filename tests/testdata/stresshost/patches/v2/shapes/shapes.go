@@ -14,6 +14,16 @@ import (
 	"time"
 )
 
+// New in v2: state the patch carries (issue 21), a name its initializer
+// computes once, when the plugin opens, and a counter of the hot calls.
+// A v2 answer that lacks the name would be wrong, not another version's.
+var (
+	v2Name  = versionName(2)
+	v2Calls atomic.Int64
+)
+
+func versionName(n int) string { return fmt.Sprint("v", n) }
+
 // Hello is what /greet answers.
 func Hello(name string) string {
 	return fmt.Sprintf("hello %s v2", name)
@@ -49,7 +59,7 @@ func (s *Square) Area(x int) string {
 
 // Plain is stored in a func value before any patch is applied.
 func Plain(x int) string {
-	return fmt.Sprintf("plain v2 %d", x)
+	return fmt.Sprintf("plain %s %d", v2Name, x)
 }
 
 // Rec recurses n levels. Only the innermost call names its version, so a
@@ -116,6 +126,7 @@ func Nap(entered chan<- struct{}, d time.Duration, x int) string {
 
 // HotSmall has a small-frame stack check.
 func HotSmall(x int) int {
+	v2Calls.Add(1)
 	return sink(x)*4 + 2 // version
 }
 
