@@ -85,6 +85,8 @@ func classify(exit int, out string, wrote bool) verdict {
 			return verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}}
 		case strings.HasPrefix(msg, "refused: escape analysis changed"):
 			return verdict{outcome: refused, refusals: strings.Count(msg, "escape analysis changed (release:"), rules: []string{"escape analysis changed"}}
+		case strings.HasPrefix(msg, "refused: escape analysis of"):
+			return verdict{outcome: refused, refusals: 1, rules: []string{"escape analysis not compared"}}
 		case strings.HasPrefix(msg, "refused: assembly not buildable into a plugin"):
 			return verdict{outcome: refused, refusals: 1, rules: []string{"assembly not buildable into a plugin"}}
 		}
