@@ -79,7 +79,10 @@ func TestBuildFindsChangedFunctions(t *testing.T) {
 	if !strings.Contains(string(m), handler) {
 		t.Fatalf("testdata/hostapp/main.go has no %s: update this test", handler)
 	}
-	fixed := strings.Replace(string(m), handler, `fmt.Fprint(w, greet.Hello(r.URL.Query().Get("name"))+" ("+variant+")")`, 1)
+	// The handler calls a helper new in main: the patch's copy of main
+	// carries it.
+	fixed := strings.Replace(string(m), handler, `fmt.Fprint(w, tagged(greet.Hello(r.URL.Query().Get("name"))))`, 1) +
+		"\n// tagged is new in the fix.\nfunc tagged(s string) string { return s + \" (\" + variant + \")\" }\n"
 	if err := os.WriteFile(mainGo, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +99,7 @@ func TestBuildFindsChangedFunctions(t *testing.T) {
 		"greet/greet.go:19 example.com/hostapp/greet.version body changed",
 		"main.go:30 main.main closures changed",
 		"main.go:43 main.main.func1 closure of main.main: body changed",
+		"main.tagged: new package-level object: func tagged (in the patch's copy of main)",
 	} {
 		if !strings.Contains(words, want) {
 			t.Errorf("plan lacks %q", want)

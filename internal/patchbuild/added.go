@@ -17,14 +17,12 @@ import (
 func (d *pkgDiff) addConst(c *types.Const) {
 	pos, name := d.f.pos(c.Pos()), c.Name()
 	decl, why := constDecl(c, d.f.pkg.Types)
-	switch {
-	case c.Exported():
-		why = "exported, so in the package's export data, and so its fingerprint"
-	case d.main:
-		why = "package main's new constants are not carried yet"
-	}
 	if why != "" {
 		d.refuse(pos, d.obj(name), "new package-level object", "const "+name+": "+why)
+		return
+	}
+	if d.main {
+		d.carry(pos, d.obj(name), "constant added", "const "+name)
 		return
 	}
 	d.addedConsts = append(d.addedConsts, decl)

@@ -45,10 +45,12 @@ func (d *pkgDiff) settle() {
 	if len(d.carried) == 0 {
 		return
 	}
+	if d.main {
+		d.settleMain()
+		return
+	}
 	why := ""
 	switch {
-	case d.main:
-		why = "package main's copy in a patch cannot carry it yet"
 	case d.hasGeneric():
 		why = "the package also has a changed generic function, whose copy needs the release's package as it is: ship them in two patches"
 	}
@@ -65,6 +67,25 @@ func (d *pkgDiff) settle() {
 		return
 	}
 	d.rebuild = true
+	d.addConstUsers()
+}
+
+// settleMain takes what package main's fix carries: the patch compiles a
+// copy of main from the fix's files (mainpkg.go), a package of its own, so
+// new functions, types, constants and imports are simply in it. A new
+// variable is not: the copy's variables are the running program's, and a
+// new one would be the patch's own instance, another in the next patch.
+func (d *pkgDiff) settleMain() {
+	for _, f := range d.carried {
+		if f.Rule == "package-level variable added" {
+			f.Detail, _, _ = strings.Cut(f.Detail, ":")
+			f.Detail += ": package main's new variables are not carried yet (the patch's copy of main would hold its own instance, and the next patch another); declare it in a package"
+			d.a.refuse(f)
+			continue
+		}
+		f.Detail += " (in the patch's copy of main)"
+		d.a.note(f)
+	}
 	d.addConstUsers()
 }
 
