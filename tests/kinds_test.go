@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,6 +71,14 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	v1 := filepath.Join(t.TempDir(), "kinds1.so")
 	if out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1); err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	// New variables' symbols are named after their types (and new types'
+	// after their declarations, here without a descriptor to show it): a
+	// later patch shares them only if it declares them alike.
+	for _, sym := range []string{"example.com/hostapp/orders.token_hotfix", "example.com/hostapp/orders.blocked_hotfix"} {
+		if !bytes.Contains(readFile(v1), []byte(sym)) {
+			t.Errorf("the patch has no symbol %s...", sym)
+		}
 	}
 	// The second patch builds on the first: the same new variables, and a
 	// new answer from Check.

@@ -99,7 +99,8 @@ type pkgDiff struct {
 	carried    []Finding
 	rebuild    bool
 	newVars    []*types.Var // the fix's new package-level variables
-	constUsers []string     // keys of functions that use a changed constant
+	newTypes   map[*types.TypeName]bool
+	constUsers []string // keys of functions that use a changed constant
 }
 
 // change is a function whose code differs.
@@ -176,6 +177,12 @@ func (d *pkgDiff) decls() {
 			} else if c, ok := fo.(*types.Const); ok && !c.Exported() {
 				d.addConst(c)
 			} else {
+				if tn, ok := fo.(*types.TypeName); ok {
+					if d.newTypes == nil {
+						d.newTypes = map[*types.TypeName]bool{}
+					}
+					d.newTypes[tn] = true
+				}
 				d.carry(f.pos(fo.Pos()), d.obj(name), "new package-level object", kind(fo)+" "+name)
 			}
 		case fo == nil:
