@@ -464,7 +464,13 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 		if _, ok := bn.Underlying().(*types.Interface); ok {
 			what = "method set"
 		}
-		d.refuse(pos, name, "type changed", what+": "+short(bt)+" → "+short(ft))
+		detail := what + ": " + short(bt) + " → " + short(ft)
+		bs, ok1 := bn.Underlying().(*types.Struct)
+		fs, ok2 := fn.Underlying().(*types.Struct)
+		if ok1 && ok2 {
+			detail = "layout: " + structChange(bs, fs) + ": the release's code and objects have the old layout"
+		}
+		d.refuse(pos, name, "type changed", detail)
 	}
 	methods := func(n *types.Named) map[string]*types.Func {
 		m := map[string]*types.Func{}
@@ -592,4 +598,52 @@ func short(s string) string {
 		return s[:117] + "..."
 	}
 	return s
+}
+
+// structChange says how a struct's fields changed: added, removed,
+// retyped, retagged or moved, by name.
+func structChange(b, f *types.Struct) string {
+	type field struct{ typ, tag string }
+	fields := func(s *types.Struct) map[string]field {
+		m := map[string]field{}
+		for i := 0; i < s.NumFields(); i++ {
+			m[s.Field(i).Name()] = field{types.TypeString(s.Field(i).Type(), qualifyName), s.Tag(i)}
+		}
+		return m
+	}
+	bm, fm := fields(b), fields(f)
+	var parts []string
+	for _, n := range unionKeys(bm, fm) {
+		bf, inB := bm[n]
+		ff, inF := fm[n]
+		switch {
+		case !inB:
+			parts = append(parts, "field "+n+" "+ff.typ+" added")
+		case !inF:
+			parts = append(parts, "field "+n+" removed")
+		case bf.typ != ff.typ:
+			parts = append(parts, "field "+n+" "+bf.typ+" → "+ff.typ)
+		case bf.tag != ff.tag:
+			parts = append(parts, "field "+n+" tag changed")
+		}
+	}
+	order := func(s *types.Struct, other map[string]field) []string {
+		var out []string
+		for i := 0; i < s.NumFields(); i++ {
+			if _, ok := other[s.Field(i).Name()]; ok {
+				out = append(out, s.Field(i).Name())
+			}
+		}
+		return out
+	}
+	if !slices.Equal(order(b, fm), order(f, bm)) {
+		parts = append(parts, "fields reordered")
+	}
+	if len(parts) == 0 {
+		return "fields changed"
+	}
+	if len(parts) > 4 {
+		parts = append(parts[:4], fmt.Sprintf("and %d more", len(parts)-4))
+	}
+	return strings.Join(parts, ", ")
 }
