@@ -47,19 +47,23 @@ const (
 // Manifest describes a patch. It travels inside the patch file and is read
 // without loading the file.
 type Manifest struct {
-	Format       int       `json:"format"`
-	ID           string    `json:"id"`                      // unique per build
-	Version      string    `json:"version"`                 // operator-facing
-	Sequence     int64     `json:"sequence"`                // apply order
-	BaseRevision string    `json:"base_revision,omitempty"` // source of the running release
-	PluginPath   string    `json:"plugin_path"`             // import path of the generated main package
-	Anchor       string    `json:"anchor"`                  // exported variable used to find the load address
-	Targets      []Target  `json:"targets"`
-	GoVersion    string    `json:"go_version"`
-	BuildFlags   []string  `json:"build_flags"` // exactly as passed to go build
-	ELFSHA256    string    `json:"elf_sha256"`  // of the ELF bytes, hex
-	Host         Host      `json:"host"`
-	Built        time.Time `json:"built"`
+	Format       int      `json:"format"`
+	ID           string   `json:"id"`                      // unique per build
+	Version      string   `json:"version"`                 // operator-facing
+	Sequence     int64    `json:"sequence"`                // apply order
+	BaseRevision string   `json:"base_revision,omitempty"` // source of the running release
+	PluginPath   string   `json:"plugin_path"`             // import path of the generated main package
+	Anchor       string   `json:"anchor"`                  // exported variable used to find the load address
+	Targets      []Target `json:"targets"`
+	GoVersion    string   `json:"go_version"`
+	BuildFlags   []string `json:"build_flags"` // exactly as passed to go build
+	ELFSHA256    string   `json:"elf_sha256"`  // of the ELF bytes, hex
+	// Adopted lists the packages compiled from the fix's own files whose
+	// linker fingerprint the builder set to the release's, having checked
+	// what the release's code depends on (internal/patchbuild, rebuild.go).
+	Adopted []string  `json:"adopted,omitempty"`
+	Host    Host      `json:"host"`
+	Built   time.Time `json:"built"`
 }
 
 // Target is one function the patch replaces.

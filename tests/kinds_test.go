@@ -80,6 +80,9 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 			t.Errorf("the patch has no symbol %s...", sym)
 		}
 	}
+	if out, err := run(src, f.hotfix, "inspect", v1); err != nil || !strings.Contains(out, "adopted  example.com/hostapp/audit") || !strings.Contains(out, "adopted  example.com/hostapp/orders") {
+		t.Errorf("hotfix inspect: %v, want both packages adopted:\n%s", err, out)
+	}
 	// The second patch builds on the first: the same new variables, and a
 	// new answer from Check.
 	if err := os.WriteFile(orders, []byte(strings.Replace(string(fixed), `"rejected:%v:%d:%d"`, `"rejected2:%v:%d:%d"`, 1)), 0o644); err != nil {

@@ -310,6 +310,9 @@ func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, t := range m.Targets {
 		fmt.Fprintf(tw, "target\t%s\t%s\n", t.Name, t.Reason)
 	}
+	for _, p := range m.Adopted {
+		fmt.Fprintf(tw, "adopted\t%s\tthe release's fingerprint, checked by the builder\n", p)
+	}
 	return tw.Flush()
 }
 

@@ -401,7 +401,8 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	targets := b.targets
 	if len(adopt) > 0 {
 		slices.Sort(adopt)
-		if err := adoptFingerprints(soFile, b.host.bin, slices.Compact(adopt)); err != nil {
+		adopt = slices.Compact(adopt)
+		if err := adoptFingerprints(soFile, b.host.bin, adopt); err != nil {
 			return nil, err
 		}
 	}
@@ -425,6 +426,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		PluginPath:   b.pluginPath,
 		Anchor:       anchorName,
 		Targets:      targets,
+		Adopted:      adopt,
 		GoVersion:    b.m.goVersion,
 		BuildFlags:   opt.Flags,
 		Host:         loader.Host{BuildID: b.host.bin.BuildID(), MainPath: b.host.bin.BuildInfo().Path},
