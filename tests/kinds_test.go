@@ -80,7 +80,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 			t.Errorf("the patch has no symbol %s...", sym)
 		}
 	}
-	if out, err := run(src, f.hotfix, "inspect", v1); err != nil || !strings.Contains(out, "adopted  example.com/hostapp/audit") || !strings.Contains(out, "adopted  example.com/hostapp/orders") {
+	if out, err := run(src, f.hotfix, "inspect", v1); err != nil || !strings.Contains(strings.Join(strings.Fields(out), " "), "adopted example.com/hostapp/audit the release's fingerprint") || !strings.Contains(strings.Join(strings.Fields(out), " "), "adopted example.com/hostapp/orders") {
 		t.Errorf("hotfix inspect: %v, want both packages adopted:\n%s", err, out)
 	}
 	// The second patch builds on the first: the same new variables, and a
