@@ -15,7 +15,7 @@ import (
 // and an exported function, a function literal, two imports, a new type,
 // changes an exported function's signature (only replaced code calls it),
 // changes a method the release's linker dropped, changes a body in another
-// package (audit) so that a parameter escapes less,
+// package (audit) so that a parameter escapes less, and renames it,
 // new variables (zero, and initialized by calls), changes a constant and
 // removes a function (testdata/build/kinds) is built with `hotfix build`
 // and applied to a host under HTTP load with GOGC=10. The constant's user,
@@ -54,7 +54,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
 		"orders.Normalize: signature changed: every caller is replaced, and no other package refers to it",
-		"audit.Record body changed",
+		"audit.Record body changed", "audit.Record: parameters renamed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",

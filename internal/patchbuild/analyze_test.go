@@ -48,6 +48,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "closure-captures", targets: []string{"example.com/app/greet.Wrap"}, notes: []string{"closures not replaced"}, reason: "another context layout: only the function"},
 		{name: "deep", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, reason: "a package five directories down"},
 		{name: "main-func", targets: []string{"main.label"}, reason: "functions of main are patchable"},
+		{name: "params-renamed", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"parameters renamed"}, reason: "a renamed parameter is not a new signature"},
 		{name: "main-helper", targets: []string{"main.label"}, refusals: []string{"package-level variable added"}, notes: []string{"constant added", "constant added", "import added", "new package-level object"}, reason: "main's copy carries a new helper, constants and an import; a new variable is refused"},
 		{name: "main-closure", targets: []string{"main.main", "main.main.func1", "main.main.func2"}, reason: "closures of main.main (handlers registered at start-up)"},
 		{name: "format-only", reason: "comments and formatting are not changes"},

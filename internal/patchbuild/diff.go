@@ -529,7 +529,12 @@ func (d *pkgDiff) funcs() {
 			continue
 		}
 		bsig, fsig := bf.obj.Type().(*types.Signature), ff.obj.Type().(*types.Signature)
-		if bt, ft := types.TypeString(bsig, qualifyPath), types.TypeString(fsig, qualifyPath); bt != ft || tparams(bsig.TypeParams()) != tparams(fsig.TypeParams()) {
+		if bt, ft := sigTypes(bsig), sigTypes(fsig); bt == ft && types.TypeString(bsig, qualifyPath) != types.TypeString(fsig, qualifyPath) {
+			// The same types under other names: the same function to
+			// every caller, but the names are in the export data.
+			d.carry(pos, d.sym(k), "parameters renamed", short(types.TypeString(bsig, qualifyName))+" → "+short(types.TypeString(fsig, qualifyName)))
+		}
+		if bt, ft := sigTypes(bsig), sigTypes(fsig); bt != ft || tparams(bsig.TypeParams()) != tparams(fsig.TypeParams()) {
 			if d.newSignature(k, bf, ff) {
 				continue
 			}
@@ -646,4 +651,26 @@ func structChange(b, f *types.Struct) string {
 		parts = append(parts[:4], fmt.Sprintf("and %d more", len(parts)-4))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sigTypes writes a signature's receiver, parameter and result types,
+// without their names: what a caller's code depends on.
+func sigTypes(sig *types.Signature) string {
+	var b strings.Builder
+	list := func(t *types.Tuple) {
+		b.WriteString("(")
+		for i := 0; i < t.Len(); i++ {
+			b.WriteString(types.TypeString(t.At(i).Type(), qualifyPath) + ",")
+		}
+		b.WriteString(")")
+	}
+	if sig.Recv() != nil {
+		b.WriteString(types.TypeString(sig.Recv().Type(), qualifyPath))
+	}
+	list(sig.Params())
+	list(sig.Results())
+	if sig.Variadic() {
+		b.WriteString("...")
+	}
+	return b.String()
 }

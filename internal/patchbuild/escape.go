@@ -46,8 +46,8 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 				differs = true
 			}
 			if !escapesNoMore(b[k], a[k]) {
-				sym, param, _ := strings.Cut(k, " ")
-				lines = append(lines, escapeLine(ps.pkg, sym, param, b[k], a[k]))
+				sym, _, _ := strings.Cut(k, " ")
+				lines = append(lines, escapeLine(ps.pkg, sym, ps.names[k], b[k], a[k]))
 			}
 		}
 		if differs {
@@ -78,7 +78,9 @@ func escapesNoMore(release, fix string) bool {
 }
 
 // byParam keys the diagnostics of the parameters in params ("file:line:col
-// name" -> symbol) by "symbol name"; a parameter without one maps to "".
+// name" -> "symbol #index") by "symbol #index", so that a parameter
+// renamed by the fix is compared with itself; a parameter without a
+// diagnostic maps to "".
 func byParam(diags map[string]string, params map[string]string) map[string]string {
 	base := map[string]string{}
 	for k, v := range diags {
@@ -86,9 +88,8 @@ func byParam(diags map[string]string, params map[string]string) map[string]strin
 		base[filepath.Base(pos)+" "+name] = v
 	}
 	out := map[string]string{}
-	for k, sym := range params {
-		_, name, _ := strings.Cut(k, " ")
-		out[sym+" "+name] = base[k]
+	for k, key := range params {
+		out[key] = base[k]
 	}
 	return out
 }
@@ -98,23 +99,24 @@ func byParam(diags map[string]string, params map[string]string) map[string]strin
 // patch's declaration -> the function's symbol.
 type paramSet struct {
 	pkg            string
-	release, patch map[string]string
+	release, patch map[string]string // "file:line:col name" -> "symbol #index"
+	names          map[string]string // "symbol #index" -> the fix's name
 }
 
 // escapes records the parameters of the package's replaced functions as
 // they are declared in the release and in the source the patch compiles
 // (the fix's files, or the release's with bodies spliced in).
 func (d *pkgDiff) escapes(patch *side) {
-	ps := &paramSet{pkg: d.path, release: map[string]string{}, patch: map[string]string{}}
+	ps := &paramSet{pkg: d.path, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}}
 	for _, c := range d.changed {
 		if c.sig {
 			continue
 		}
-		params(d.b, c.b, d.sym(c.key), ps.release)
+		params(d.b, c.b, d.sym(c.key), ps.release, nil)
 		if patch == d.f {
-			params(d.f, c.f, d.sym(c.key), ps.patch)
+			params(d.f, c.f, d.sym(c.key), ps.patch, ps.names)
 		} else {
-			params(d.b, c.b, d.sym(c.key), ps.patch)
+			params(d.b, c.b, d.sym(c.key), ps.patch, ps.names)
 		}
 	}
 	d.a.plan.escapes = append(d.a.plan.escapes, ps)
@@ -122,17 +124,26 @@ func (d *pkgDiff) escapes(patch *side) {
 
 // params indexes the receiver and parameters of fd by the position the
 // compiler's -m diagnostics print for them.
-func params(s *side, fd *funcDecl, sym string, into map[string]string) {
+func params(s *side, fd *funcDecl, sym string, into, names map[string]string) {
 	var lists []*ast.FieldList
 	if fd.decl.Recv != nil {
 		lists = append(lists, fd.decl.Recv)
 	}
 	lists = append(lists, fd.decl.Type.Params)
+	i := 0
 	for _, l := range lists {
 		for _, fld := range l.List {
 			for _, n := range fld.Names {
 				p := s.pkg.Fset.Position(n.Pos())
-				into[fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.Filename), p.Line, p.Column, n.Name)] = sym
+				key := fmt.Sprintf("%s #%d", sym, i)
+				into[fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.Filename), p.Line, p.Column, n.Name)] = key
+				if names != nil {
+					names[key] = n.Name
+				}
+				i++
+			}
+			if len(fld.Names) == 0 {
+				i++
 			}
 		}
 	}

@@ -8,7 +8,8 @@ type Entry struct{ Name string }
 
 var last *Entry
 
-// Record answers the entry's name, marked.
-func Record(e *Entry) string {
-	return e.Name + "!"
+// Record answers the entry's name, marked. The fix also renames its
+// parameter: the same function to its callers.
+func Record(entry *Entry) string {
+	return entry.Name + "!"
 }
