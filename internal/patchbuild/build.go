@@ -378,13 +378,9 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var adopt []string
-	if b.plan != nil {
-		less, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
-		if err != nil {
-			return nil, err
-		}
-		adopt = append(b.plan.rebuiltPaths(), less...)
+	adopt, err := b.toAdopt(ctx, opt)
+	if err != nil {
+		return nil, err
 	}
 	soFile := filepath.Join(b.tmp, "patch.so")
 	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
@@ -399,12 +395,8 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	targets := b.targets
-	if len(adopt) > 0 {
-		slices.Sort(adopt)
-		adopt = slices.Compact(adopt)
-		if err := adoptFingerprints(soFile, b.host.bin, adopt); err != nil {
-			return nil, err
-		}
+	if err := adoptFingerprints(soFile, b.host.bin, adopt); err != nil {
+		return nil, err
 	}
 	if b.plan != nil {
 		if err := b.plan.checkDicts(opt.Plan, b.host.bin.Path, soFile, b.pluginPath); err != nil {
@@ -449,6 +441,23 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
+}
+
+// toAdopt checks, before the plugin is built, that every replaced
+// function's parameters escape no more than the release's, and returns
+// the packages whose fingerprint the plugin takes from the release: the
+// rebuilt ones, and those whose parameters escape less.
+func (b pluginBuild) toAdopt(ctx context.Context, opt Options) ([]string, error) {
+	if b.plan == nil {
+		return nil, nil
+	}
+	less, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
+	if err != nil {
+		return nil, err
+	}
+	adopt := append(b.plan.rebuiltPaths(), less...)
+	slices.Sort(adopt)
+	return slices.Compact(adopt), nil
 }
 
 // writeOverlay writes files into tmp and the go command's -overlay file
