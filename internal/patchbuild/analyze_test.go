@@ -67,6 +67,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "struct-layout", refusals: []string{"type changed"}, reason: "struct layout"},
 		{name: "interface", refusals: []string{"type changed"}, reason: "interface method set"},
 		{name: "method-added", notes: []string{"method added"}, reason: "a method no interface of the program has: carried, called directly"},
+		{name: "method-added-stringer", refusals: []string{"method added"}, reason: "fmt.Stringer would not see it"},
 		{name: "var-added", notes: []string{"package-level variable added"}, reason: "new variable"},
 		{name: "var-removed", targets: []string{"example.com/app/greet.Hello", "example.com/app/greet.Last"}, notes: []string{"package-level variable removed"}, reason: "removed variable: the release's code keeps its own"},
 		{name: "var-retyped", targets: []string{"example.com/app/greet.Last"}, refusals: []string{"package-level variable changed"}, reason: "variable type"},

@@ -100,7 +100,8 @@ type pkgDiff struct {
 	rebuild    bool
 	newVars    []*types.Var // the fix's new package-level variables
 	newTypes   map[*types.TypeName]bool
-	constUsers []string // keys of functions that use a changed constant
+	ifaces     map[string]string // interfaceWith's answers, by method name
+	constUsers []string          // keys of functions that use a changed constant
 }
 
 // change is a function whose code differs.

@@ -29,7 +29,7 @@ import (
 // the plugin's copy of it is the host's, so a new variable's initializer
 // would never run: it is moved into a function of the package that the
 // patch's main package calls when the plugin opens, before any jump is
-// written. A flag beside the variable, named after it and its
+// written. A flag beside the variable, named after it, its type and its
 // initializer, makes it run once per process: a later patch that declares
 // the same variable binds to the first one's (the dynamic linker resolves
 // both to the first definition), flag included.
@@ -51,8 +51,7 @@ func (d *pkgDiff) settle() {
 		return
 	}
 	why := ""
-	switch {
-	case d.hasGeneric():
+	if d.hasGeneric() {
 		why = "the package also has a changed generic function, whose copy needs the release's package as it is: ship them in two patches"
 	}
 	for _, f := range d.carried {
@@ -159,9 +158,23 @@ var dynamicMethods = map[string]string{
 // any package it imports, directly or not, or one written as a literal
 // in the fix.
 func (d *pkgDiff) interfaceWith(name string) string {
+	if found, ok := d.ifaces[name]; ok {
+		return found
+	}
+	if d.ifaces == nil {
+		d.ifaces = map[string]string{}
+	}
+	d.ifaces[name] = d.findInterface(name)
+	return d.ifaces[name]
+}
+
+// findInterface is interfaceWith, uncached. An unexported method name can
+// only be in an interface of its own package.
+func (d *pkgDiff) findInterface(name string) string {
 	if s, ok := dynamicMethods[name]; ok {
 		return s
 	}
+	exported := token.IsExported(name)
 	has := func(t types.Type) bool {
 		it, ok := t.Underlying().(*types.Interface)
 		if !ok {
@@ -187,6 +200,9 @@ func (d *pkgDiff) interfaceWith(name string) string {
 				found = p.Path() + "." + n
 				return
 			}
+		}
+		if !exported {
+			return
 		}
 		for _, imp := range p.Imports() {
 			visit(imp)
