@@ -53,7 +53,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	for _, want := range []string{
 		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
-		"orders.Normalize: signature changed: every caller is replaced, and no other package refers to it",
+		"orders.Normalize: signature changed: in the export data, and no other package refers to it", "orders.Normalize: signature changed: every caller is replaced",
 		"audit.Record body changed", "audit.Record: parameters renamed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",

@@ -82,7 +82,7 @@ func (d *pkgDiff) checkSignatures() {
 			continue
 		}
 		if wide, _ := d.wideSignature(c); wide {
-			d.carry(pos, sym, "signature changed", "every caller is replaced, and no other package refers to it: the patch has the new function for them; the release's stays, not redirected, for old code still running")
+			d.carry(pos, sym, "signature changed", "in the export data, and no other package refers to it, nor an interface by its name")
 		}
 		d.changed = append(d.changed, c)
 	}

@@ -16,7 +16,7 @@ func (d *pkgDiff) targets() error {
 	}
 	for _, c := range d.changed {
 		if c.sig {
-			d.note(d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key), "signature changed", "unexported, and every caller is replaced: the patch has the new function for them; the release's stays, not redirected, for old code still running")
+			d.note(d.f.pos(c.f.decl.Name.Pos()), d.sym(c.key), "signature changed", "every caller is replaced: the patch has the new function for them; the release's stays, not redirected, for old code still running")
 			continue
 		}
 		d.target(c)
