@@ -23,6 +23,9 @@ type caches struct {
 }
 
 func newCaches(dir string, maxBytes int64) (*caches, error) {
+	if dir == "" {
+		return &caches{}, nil // the user's caches: nothing to set or empty
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -31,6 +34,9 @@ func newCaches(dir string, maxBytes int64) (*caches, error) {
 
 // env points a case's go commands at the caches.
 func (c *caches) env() []string {
+	if c.dir == "" {
+		return nil
+	}
 	return []string{"GOCACHE=" + filepath.Join(c.dir, "build"), "GOMODCACHE=" + filepath.Join(c.dir, "mod")}
 }
 
@@ -50,7 +56,7 @@ func (c *caches) size() int64 {
 
 // trim empties the caches when they are over the limit.
 func (c *caches) trim(log io.Writer) {
-	if c.size() <= c.max {
+	if c.dir == "" || c.size() <= c.max {
 		return
 	}
 	c.mu.Lock()

@@ -67,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.jsonOut, "json", filepath.Join(os.TempDir(), "hotfix-vulns.json"), "results file")
 	fs.StringVar(&o.compare, "compare", "", "an earlier results file: print the reports whose outcome changed")
 	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
-	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE")
+	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE (\"\": the user's, never emptied)")
 	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
