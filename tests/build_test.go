@@ -282,11 +282,10 @@ func TestBuildWithHostToolchain(t *testing.T) {
 }
 
 // TestBuildCarriesNewHelper: a fix that adds an unexported helper, which
-// only the changed function calls. A release built with Go 1.27 takes it,
-// as a closure at the top of the caller (its closures move no symbol
-// index): the patch passes the build's self-check and plugin.Open, and
-// the running process answers with the helper's result. A release built
-// with Go 1.26 refuses it, saying Go 1.27 would take it.
+// only the changed function calls, under either Go release: the package
+// is rebuilt from the fix's files and takes the release's fingerprint
+// (rebuild.go), the patch passes the build's self-check and plugin.Open,
+// and the running process answers with the helper's result.
 func TestBuildCarriesNewHelper(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepo(t, f)
