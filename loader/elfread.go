@@ -222,18 +222,25 @@ func PluginCode(path string, syms []string) (map[string]bool, error) {
 }
 
 func symbolData(f *elf.File, s elf.Symbol) ([]byte, error) {
+	b, _, err := SymbolBytes(f, s)
+	return b, err
+}
+
+// SymbolBytes returns a symbol's bytes and their offset in the file, for
+// a builder that rewrites them (patchbuild's fingerprint adoption).
+func SymbolBytes(f *elf.File, s elf.Symbol) ([]byte, int64, error) {
 	if int(s.Section) <= 0 || int(s.Section) >= len(f.Sections) {
-		return nil, errorf(ErrFormat, "symbol %s in no section", s.Name)
+		return nil, 0, errorf(ErrFormat, "symbol %s in no section", s.Name)
 	}
 	sec := f.Sections[s.Section]
-	if s.Value < sec.Addr || s.Value-sec.Addr+s.Size > sec.Size {
-		return nil, errorf(ErrFormat, "symbol %s outside its section", s.Name)
+	if sec.Type == elf.SHT_NOBITS || s.Value < sec.Addr || s.Value-sec.Addr+s.Size > sec.Size {
+		return nil, 0, errorf(ErrFormat, "symbol %s outside its section's bytes", s.Name)
 	}
 	b := make([]byte, s.Size)
 	if _, err := sec.ReadAt(b, int64(s.Value-sec.Addr)); err != nil {
-		return nil, errorf(ErrFormat, "read symbol %s: %v", s.Name, err)
+		return nil, 0, errorf(ErrFormat, "read symbol %s: %v", s.Name, err)
 	}
-	return b, nil
+	return b, int64(sec.Offset + s.Value - sec.Addr), nil
 }
 
 // parseGoNote extracts the Go build ID from a .note.go.buildid section:

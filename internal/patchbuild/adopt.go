@@ -62,7 +62,7 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 	if own == nil {
 		return fmt.Errorf("no fingerprint symbol in the plugin")
 	}
-	have, off, err := symbolBytes(f, *own)
+	have, off, err := loader.SymbolBytes(f, *own)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 		if !strings.HasPrefix(s.Name, "go:link.pkglinkhash.") {
 			continue
 		}
-		b, o, err := symbolBytes(f, s)
+		b, o, err := loader.SymbolBytes(f, s)
 		if err != nil {
 			return err
 		}
@@ -91,20 +91,4 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 		}
 	}
 	return nil
-}
-
-// symbolBytes returns a symbol's bytes and their offset in the file.
-func symbolBytes(f *elf.File, s elf.Symbol) ([]byte, int64, error) {
-	if int(s.Section) <= 0 || int(s.Section) >= len(f.Sections) {
-		return nil, 0, fmt.Errorf("symbol %s in no section", s.Name)
-	}
-	sec := f.Sections[s.Section]
-	if sec.Type == elf.SHT_NOBITS || s.Value < sec.Addr || s.Value-sec.Addr+s.Size > sec.Size {
-		return nil, 0, fmt.Errorf("symbol %s outside its section's bytes", s.Name)
-	}
-	b := make([]byte, s.Size)
-	if _, err := sec.ReadAt(b, int64(s.Value-sec.Addr)); err != nil {
-		return nil, 0, err
-	}
-	return b, int64(sec.Offset + s.Value - sec.Addr), nil
 }

@@ -107,7 +107,7 @@ func (d *pkgDiff) addConstUsers() {
 	}
 	for _, k := range d.constUsers {
 		bf, ff := d.b.funcs[k], d.f.funcs[k]
-		if c := have[k]; c != nil && d.b.text(c.b.decl.Body) == d.f.text(c.f.decl.Body) {
+		if c := have[k]; c != nil && d.b.text(c.b, c.b.decl.Body) == d.f.text(c.f, c.f.decl.Body) {
 			c.why = "uses a changed constant" // the value is compiled in
 		}
 		if have[k] != nil || bf == nil || ff == nil || ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
@@ -543,13 +543,8 @@ func (p *Plan) inits() []string {
 	return out
 }
 
-// text is the source of a node.
-func (s *side) text(n ast.Node) string {
-	for f, src := range s.src {
-		if f.FileStart <= n.Pos() && n.End() <= f.FileEnd {
-			tf := s.pkg.Fset.File(f.Pos())
-			return string(src[tf.Offset(n.Pos()):tf.Offset(n.End())])
-		}
-	}
-	return ""
+// text is the source of a node of fd's file.
+func (s *side) text(fd *funcDecl, n ast.Node) string {
+	tf := s.pkg.Fset.File(fd.file.Pos())
+	return string(s.src[fd.file][tf.Offset(n.Pos()):tf.Offset(n.End())])
 }
