@@ -60,7 +60,7 @@ func hotfixShadowPlaced(p unsafe.Pointer) bool {
 //go:nosplit
 func hotfixShadowNoEscape[S any](p *S) *S {
 	x := uintptr(unsafe.Pointer(p))
-	return (*S)(unsafe.Pointer(x ^ 0))
+	return *(**S)(unsafe.Pointer(&x))
 }
 
 //go:linkname hotfixSpanOfHeap runtime.spanOfHeap
