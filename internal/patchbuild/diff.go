@@ -102,6 +102,10 @@ type pkgDiff struct {
 	newTypes   map[*types.TypeName]bool
 	ifaces     map[string]string // interfaceWith's answers, by method name
 	constUsers []string          // keys of functions that use a changed constant
+	// New struct fields, kept as shadow state (fields.go), and the
+	// parameters the fix reaches them through.
+	shadows      []*shadowField
+	shadowParams map[string]string
 }
 
 // change is a function whose code differs.
@@ -469,10 +473,15 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 		bs, ok1 := bn.Underlying().(*types.Struct)
 		fs, ok2 := fn.Underlying().(*types.Struct)
 		if ok1 && ok2 {
+			if added, ok := addedFields(bs, fs); ok {
+				d.addFields(fn, added) // fields.go
+				goto methods
+			}
 			detail = "layout: " + structChange(bs, fs) + ": the release's code and objects have the old layout"
 		}
 		d.refuse(pos, name, "type changed", detail)
 	}
+methods:
 	methods := func(n *types.Named) map[string]*types.Func {
 		m := map[string]*types.Func{}
 		for i := 0; i < n.NumMethods(); i++ {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +42,7 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 			return nil, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
 		}
 		b, a := byParam(before, ps.release), byParam(after, ps.patch)
+		noteStackShadows(opt, ps, b)
 		differs := false
 		for _, k := range unionKeys(b, a) {
 			if b[k] != a[k] {
@@ -101,6 +104,27 @@ type paramSet struct {
 	pkg            string
 	release, patch map[string]string // "file:line:col name" -> "symbol #index"
 	names          map[string]string // "symbol #index" -> the fix's name
+	// shadow: parameters through which the fix reaches a new field
+	// (fields.go): "file:line:col name" in the patch -> "S.F".
+	shadow map[string]string
+}
+
+// noteStackShadows says where a new field is reached through a parameter
+// that does not leak to the heap in the release: a caller may keep the
+// object on its stack, where the field has no place to stay.
+func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
+	for _, pos := range slices.Sorted(maps.Keys(ps.shadow)) {
+		key := ps.patch[pos]
+		if key == "" {
+			continue
+		}
+		if r := release[key]; strings.HasPrefix(r, "leaking param: ") && !strings.Contains(strings.TrimPrefix(r, "leaking param: "), " ") {
+			continue
+		}
+		sym, _, _ := strings.Cut(key, " ")
+		fmt.Fprintf(opt.Log, "note: %s: the new field %s is reached through parameter %s, which does not escape in the release: where a caller keeps the object on its stack, the field reads its default there and keeps no writes\n",
+			sym, ps.shadow[pos], ps.names[key])
+	}
 }
 
 // escapes records the parameters of the package's replaced functions as
@@ -119,6 +143,7 @@ func (d *pkgDiff) escapes(patch *side) {
 			params(d.b, c.b, d.sym(c.key), ps.patch, ps.names)
 		}
 	}
+	ps.shadow = d.shadowParams
 	d.a.plan.escapes = append(d.a.plan.escapes, ps)
 }
 

@@ -253,6 +253,9 @@ func (d *pkgDiff) rebuildFiles() error {
 	if gen := d.generatedFile(inits.calls, inits.aliases); gen != nil {
 		d.a.plan.overlays[filepath.Join(bdir, "zz_hotfix_init.go")] = gen
 	}
+	if gen := d.shadowFile(); gen != nil {
+		d.a.plan.overlays[filepath.Join(bdir, "zz_hotfix_shadow.go")] = gen
+	}
 	if len(inits.calls) > 0 {
 		rp.init = d.path + ".hotfixInitVars"
 	}
@@ -370,6 +373,9 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 	}
 	edits := map[*ast.File][]edit{}
 	out.aliases = d.renameTypes(edits)
+	if err := d.shadowEdits(edits); err != nil { // fields.go
+		return out, err
+	}
 	tails := map[*ast.File][]string{}
 	done := map[*ast.ValueSpec]bool{}
 	for _, in := range d.f.info().InitOrder {

@@ -20,29 +20,39 @@ import (
 // ---- carried into patches ----
 
 // hotfixShadowGet returns the new field that table keeps for the object at
-// p, adding a zero one on first use. The key is a weak pointer: it is
+// p, adding one on first use: zero, or what init sets (the field's
+// //hotfix:default). The key is a weak pointer: it is
 // equal for every weak.Make of the same address of a live object, and a
 // new object at the address of a freed one gets another, so a stale entry
 // is never handed out; the cleanup removes it once the object is freed.
 //
 // An object on a goroutine stack has no stable address (the stack moves
 // when it grows) and no weak pointer: it gets a new zero value on every
-// call, and what is written to it is not kept. hotfix build only passes
+// call (as an object made before the patch would), and what is written
+// to it is not kept. hotfix build only passes
 // such pointers here through parameters whose escape analysis says the
 // release's callers may keep the object on their stack, and notes them.
-func hotfixShadowGet[S, T any](table *sync.Map, p *S) *T {
+func hotfixShadowGet[S, T any](table *sync.Map, p *S, init func(*T)) *T {
 	if !hotfixShadowPlaced(unsafe.Pointer(p)) {
-		return new(T)
+		return hotfixShadowNew(init)
 	}
 	k := weak.Make(p)
 	if v, ok := table.Load(k); ok {
 		return v.(*T)
 	}
-	v, loaded := table.LoadOrStore(k, new(T))
+	v, loaded := table.LoadOrStore(k, hotfixShadowNew(init))
 	if !loaded {
 		runtime.AddCleanup(p, func(k weak.Pointer[S]) { table.Delete(k) }, k)
 	}
 	return v.(*T)
+}
+
+func hotfixShadowNew[T any](init func(*T)) *T {
+	v := new(T)
+	if init != nil {
+		init(v)
+	}
+	return v
 }
 
 // hotfixShadowPlaced reports whether p is in the heap or in a module's

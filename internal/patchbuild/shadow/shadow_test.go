@@ -33,7 +33,7 @@ func entries(m *sync.Map) int {
 // The facts the carried storage relies on, on the running Go release.
 func TestShadowStorage(t *testing.T) {
 	var table sync.Map
-	get := func(p *object) *int { return hotfixShadowGet[object, int](&table, hotfixShadowNoEscape(p)) }
+	get := func(p *object) *int { return hotfixShadowGet[object, int](&table, hotfixShadowNoEscape(p), nil) }
 
 	heap1, heap2 := onHeap(new(object)), onHeap(new(object))
 	*get(heap1) = 7
@@ -73,7 +73,7 @@ func TestShadowFreedWithObject(t *testing.T) {
 	var table sync.Map
 	for i := 0; i < 100; i++ {
 		p := new(object)
-		*hotfixShadowGet[object, int](&table, p) = i
+		*hotfixShadowGet[object, int](&table, p, nil) = i
 	}
 	if n := entries(&table); n != 100 {
 		t.Fatalf("%d entries for 100 live objects", n)
@@ -93,7 +93,7 @@ func TestShadowNoStaleField(t *testing.T) {
 	var table sync.Map
 	for i := 0; i < 20000; i++ {
 		p := new(object)
-		f := hotfixShadowGet[object, int](&table, p)
+		f := hotfixShadowGet[object, int](&table, p, nil)
 		if *f != 0 {
 			t.Fatalf("round %d: a new object's field reads %d", i, *f)
 		}
@@ -105,3 +105,22 @@ func TestShadowNoStaleField(t *testing.T) {
 }
 
 func unsafeAddr(p *object) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// The default initializes a field on first use, on every kind of object.
+func TestShadowDefault(t *testing.T) {
+	var table sync.Map
+	init := func(v *int) { *v = 42 }
+	p := onHeap(new(object))
+	if got := *hotfixShadowGet(&table, p, init); got != 42 {
+		t.Fatalf("heap object: the field reads %d, want the default 42", got)
+	}
+	*hotfixShadowGet(&table, p, init) = 1
+	if got := *hotfixShadowGet(&table, p, init); got != 1 {
+		t.Fatalf("heap object: the field reads %d after 1 was written", got)
+	}
+	var onStack object
+	if got := *hotfixShadowGet(&table, hotfixShadowNoEscape(&onStack), init); got != 42 {
+		t.Fatalf("stack object: the field reads %d, want the default 42", got)
+	}
+	keep = nil
+}
