@@ -64,7 +64,11 @@ func TestAnalyze(t *testing.T) {
 		// Refused.
 		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"signature changed"}, reason: "an unexported function whose every caller is replaced"},
 		{name: "signature-exported", refusals: []string{"signature changed", "signature changed"}, reason: "an exported signature: callers elsewhere; and so polite, which only it calls, cannot change either"},
-		{name: "struct-layout", refusals: []string{"type changed"}, reason: "struct layout"},
+		{name: "struct-layout", targets: []string{"example.com/app/shop.(*Cart).Add", "example.com/app/shop.Cart.Total"}, refusals: []string{"type changed"}, reason: "struct layout: a field retyped"},
+		{name: "field-added", targets: []string{"example.com/app/shop.(*Cart).Add"}, notes: []string{"field added", "field added", "new package-level object"}, reason: "new fields: shadow state beside each object; a constructor sets one, with a default for older objects"},
+		{name: "field-tagged", targets: []string{"example.com/app/shop.(*Cart).Add"}, refusals: []string{"field added"}, reason: "a tagged field: reflection reads the release's type"},
+		{name: "field-no-default", targets: []string{"example.com/app/shop.(*Cart).Add"}, refusals: []string{"field added"}, notes: []string{"field added", "new package-level object"}, reason: "a constructor sets the field, older objects would read zero: the fix must say what they read"},
+		{name: "field-value-literal", targets: []string{"example.com/app/shop.(*Cart).Add"}, refusals: []string{"field added"}, notes: []string{"field added"}, reason: "a value literal sets the field: its copy would not carry it"},
 		{name: "interface", refusals: []string{"type changed"}, reason: "interface method set"},
 		{name: "method-added", notes: []string{"method added"}, reason: "a method no interface of the program has: carried, called directly"},
 		{name: "method-added-stringer", refusals: []string{"method added"}, reason: "fmt.Stringer would not see it"},
@@ -97,7 +101,7 @@ func TestAnalyze(t *testing.T) {
 		{
 			name:     "many",
 			targets:  []string{"example.com/app/greet.Hello", "example.com/app/greet.polite", "example.com/app/shop.Cart.Total", "main.label"},
-			refusals: []string{"constant changed", "type changed"},
+			refusals: []string{"constant changed", "field added"},
 			reason:   "every refusal at once, with the targets",
 		},
 	}
