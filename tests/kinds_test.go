@@ -23,6 +23,11 @@ import (
 // initialized once: `token` counts its initializer's runs and stays 1
 // through a revert, a re-apply and a second patch that builds on the
 // first, and the rejection counter keeps counting through all of them.
+// Two new fields of desk.Desk (testdata/build/kinds/desk) are kept beside
+// each desk: the desk made at start reads the field's //hotfix:default,
+// new ones the constructor's value, desks made and freed under GC start
+// from zero, and the main desk's count goes on through the revert, the
+// re-apply and the second patch.
 func TestBuildShipsChangeKinds(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepo(t, f, "kindsbase")
@@ -58,6 +63,9 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
+		"desk.Desk: field added: field taken int: kept beside each object (shadow state); objects made before the patch read its zero value",
+		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
+		"desk.(*Desk).Take body changed", "desk.New body changed",
 	} {
 		if !strings.Contains(words, want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
@@ -69,8 +77,14 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Errorf("plan notes function literals: %v under %s:\n%s", lits, runtime.Version(), plan)
 	}
 	v1 := filepath.Join(t.TempDir(), "kinds1.so")
-	if out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1); err != nil {
+	out, err = run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
+	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	// Take's receiver does not escape in the release: a caller could keep
+	// its desk on the stack, where the new fields have no place.
+	if want := "note: example.com/hostapp/desk.(*Desk).Take: parameter d, which does not escape in the release, reaches the new field(s) Desk.taken, Desk.limit"; !strings.Contains(out, want) {
+		t.Errorf("hotfix build does not say %q:\n%s", want, out)
 	}
 	// New variables' symbols are named after their types (and new types'
 	// after their declarations, here without a descriptor to show it): a
@@ -125,22 +139,37 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, want, h.logs)
 		}
 	}
+	want("/desk?n=5", "main took 5")
 	drop(t, dir, v1, "kinds.so")
 	h.waitRecord("patch applied", 1)
 	want(path, "ok:ab 5")
+	// New fields: the desk made before the patch reads the default limit,
+	// new desks the constructor's, and 200 desks made and freed under
+	// GOGC=10 each start from nothing.
+	want("/desk?n=5", "main took 5/20")
+	want("/desk?n=5", "main took 10/20")
+	want("/newdesk?n=3", "new took 3/10")
+	want("/newdesk?n=30", "new full 0/10")
+	for i := 0; i < 5; i++ {
+		want("/churn?n=4", "ok")
+	}
 	want("/audit?name=x", "x!") // a spliced package whose parameter escapes less
 	reject("AB", "rejected", "too-many")
 	reject("evil", "rejected", "blocked")
 	remove(t, dir, "kinds.so")
 	h.waitRecord("patch reverted", 1)
 	want(path, "ok:ab 10")
+	want("/desk?n=5", "main took 5")
 	drop(t, dir, v1, "kinds.so")
 	h.waitRecord("patch applied", 2)
 	want(path, "ok:ab 5")
+	want("/desk?n=5", "main took 15/20") // the same desk's fields, kept through the revert
 	reject("AB", "rejected", "too-many")
 	drop(t, dir, v2, "kinds2.so")
 	h.waitRecord("patch applied", 3)
 	reject("AB", "rejected2", "too-many")
+	want("/desk?n=5", "main took 20/20") // the second patch shares the first's fields
+	want("/desk?n=1", "main full 20/20")
 	time.Sleep(200 * time.Millisecond) // keep the callers going on the new code
 	calls := load.finish(t)
 	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert, re-apply and a second patch, 0 wrong", calls)

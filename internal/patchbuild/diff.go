@@ -106,6 +106,7 @@ type pkgDiff struct {
 	// parameters the fix reaches them through.
 	shadows      []*shadowField
 	shadowParams map[string]string
+	kept         []*keptField // removed fields the patch's structs keep
 }
 
 // change is a function whose code differs.
@@ -473,8 +474,9 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 		bs, ok1 := bn.Underlying().(*types.Struct)
 		fs, ok2 := fn.Underlying().(*types.Struct)
 		if ok1 && ok2 {
-			if added, ok := addedFields(bs, fs); ok {
+			if added, removed, ok := fieldChanges(bs, fs); ok {
 				d.addFields(fn, added) // fields.go
+				d.keepFields(bn, fn, removed)
 				goto methods
 			}
 			detail = "layout: " + structChange(bs, fs) + ": the release's code and objects have the old layout"

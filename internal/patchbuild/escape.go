@@ -105,7 +105,7 @@ type paramSet struct {
 	release, patch map[string]string // "file:line:col name" -> "symbol #index"
 	names          map[string]string // "symbol #index" -> the fix's name
 	// shadow: parameters through which the fix reaches a new field
-	// (fields.go): "file:line:col name" in the patch -> "S.F".
+	// (fields.go): "file:line:col name" in the patch -> "S.F, S.G".
 	shadow map[string]string
 }
 
@@ -122,8 +122,8 @@ func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
 			continue
 		}
 		sym, _, _ := strings.Cut(key, " ")
-		fmt.Fprintf(opt.Log, "note: %s: the new field %s is reached through parameter %s, which does not escape in the release: where a caller keeps the object on its stack, the field reads its default there and keeps no writes\n",
-			sym, ps.shadow[pos], ps.names[key])
+		fmt.Fprintf(opt.Log, "note: %s: parameter %s, which does not escape in the release, reaches the new field(s) %s: where a caller keeps the object on its stack, they read their default there and keep no writes\n",
+			sym, ps.names[key], ps.shadow[pos])
 	}
 }
 

@@ -376,6 +376,7 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 	if err := d.shadowEdits(edits); err != nil { // fields.go
 		return out, err
 	}
+	d.keptEdits(edits) // fieldkeep.go
 	tails := map[*ast.File][]string{}
 	done := map[*ast.ValueSpec]bool{}
 	for _, in := range d.f.info().InitOrder {
