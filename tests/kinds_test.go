@@ -24,7 +24,8 @@ import (
 // through a revert, a re-apply and a second patch that builds on the
 // first, and the rejection counter keeps counting through all of them.
 // Two new fields of desk.Desk (testdata/build/kinds/desk) are kept beside
-// each desk: the desk made at start reads the field's //hotfix:default,
+// each desk, and the one the fix removes stays in the patch's Desk, where
+// the release's objects have it: the desk made at start reads the field's //hotfix:default,
 // new ones the constructor's value, desks made and freed under GC start
 // from zero, and the main desk's count goes on through the revert, the
 // re-apply and the second patch.
@@ -66,6 +67,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"desk.Desk: field added: field taken int: kept beside each object (shadow state); objects made before the patch read its zero value",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
 		"desk.(*Desk).Take body changed", "desk.New body changed",
+		"desk.Desk: field removed: field calls int: the patch's struct keeps it, so the layout stays the release's",
 	} {
 		if !strings.Contains(words, want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
