@@ -20,6 +20,9 @@ import (
 var (
 	v2Name  = versionName(2)
 	v2Calls atomic.Int64
+	// v2Firsts counts the calls that found a Counter's new field at zero:
+	// one per Counter, or the field lost its storage.
+	v2Firsts atomic.Int64
 )
 
 func versionName(n int) string { return fmt.Sprint("v", n) }
@@ -30,10 +33,16 @@ func Hello(name string) string {
 }
 
 // Counter has a pointer method.
-type Counter struct{ Base int }
+type Counter struct {
+	Base  int
+	calls atomic.Int64 // new in v2: kept beside each Counter
+}
 
 // Ptr is a pointer method.
 func (c *Counter) Ptr(x int) string {
+	if c.calls.Add(1) == 1 && v2Firsts.Add(1) > 1 {
+		return "ptr v2 lost the count of its Counter"
+	}
 	return fmt.Sprintf("ptr v2 %d", c.Base+x)
 }
 
