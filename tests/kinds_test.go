@@ -64,7 +64,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
-		"desk.Desk: field added: field taken int: kept beside each object (shadow state); objects made before the patch read its zero value",
+		"desk.Desk: field added: field taken int: kept beside each object (shadow state); a copy of the struct value does not carry it",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
 		"desk.(*Desk).Take body changed", "desk.New body changed",
 		"desk.Desk: field removed: field calls int: the patch's struct keeps it, so the layout stays the release's",

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"maps"
@@ -40,6 +41,9 @@ type shadowField struct {
 	decl  *ast.Field
 	file  *ast.File
 	def   string // the //hotfix:default expression, or ""
+	// defFile is the file def was written in, whose imports it may use.
+	defFile *ast.File
+	sets    []fieldSet // the fix's literals that set it
 }
 
 // name is the suffix of the generated declarations of the field.
@@ -105,13 +109,11 @@ func (d *pkgDiff) addFields(named *types.Named, added []*types.Var) {
 			d.refuse(pos, typ, "field added", what+": "+why)
 			continue
 		}
-		sf := &shadowField{named: named, field: fv, decl: decl, file: file, def: fieldDefault(decl)}
+		sf := &shadowField{named: named, field: fv, decl: decl, file: file, def: fieldDefault(decl), defFile: file}
 		d.shadows = append(d.shadows, sf)
-		detail := what + ": kept beside each object (shadow state); objects made before the patch read "
+		detail := what + ": kept beside each object (shadow state)"
 		if sf.def != "" {
-			detail += sf.def
-		} else {
-			detail += "its zero value"
+			detail += "; objects made before the patch read " + sf.def
 		}
 		d.carry(pos, typ, "field added", detail+"; a copy of the struct value does not carry it")
 	}
@@ -154,22 +156,91 @@ func fieldDefault(decl *ast.Field) string {
 	return ""
 }
 
-// shadowNonZero refuses a field that the fix's code gives a value in a
-// composite literal, as a constructor does, while the objects made before
-// the patch would read zero: the fix author says what they should read.
-func (d *pkgDiff) shadowNonZero(sf *shadowField, kv *ast.KeyValueExpr) {
-	if sf.def != "" {
-		return
+// fieldSet is a composite literal's value for a new field.
+type fieldSet struct {
+	kv   *ast.KeyValueExpr
+	file *ast.File
+}
+
+// settleDefaults decides what the objects made before the patch read for
+// each new field the fix's literals set, as a constructor does. A field
+// with a //hotfix:default reads that. Otherwise, when every literal gives
+// it the same value, written with nothing but the package's names,
+// constants and make or new, that value is its default, and a note says
+// so; when they give it different values, or values of their context
+// (a parameter, a local), the field is refused: zero could break the new
+// code (a nil map it writes to, a limit of 0), so the fix author says.
+func (d *pkgDiff) settleDefaults() {
+	for _, sf := range d.shadows {
+		if sf.def != "" {
+			continue
+		}
+		text, at := "", (*fieldSet)(nil)
+		for i := range sf.sets {
+			set := &sf.sets[i]
+			if isZeroValue(set.kv.Value, d.f.info()) {
+				continue
+			}
+			t := d.f.text(&funcDecl{file: set.file}, set.kv.Value)
+			if at != nil && t != text || !contextFree(set.kv.Value, d.f.info(), d.f.pkg.Types) {
+				d.refuse(d.f.pos(set.kv.Pos()), d.obj(sf.named.Obj().Name()), "field added",
+					"field "+sf.field.Name()+": the fix sets it here, and the objects made before the patch would read its zero value; say what they read with a comment on the field: //hotfix:default EXPR (//hotfix:default 0 keeps zero)")
+				at = nil
+				break
+			}
+			text, at = t, set
+		}
+		if at != nil {
+			sf.def, sf.defFile = text, at.file
+			d.note(d.f.pos(at.kv.Pos()), d.obj(sf.named.Obj().Name()), "field added",
+				"field "+sf.field.Name()+": objects made before the patch read "+text+", the value the fix's literals give it (a //hotfix:default comment on the field chooses another)")
+		}
 	}
-	if tv, ok := d.f.info().Types[kv.Value]; ok && tv.Value != nil && tv.Value.ExactString() == "0" {
-		return
+}
+
+// isZeroValue reports whether e is written as a zero value: 0, "", nil,
+// false.
+func isZeroValue(e ast.Expr, info *types.Info) bool {
+	if tv, ok := info.Types[e]; ok && tv.Value != nil {
+		switch tv.Value.ExactString() {
+		case "0", `""`, "false":
+			return true
+		}
 	}
-	if isNilOrZero(kv.Value) {
-		return
-	}
-	d.refuse(d.f.pos(kv.Pos()), d.obj(sf.named.Obj().Name()), "field added",
-		"field "+sf.field.Name()+": the fix sets it here, but the objects made before the patch would read its zero value; say what they read with a comment on the field: //hotfix:default EXPR (//hotfix:default 0 keeps zero)")
-	sf.def = "refused" // once per field
+	return isNilOrZero(e)
+}
+
+// contextFree reports whether e can be evaluated anywhere in the package:
+// it names only the package's objects, imported packages, predeclared
+// ones and fields, and calls only make, new and conversions.
+func contextFree(e ast.Expr, info *types.Info, pkg *types.Package) bool {
+	ok := true
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			ok = false
+		case *ast.CallExpr:
+			if tv := info.Types[n.Fun]; !tv.IsType() && !tv.IsBuiltin() {
+				ok = false
+			} else if id, isID := ast.Unparen(n.Fun).(*ast.Ident); isID && tv.IsBuiltin() && id.Name != "make" && id.Name != "new" {
+				ok = false
+			}
+		case *ast.Ident:
+			switch obj := info.Uses[n].(type) {
+			case nil, *types.PkgName, *types.Builtin, *types.Nil:
+			case *types.Var:
+				if !obj.IsField() && obj.Parent() != pkg.Scope() {
+					ok = false
+				}
+			default:
+				if obj.Parent() != pkg.Scope() && obj.Parent() != types.Universe {
+					ok = false
+				}
+			}
+		}
+		return ok
+	})
+	return ok
 }
 
 func isNilOrZero(e ast.Expr) bool {
@@ -207,6 +278,7 @@ func (d *pkgDiff) shadowEdits(edits map[*ast.File][]edit) error {
 		edits[sf.file] = append(edits[sf.file], edit{start: from, end: to, text: newlines(d.f.src[sf.file][from:to])})
 	}
 	d.shadowParams = sp.params
+	d.settleDefaults()
 	if len(d.a.plan.Refusals) > refused {
 		return errRefusedHere
 	}
@@ -436,7 +508,7 @@ func (r *shadowRewriter) literal(lit *ast.CompositeLit, stack []ast.Node) {
 		return
 	}
 	for i, kv := range set {
-		r.d.shadowNonZero(fields[i], kv)
+		fields[i].sets = append(fields[i].sets, fieldSet{kv: kv, file: r.file})
 	}
 	r.sites = append(r.sites, &shadowSite{node: amp, render: func() string {
 		holes := map[token.Pos]token.Pos{}
@@ -597,7 +669,16 @@ func hotfixWith_%[3]s(p *%[1]s, v %[4]s) *%[1]s {
 `, s, sf.field.Name(), n, t, def, d.path, sum[:4])
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "// Code generated by hotfix build. DO NOT EDIT.\n\npackage %s\n\nimport (\n", d.f.pkg.Name)
+	b.WriteString("// Code generated by hotfix build. DO NOT EDIT.\n\n")
+	if len(d.shadows) > 0 {
+		// The storage is generic and uses package weak: the file needs a
+		// newer language version than an old go.mod may give the package.
+		b.WriteString("//go:build go1.24\n\n")
+	}
+	fmt.Fprintf(&b, "package %s\n\nimport (\n", d.f.pkg.Name)
+	for name, path := range d.defaultImports() {
+		fmt.Fprintf(&b, "\t%s %q\n", name, path)
+	}
 	for _, p := range []string{"runtime", "sync", "unsafe", "weak"} {
 		if len(d.shadows) > 0 {
 			fmt.Fprintf(&b, "\thotfix%s %q\n", p, p)
@@ -612,4 +693,31 @@ func hotfixWith_%[3]s(p *%[1]s, v %[4]s) *%[1]s {
 	b.WriteString(decls.String())
 	b.WriteString(aliases)
 	return []byte(b.String())
+}
+
+// defaultImports are the imports the fields' defaults name, as their files
+// import them: a default is evaluated in the generated file.
+func (d *pkgDiff) defaultImports() map[string]string {
+	out := map[string]string{}
+	for _, sf := range d.shadows {
+		e, err := parser.ParseExpr(sf.def)
+		if sf.def == "" || err != nil {
+			continue
+		}
+		names := map[string]string{}
+		for _, spec := range sf.defFile.Imports {
+			if pn := d.f.info().PkgNameOf(spec); pn != nil {
+				names[pn.Name()] = pn.Imported().Path()
+			}
+		}
+		ast.Inspect(e, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && names[id.Name] != "" {
+					out[id.Name] = names[id.Name]
+				}
+			}
+			return true
+		})
+	}
+	return out
 }
