@@ -62,3 +62,29 @@ func TestArchEnv(t *testing.T) {
 		}
 	})
 }
+
+func TestBuiltFrom(t *testing.T) {
+	const rev = "dd10fcfb83fa0000000000000000000000000000"
+	bi := func(kv ...string) *debug.BuildInfo {
+		b := &debug.BuildInfo{}
+		for i := 0; i < len(kv); i += 2 {
+			b.Settings = append(b.Settings, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string // in the error; "" for none
+	}{
+		{"the release, clean", bi("vcs.revision", rev, "vcs.modified", "false"), ""},
+		{"no version control information", bi(), ""},
+		{"another revision", bi("vcs.revision", "0123456789ab0000000000000000000000000000", "vcs.modified", "false"), "built from revision 0123456789ab, not the release dd10fcfb83fa"},
+		{"a modified tree", bi("vcs.revision", rev, "vcs.modified", "true"), "built from a modified tree at dd10fcfb83fa"},
+	} {
+		err := builtFrom(tc.bi, rev)
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

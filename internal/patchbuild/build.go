@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -303,6 +304,9 @@ func releaseBinary(ctx context.Context, opt Options, wt *worktree, mainPkg, tmp 
 		if err != nil {
 			return nil, err
 		}
+		if err := builtFrom(bin.BuildInfo(), wt.rev); err != nil {
+			return nil, fmt.Errorf("%s: %w", opt.Binary, err)
+		}
 		return &hostInfo{bin: bin, revision: wt.rev}, nil
 	}
 	fmt.Fprintf(opt.Log, "building the release (%s at %s) to learn its build ID\n", mainPkg, wt.rev[:12])
@@ -568,4 +572,25 @@ func keptBy(funcs []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// builtFrom checks what a release binary says of its source against the
+// revision the patch is built on: a binary built from another revision,
+// or from a modified tree, has other code and layouts than the source the
+// patch is compared with, and a rebuilt package's adopted fingerprint
+// (adopt.go) would not show it. A binary without version control
+// information (-buildvcs=false, or built outside the repository) is taken
+// as it is.
+func builtFrom(bi *debug.BuildInfo, rev string) error {
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if r := settings["vcs.revision"]; r != "" && r != rev {
+		return fmt.Errorf("built from revision %.12s, not the release %.12s: build the patch on the revision the binary was built from (-base), or give the binary of this one", r, rev)
+	}
+	if settings["vcs.modified"] == "true" {
+		return fmt.Errorf("built from a modified tree at %.12s, whose source no revision holds: build the release from a clean checkout", settings["vcs.revision"])
+	}
+	return nil
 }
