@@ -9,6 +9,7 @@ echo "raw results in $OUT"
 
 echo "== pause and call overhead (patcher, in process)"
 go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
+go test -ldflags="-checklinkname=0" -run '^$' -bench ShadowGet -count "$COUNT" ./internal/patchbuild/shadow | tee -a "$OUT/patcher.txt"
 
 echo "== drop to live and memory (real host process, fresh per iteration): the example shop, and go-httpbin with its CORS fix (5 loads)"
 go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"

@@ -51,6 +51,9 @@ func main() {
 	direct, redirected, untouched := v.med("BenchmarkCall/direct", "ns/op"), v.med("BenchmarkCall/redirected", "ns/op"), v.med("BenchmarkCall/untouched", "ns/op")
 	row("call of a redirected function", fmt.Sprintf("+%.2f ns (%.2f vs %.2f direct)", redirected-direct, redirected, direct), "≤ +2 ns", "")
 	row("call of an unpatched function", fmt.Sprintf("%.2f ns", untouched), "unchanged", "")
+	if _, ok := v["BenchmarkShadowGet ns/op"]; ok {
+		row("use of a new struct field (shadow state)", fmt.Sprintf("%.1f ns", v.med("BenchmarkShadowGet", "ns/op")), "", "")
+	}
 	def, hf, all := v.med("BenchmarkListing/default", "ns/op"), v.med("BenchmarkListing/hotfix-flags", "ns/op"), v.med("BenchmarkListing/all=-l", "ns/op")
 	row("hot path, hotfix flags vs default build", fmt.Sprintf("%+.1f%% (%.0f vs %.0f µs)", (hf/def-1)*100, hf/1e3, def/1e3), "within 3%", "")
 	row("hot path, -gcflags=all=-l vs default", fmt.Sprintf("%.2f×", all/def), "(shown for comparison)", "all=-l: 1.5–1.95×; with -N: 2.2–3.7×")

@@ -88,20 +88,42 @@ func TestShadowFreedWithObject(t *testing.T) {
 }
 
 // Objects made and freed over and over never see another's field, even
-// at a reused address.
+// at a reused address, which the test sees happen.
 func TestShadowNoStaleField(t *testing.T) {
 	var table sync.Map
+	seen := map[uintptr]bool{}
+	reused := 0
 	for i := 0; i < 20000; i++ {
-		p := new(object)
+		p := onHeap(new(object))
+		keep = keep[:0]
+		addr := uintptr(unsafe.Pointer(p))
+		if seen[addr] {
+			reused++
+		}
+		seen[addr] = true
 		f := hotfixShadowGet[object, int](&table, p, nil)
 		if *f != 0 {
-			t.Fatalf("round %d: a new object's field reads %d", i, *f)
+			t.Fatalf("round %d: a new object's field reads %d (an address used %d times before)", i, *f, reused)
 		}
 		*f = i + 1
 		if i%1000 == 0 {
 			runtime.GC()
 		}
 	}
+	if reused == 0 {
+		t.Fatal("no address was reused: the test shows nothing")
+	}
+	t.Logf("%d objects made at an address an earlier, freed one had", reused)
+}
+
+// BenchmarkShadowGet is one use of a new field of a live heap object.
+func BenchmarkShadowGet(b *testing.B) {
+	var table sync.Map
+	p := onHeap(new(object))
+	for b.Loop() {
+		*hotfixShadowGet[object, int](&table, hotfixShadowNoEscape(p), nil)++
+	}
+	keep = nil
 }
 
 func unsafeAddr(p *object) unsafe.Pointer { return unsafe.Pointer(p) }
