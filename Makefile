@@ -2,10 +2,11 @@
 # modules they use through the module proxy. cgo (gcc) must be present: the
 # plugin package needs it.
 GO ?= go
-# Every binary that links hotfix reaches runtime.stopTheWorld by go:linkname.
+# The patcher reaches runtime.stopTheWorld by go:linkname under the build tag
+# hotfix (what `hotfix flags` prints); its tests need both.
 # -s=false: go test strips the binaries it runs, and tests read their own
 # symbol table as the agent reads the host's.
-TESTFLAGS = -ldflags="-checklinkname=0 -s=false"
+TESTFLAGS = -tags=hotfix -ldflags="-checklinkname=0 -s=false"
 export CGO_ENABLED = 1
 
 .PHONY: all deps demo demo-arm64 test test-arm64 vet bench stress fuzz fleet-test vulns vulns-sample clean

@@ -158,6 +158,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		files: map[string]*fileState{}, patches: map[string]*patchState{},
 	}
 	a.self, a.selfErr = loader.Self()
+	if a.selfErr == nil {
+		a.selfErr = patcher.Built()
+	}
 	if a.selfErr != nil {
 		log.Error("this binary cannot take patches; every patch will be refused", "reason", a.selfErr)
 	} else {

@@ -68,6 +68,9 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	if len(ws) == 0 {
 		return pause, busy, nil, nil
 	}
+	if !stw.Built {
+		return pause, busy, nil, stw.ErrNotBuilt
+	}
 	if err := prepareCores(); err != nil {
 		return pause, busy, nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gohotfix/hotfix/patcher/internal/stw"
 	"github.com/gohotfix/hotfix/patcher/prologue"
 )
 
@@ -144,6 +145,18 @@ func (p *Patcher) plan(from uintptr, asyncSafe []bool) (prologue.Plan, [8]byte, 
 // check are refused while it fails. It takes a few milliseconds the first
 // time and returns the first result after that; safe for concurrent use.
 func SelfTest() error { return guardReady() }
+
+// ErrNotBuilt: the binary was built without the hotfix build tag, and so
+// cannot stop the world to write a jump (see `hotfix flags`).
+var ErrNotBuilt = stw.ErrNotBuilt
+
+// Built says whether this binary was built to take patches.
+func Built() error {
+	if !stw.Built {
+		return ErrNotBuilt
+	}
+	return nil
+}
 
 // Applied reports whether the patch is applied.
 func (p *Patcher) Applied(patch string) bool {

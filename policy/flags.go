@@ -9,13 +9,19 @@ import (
 	"strings"
 )
 
+// baseFlags are the flags of every host and patch: "-trimpath" (so a
+// patch builds from any checkout), "-tags=hotfix" (the patcher's door into
+// the runtime, which a plain build leaves out: the agent then refuses
+// every patch, saying why) and "-ldflags=-checklinkname=0" (that door's
+// //go:linkname to runtime.stopTheWorld).
+var baseFlags = []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"}
+
 // BuildFlags returns the go build flags a host and its patches must share:
-// "-trimpath" (so a patch builds from any checkout), "-ldflags=-checklinkname=0"
-// (the patcher's //go:linkname to runtime.stopTheWorld), and one
-// "-gcflags=PATTERN=-l" per NoInlinePatterns entry. Inlining stays on
-// everywhere else, and optimizations (-N) are never turned off.
+// baseFlags and one "-gcflags=PATTERN=-l" per NoInlinePatterns entry.
+// Inlining stays on everywhere else, and optimizations (-N) are never
+// turned off.
 func (p *Policy) BuildFlags() []string {
-	flags := []string{"-trimpath", "-ldflags=-checklinkname=0"}
+	flags := slices.Clone(baseFlags)
 	for _, pat := range p.NoInlinePatterns() {
 		flags = append(flags, "-gcflags="+pat+"=-l")
 	}
@@ -36,7 +42,7 @@ func (p *Policy) BuildFlagsWithMain(mainPkgs ...string) []string {
 		slices.Sort(pats)
 		pats = slices.Compact(pats)
 	}
-	flags := []string{"-trimpath", "-ldflags=-checklinkname=0"}
+	flags := slices.Clone(baseFlags)
 	for _, pat := range pats {
 		flags = append(flags, "-gcflags="+pat+"=-l")
 	}

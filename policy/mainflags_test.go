@@ -22,21 +22,21 @@ func TestBuildFlagsWithMain(t *testing.T) {
 			name:   "main replaced",
 			yaml:   minimal + "allow:\n  packages: [main, example.com/app/router]\n",
 			mains:  []string{"example.com/app"},
-			want:   []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=example.com/app=-l", "-gcflags=example.com/app/router=-l"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0", "-gcflags=example.com/app=-l", "-gcflags=example.com/app/router=-l"},
 			reason: "the go command matches -gcflags patterns against import paths: main's is the module's",
 		},
 		{
 			name:   "main by function",
 			yaml:   minimal + "allow:\n  functions: [main.handler]\n",
 			mains:  []string{"example.com/app/cmd/b", "example.com/app/cmd/a"},
-			want:   []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=example.com/app/cmd/a=-l", "-gcflags=example.com/app/cmd/b=-l"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0", "-gcflags=example.com/app/cmd/a=-l", "-gcflags=example.com/app/cmd/b=-l"},
 			reason: "every main package of the module, sorted: flags and build agree byte for byte",
 		},
 		{
 			name:   "no main",
 			yaml:   minimal + "allow:\n  packages: [example.com/app/router]\n",
 			mains:  []string{"example.com/app"},
-			want:   []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=example.com/app/router=-l"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0", "-gcflags=example.com/app/router=-l"},
 			reason: "main not allowed: BuildFlags as is",
 		},
 	}
@@ -82,7 +82,7 @@ func TestModuleBuildFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=example.com/m/cmd/a=-l", "-gcflags=example.com/m/cmd/b=-l"}
+	want := []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0", "-gcflags=example.com/m/cmd/a=-l", "-gcflags=example.com/m/cmd/b=-l"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ModuleBuildFlags (-want +got):\n%s", diff)
 	}

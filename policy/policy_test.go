@@ -581,7 +581,7 @@ func TestBuildFlags(t *testing.T) {
 		{
 			name:   "no allow",
 			yaml:   minimal,
-			want:   []string{"-trimpath", "-ldflags=-checklinkname=0"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"},
 			reason: "nothing patchable, nothing built without inlining",
 		},
 		{
@@ -594,7 +594,7 @@ deny:
   packages: [example.com/app/deny]
 `,
 			want: []string{
-				"-trimpath", "-ldflags=-checklinkname=0",
+				"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0",
 				"-gcflags=example.com/app/api=-l",
 				"-gcflags=example.com/app/auth=-l",
 				"-gcflags=example.com/app/billing/...=-l",
@@ -612,7 +612,7 @@ deny:
   functions: [gopkg.in/check.v1.*, gopkg.in/yaml%2ev2.Marshal]
 `,
 			want: []string{
-				"-trimpath", "-ldflags=-checklinkname=0",
+				"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0",
 				"-gcflags=gopkg.in/check.v1=-l",
 				"-gcflags=gopkg.in/ini.v1=-l",
 				"-gcflags=gopkg.in/yaml.v2=-l",
@@ -623,7 +623,7 @@ deny:
 		{
 			name:   "main",
 			yaml:   minimal + "allow:\n  packages: [main]\n  functions: [main.handler]\n",
-			want:   []string{"-trimpath", "-ldflags=-checklinkname=0", "-gcflags=main=-l"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0", "-gcflags=main=-l"},
 			reason: "main as written; see NoInlinePatterns on what callers must do with it",
 		},
 	}
@@ -646,7 +646,7 @@ deny:
 		})
 	}
 	var nilPolicy *Policy
-	if diff := cmp.Diff([]string{"-trimpath", "-ldflags=-checklinkname=0"}, nilPolicy.BuildFlags()); diff != "" {
+	if diff := cmp.Diff([]string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"}, nilPolicy.BuildFlags()); diff != "" {
 		t.Errorf("nil policy BuildFlags mismatch (-want +got):\n%s", diff)
 	}
 }

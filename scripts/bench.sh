@@ -8,12 +8,12 @@ COUNT=${BENCH_COUNT:-10}
 echo "raw results in $OUT"
 
 echo "== pause and call overhead (patcher, in process)"
-go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
+go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
 go test -ldflags="-checklinkname=0" -run '^$' -bench ShadowGet -count "$COUNT" ./internal/patchbuild/shadow | tee -a "$OUT/patcher.txt"
 
 echo "== drop to live and memory (real host process, fresh per iteration): the example shop, and go-httpbin with its CORS fix (5 loads)"
-go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
-go test -ldflags="-checklinkname=0 -s=false" -run '^$' -bench RealService -benchtime 5x -count 1 ./tests | tee -a "$OUT/live.txt"
+go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
+go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench RealService -benchtime 5x -count 1 ./tests | tee -a "$OUT/live.txt"
 
 echo "== inlining tax on the example's hot path (catalog, not patchable)"
 go build -o "$OUT/hotfix" ./cmd/hotfix

@@ -17,7 +17,7 @@ pkgs=${2:-./...}
 only=${3:-.}
 log=${FUZZLOG:-$(mktemp -d /tmp/hotfix-fuzz.XXXXXX)}
 mkdir -p "$log"
-flags=("-ldflags=-checklinkname=0 -s=false")
+flags=(-tags=hotfix "-ldflags=-checklinkname=0 -s=false")
 # -timeout 0 below: go test's default 10m timeout would kill a longer run.
 if [[ -n "${FUZZPARALLEL:-}" ]]; then flags+=(-parallel "$FUZZPARALLEL"); fi
 summary=()

@@ -36,22 +36,6 @@ var layouts = map[string]rtLayout{
 
 const runqSize = 256 // len(p.runq)
 
-// The runtime's goroutines and scheduler (runtime/proc.go, runtime2.go).
-// allgadd stores allgptr before allglen, so reading the length first never
-// reads past the array.
-//
-//go:linkname allglen runtime.allglen
-var allglen uintptr
-
-//go:linkname allgptr runtime.allgptr
-var allgptr unsafe.Pointer
-
-//go:linkname allp runtime.allp
-var allp []unsafe.Pointer
-
-//go:linkname sched runtime.sched
-var sched uintptr // the first word of runtime.sched; only its address is used
-
 // scanner is what SelfTest established: the layout, and how far above a
 // parked goroutine's saved SP its resume PC lies.
 var scanner struct {
@@ -158,6 +142,9 @@ var ErrUnavailable = errors.New("the check for goroutines parked inside a functi
 // Ready reports whether ParkedIn can be used, running SelfTest the first
 // time.
 func Ready() error {
+	if !Built {
+		return ErrNotBuilt
+	}
 	if !scanner.done.Load() {
 		SelfTest()
 	}

@@ -1,3 +1,5 @@
+//go:build hotfix
+
 package stw
 
 import (

@@ -1,11 +1,15 @@
 // Package stw stops and starts the Go world. It is the only place in hotfix
-// that reaches into the runtime with go:linkname; every binary that links it
-// must be built with -ldflags=-checklinkname=0 (see `hotfix flags`).
+// that reaches into the runtime with go:linkname (door.go), and only in a
+// binary built with the build tag hotfix, which must also be linked with
+// -ldflags=-checklinkname=0: `hotfix flags` prints both. Without the tag
+// (nodoor.go) a plain `go build` of a service that imports hotfix works,
+// and Built is false: the agent refuses every patch, saying why.
 package stw
 
-import (
-	_ "unsafe" // go:linkname
-)
+import "errors"
+
+// ErrNotBuilt is why a binary built without the hotfix tag takes no patch.
+var ErrNotBuilt = errors.New("this binary was not built for patching: build it with the flags `hotfix flags` prints (the build tag hotfix, which lets it stop the world, and -ldflags=-checklinkname=0)")
 
 // worldStop mirrors runtime.worldStop (runtime/proc.go, Go 1.26). It is
 // returned by stopTheWorld and must be handed back unchanged to
@@ -20,15 +24,6 @@ type worldStop struct {
 // stwUnknown is runtime.stwUnknown: the pause then shows up under
 // /sched/pauses/total/other:seconds in runtime/metrics.
 const stwUnknown = 0
-
-//go:linkname stopTheWorld runtime.stopTheWorld
-func stopTheWorld(reason uint8) worldStop
-
-//go:linkname startTheWorld runtime.startTheWorld
-func startTheWorld(w worldStop)
-
-//go:linkname nanotime runtime.nanotime
-func nanotime() int64
 
 // Pause is how long the world stood still.
 type Pause struct {

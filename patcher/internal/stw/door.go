@@ -1,0 +1,33 @@
+//go:build hotfix
+
+package stw
+
+import "unsafe"
+
+// Built: this binary can stop the world and read the scheduler.
+const Built = true
+
+//go:linkname stopTheWorld runtime.stopTheWorld
+func stopTheWorld(reason uint8) worldStop
+
+//go:linkname startTheWorld runtime.startTheWorld
+func startTheWorld(w worldStop)
+
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// The runtime's goroutines and scheduler (runtime/proc.go, runtime2.go).
+// allgadd stores allgptr before allglen, so reading the length first never
+// reads past the array.
+//
+//go:linkname allglen runtime.allglen
+var allglen uintptr
+
+//go:linkname allgptr runtime.allgptr
+var allgptr unsafe.Pointer
+
+//go:linkname allp runtime.allp
+var allp []unsafe.Pointer
+
+//go:linkname sched runtime.sched
+var sched uintptr // the first word of runtime.sched; only its address is used
