@@ -48,3 +48,61 @@ func TestPlainBuild(t *testing.T) {
 	}
 	h.stop()
 }
+
+// TestRelativeReplace: a service that requires hotfix through a relative
+// replace (replace github.com/gohotfix/hotfix => ../hotfix, the way one
+// works from a clone) takes a patch that `hotfix build` made by rebuilding
+// its release in a temporary worktree elsewhere.
+func TestRelativeReplace(t *testing.T) {
+	f := requireFixture(t)
+	root := t.TempDir()
+	if err := os.Symlink(f.repo, filepath.Join(root, "hotfix")); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(root, "svc")
+	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "hostapp"), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGoMod(src, f.repo); err != nil {
+		t.Fatal(err)
+	}
+	gomod := filepath.Join(src, "go.mod")
+	if err := os.WriteFile(gomod, []byte(strings.Replace(string(readFile(gomod)), "=> "+f.repo, "=> ../hotfix", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join(f.repo, "tests", "testdata", "policy.yaml"), filepath.Join(src, "policy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		if out, err := run(src, "git", append([]string{"-c", "user.name=t", "-c", "user.email=t@localhost"}, args...)...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q", ".")
+	git("add", "-A")
+	git("commit", "-qm", "release")
+	flags, err := run(src, f.hotfix, "flags", "-policy", "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(root, "host")
+	if out, err := run(src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "patches", "v1"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(root, "v1.so")
+	// Without -binary: the release is rebuilt from the worktree, and its
+	// build ID must be the one of the binary built here.
+	if out, err := run(src, f.hotfix, "build", "-policy", "policy.yaml", "-version", "v1", "-o", patch, "-func", "example.com/hostapp/greet.Hello"); err != nil {
+		t.Fatalf("hotfix build with a relative replace: %v\n%s", err, out)
+	}
+	dir := newWorkDir(t, "policy.yaml")
+	h := startHost(t, host, dir)
+	drop(t, dir, patch, "v1.so")
+	h.waitRecord("patch applied", 1)
+	h.waitGreet("v1")
+	h.stop()
+}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/gohotfix/hotfix/loader"
 )
 
@@ -90,13 +92,64 @@ func checkoutBase(ctx context.Context, opt Options, tmp string) (*worktree, erro
 	if err != nil {
 		return nil, err
 	}
-	w := &worktree{repo: opt.Dir, path: filepath.Join(tmp, "base"), rev: rev}
+	// Nested, so that a relative replace climbing out of the module
+	// still lands inside tmp (linkReplaces).
+	w := &worktree{repo: opt.Dir, path: filepath.Join(tmp, "r", "r", "r", "r", "r", "r", "r", "r", "base"), rev: rev}
 	fmt.Fprintf(opt.Log, "checking out the release %s (%s) in a temporary worktree\n", rev[:12], base)
+	if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
+		return nil, err
+	}
 	if _, err := run(ctx, opt.Dir, nil, "git", "worktree", "add", "--detach", "--force", w.path, rev); err != nil {
 		return nil, err
 	}
 	w.dir = filepath.Join(w.path, rel)
+	if err := linkReplaces(w.dir, absDir, tmp); err != nil {
+		w.remove()
+		return nil, err
+	}
 	return w, nil
+}
+
+// linkReplaces makes the relative replace directives of the release's
+// go.mod (replace m => ../m, the way one works from a clone) resolve in
+// the worktree at dir as they do in the module at real: a directory they
+// name that the worktree lacks (outside the repository) becomes a
+// symbolic link to the real one. The go.mod is left as it is, so the
+// release builds with the same module information, and the same build
+// ID, as the binary built in the real module.
+func linkReplaces(dir, real, tmp string) error {
+	gomod := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return nil // not a module root: the go command will say so
+	}
+	mf, err := modfile.Parse(gomod, data, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range mf.Replace {
+		p := r.New.Path
+		if r.New.Version != "" || !modfile.IsDirectoryPath(p) || filepath.IsAbs(p) {
+			continue
+		}
+		in, want := filepath.Join(dir, p), filepath.Join(real, p)
+		if _, err := os.Stat(in); err == nil {
+			continue // in the repository: the release's own copy
+		}
+		if _, err := os.Stat(want); err != nil {
+			return fmt.Errorf("go.mod: replace %s => %s: %w", r.Old.Path, p, err)
+		}
+		if up, err := filepath.Rel(tmp, in); err != nil || strings.HasPrefix(up, "..") {
+			return fmt.Errorf("go.mod: replace %s => %s climbs too far above the module to be rebuilt elsewhere; use an absolute path", r.Old.Path, p)
+		}
+		if err := os.MkdirAll(filepath.Dir(in), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(want, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *worktree) remove() {
