@@ -8,8 +8,11 @@
 //	hotfix inspect [-json] FIX.so
 //	hotfix keygen  -o NAME
 //	hotfix status  [-policy hotfix.yaml] [-json]
+//	hotfix version
+//	hotfix help    [command]
 //
-// Exit codes: 0 ok, 1 refused or failed, 2 usage.
+// Help asked for (-h, help, help COMMAND) goes to stdout. Exit codes: 0
+// ok, 1 refused or failed, 2 usage.
 package main
 
 import (
@@ -24,6 +27,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -61,40 +66,119 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, args[1:], stdout)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-			if !errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
-			}
-			fmt.Fprintf(stderr, "usage: hotfix %s %s\n", c.name, c.args)
-			return 2
-		default:
-			fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
-			return 1
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return help(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		version(stdout)
+		return 0
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "hotfix: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	err := c.run(ctx, args[1:], stdout)
+	var h *helpAsked
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &h):
+		commandHelp(stdout, c, h.fs)
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "usage: hotfix %s %s\nRun 'hotfix help %s' for its flags.\n", c.name, c.args, c.name)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hotfix %s: %v\n", c.name, err)
+		return 1
+	}
+}
+
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
 		}
 	}
-	fmt.Fprintf(stderr, "hotfix: unknown command %q\n", args[0])
-	usage(stderr)
-	return 2
+	return nil
+}
+
+// help answers `hotfix help [COMMAND]` on stdout, as `go help` does.
+func help(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintln(stderr, "usage: hotfix help [command]")
+		return 2
+	case args[0] == "version":
+		fmt.Fprintln(stdout, "usage: hotfix version\n\nprint the version of hotfix, the Go release it was built with, and the Go releases of the hosts it can patch")
+		return 0
+	}
+	if lookup(args[0]) == nil {
+		fmt.Fprintf(stderr, "hotfix help %s: unknown command\n", args[0])
+		return 2
+	}
+	return run(ctx, []string{args[0], "-h"}, stdout, stderr)
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: hotfix <command> [flags]")
+	fmt.Fprintln(w, "hotfix builds, checks and inspects live patches for Go services that run the hotfix agent.")
+	fmt.Fprintln(w, "\nusage: hotfix <command> [flags]\n\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
 	}
+	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the versions of hotfix and of Go")
+	fmt.Fprintln(w, "\nRun 'hotfix help <command>' for a command's flags. Exit codes: 0 ok, 1 refused or failed, 2 usage.")
 }
+
+// commandHelp prints a command's synopsis, what it does, and every flag
+// with its default.
+func commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: hotfix %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.help[:1])+c.help[1:])
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nflags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// version prints what `go version` would of hotfix, and the Go releases
+// whose hosts it patches.
+func version(w io.Writer) {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	fmt.Fprintf(w, "hotfix version %s%s %s %s/%s\n", v, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "patches hosts built by %s, on linux/amd64 and linux/arm64\n", strings.Join(loader.SupportedGo, " and "))
+}
+
+// helpAsked is a command's answer to -h: the flags to describe.
+type helpAsked struct{ fs *flag.FlagSet }
+
+func (h *helpAsked) Error() string { return "help requested" }
 
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -105,7 +189,7 @@ func newFlags(name string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return &helpAsked{fs}
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -108,3 +108,32 @@ func TestInspectShowsSigner(t *testing.T) {
 		t.Fatalf("inspect of a file changed after signing: exit %d: %s", code, errs)
 	}
 }
+
+// Help asked for goes to stdout with exit 0 and lists every flag with its
+// default; a usage error goes to stderr with exit 2 (issue 23).
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "build"}, {"build", "-h"}, {"build", "--help"}} {
+		code, out, errs := hotfix(t, args...)
+		if code != 0 || errs != "" {
+			t.Errorf("hotfix %v: exit %d, stderr %q", args, code, errs)
+		}
+		for _, want := range []string{"usage: hotfix build", "-binary string", "-policy string", `(default "hotfix.yaml")`, "-dry-run"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("hotfix %v: stdout lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}} {
+		if code, out, _ := hotfix(t, args...); code != 0 || !strings.Contains(out, "verify") || !strings.Contains(out, "version") {
+			t.Errorf("hotfix %v: exit %d:\n%s", args, code, out)
+		}
+	}
+	for _, args := range [][]string{{}, {"nosuch"}, {"build", "-nosuch"}, {"help", "nosuch"}} {
+		if code, out, errs := hotfix(t, args...); code != 2 || out != "" || errs == "" {
+			t.Errorf("hotfix %v: exit %d, stdout %q, stderr %q; want 2, nothing, a reason", args, code, out, errs)
+		}
+	}
+	if code, out, _ := hotfix(t, "version"); code != 0 || !strings.HasPrefix(out, "hotfix version ") || !strings.Contains(out, "go1.26 and go1.27") {
+		t.Errorf("hotfix version: exit %d:\n%s", code, out)
+	}
+}
