@@ -3,6 +3,7 @@ package loader
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,14 +73,15 @@ func ReadBinary(path string) (*Binary, error) {
 		return nil, err
 	}
 	img, err := readImage(bytes.NewReader(data), nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if img.fileType != elf.ET_EXEC && img.fileType != elf.ET_DYN {
-		return nil, fmt.Errorf("%s: %w", path, errorf(ErrFormat, "ELF type %v is not an executable", img.fileType))
-	}
-	if img.info == nil {
-		return nil, fmt.Errorf("%s: %w", path, errorf(ErrFormat, "no Go build information"))
+	switch {
+	case errors.Is(err, elf.ErrNoSymbols):
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrHost, "no symbol table: it was linked with -s (or -w -s, goreleaser's default) or stripped, and hotfix finds the functions to replace by name there; link release builds without -s"))
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrHost, "%s", strings.TrimPrefix(err.Error(), ErrFormat.Error()+": ")))
+	case img.fileType != elf.ET_EXEC && img.fileType != elf.ET_DYN:
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrHost, "ELF type %v is not an executable", img.fileType))
+	case img.info == nil:
+		return nil, fmt.Errorf("%s: %w", path, errorf(ErrHost, "no Go build information"))
 	}
 	return &Binary{Path: path, file: path, img: img}, nil
 }

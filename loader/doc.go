@@ -16,6 +16,9 @@ var (
 	// ErrFormat means the file is not a hotfix patch: not a complete ELF
 	// shared object with a manifest trailer.
 	ErrFormat = errors.New("loader: not a hotfix patch")
+	// ErrHost means a binary is not one hotfix can patch: not a Go
+	// executable, or without the symbol table it reads.
+	ErrHost = errors.New("loader: not a binary hotfix can patch")
 	// ErrSignature means the signature does not verify.
 	ErrSignature = errors.New("loader: bad signature")
 	// ErrIncompatible means the patch was built for another binary, Go

@@ -84,7 +84,7 @@ func readImage(r io.ReaderAt, want map[string]bool) (img *image, err error) {
 			// caller names the machine, which says more than "no symbols".
 			return img, nil
 		}
-		return nil, errorf(ErrFormat, "read symbol table: %v (stripped binary?)", err)
+		return nil, fmt.Errorf("%w: read symbol table: %w", ErrFormat, err)
 	}
 	hashSyms := img.addSymbols(syms)
 	for _, s := range hashSyms {

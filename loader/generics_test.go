@@ -2,6 +2,7 @@ package loader
 
 import (
 	"debug/elf"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -145,5 +146,15 @@ func TestGenericObjectFiles(t *testing.T) {
 		if p[s] || !q[s] {
 			t.Errorf("%s: in p's object file %v, in q's %v; want only q's", s, p[s], q[s])
 		}
+	}
+}
+
+// A host linked with -s has no symbol table: ReadBinary says so, about the
+// binary, and how to build one that works (issue 23).
+func TestReadBinaryStripped(t *testing.T) {
+	exe := buildGenerics(t, "-ldflags=-checklinkname=0 -s")
+	_, err := ReadBinary(exe)
+	if !errors.Is(err, ErrHost) || !strings.Contains(err.Error(), "no symbol table: it was linked with -s") || strings.Contains(err.Error(), "not a hotfix patch") {
+		t.Fatalf("ReadBinary of a stripped host: %v", err)
 	}
 }

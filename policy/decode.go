@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gohotfix/hotfix/internal/suggest"
 )
 
 // The keys of each mapping. They must agree with the yaml tags of Policy and
@@ -262,7 +264,7 @@ func (d *decoder) mapping(n *yaml.Node, name string, known []string) map[string]
 			if name != "" {
 				msg += " in " + name
 			}
-			if s := suggest(key, known); s != "" {
+			if s := suggest.Closest(key, known, 3); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.errorf(k, "%s", msg)
@@ -449,32 +451,3 @@ func (d *decoder) dir(dir string, n *yaml.Node, name, base string) string {
 }
 
 // suggest returns the known key closest to a mistyped one, if it is close.
-func suggest(key string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := editDistance(key, k); dist < bestDist {
-			best, bestDist = k, dist
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

@@ -257,15 +257,6 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var refusals []error
-	for _, fn := range funcs {
-		if err := p.Permits(fn); err != nil {
-			refusals = append(refusals, err)
-		}
-	}
-	if len(refusals) > 0 {
-		return errors.Join(refusals...)
-	}
 	var key ed25519.PrivateKey
 	if *keyFile != "" {
 		if key, err = readKey(*keyFile); err != nil {

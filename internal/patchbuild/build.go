@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gohotfix/hotfix/admit"
+	"github.com/gohotfix/hotfix/internal/suggest"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
@@ -171,11 +172,6 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		if n.Generic {
 			return nil, fmt.Errorf("%w: -func %s: generic functions are shared by instantiation shape and are not patched by name", ErrRefused, fn)
 		}
-		if opt.Policy != nil {
-			if err := opt.Policy.Permits(fn); err != nil {
-				return nil, err
-			}
-		}
 		pkgs[n.Package] = true
 	}
 	m, err := newMeta(ctx, opt)
@@ -196,6 +192,20 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	host, err := hostIdentity(ctx, opt, tmp)
 	if err != nil {
 		return nil, err
+	}
+	if err := inRelease(host.bin, opt.Funcs); err != nil {
+		return nil, err
+	}
+	var denied []error
+	for _, fn := range opt.Funcs {
+		if opt.Policy != nil {
+			if err := opt.Policy.Permits(fn); err != nil {
+				denied = append(denied, err)
+			}
+		}
+	}
+	if len(denied) > 0 {
+		return nil, errors.Join(denied...)
 	}
 	took := Timings{Release: time.Since(t0)}
 	var targets []loader.Target
@@ -591,6 +601,38 @@ func builtFrom(bi *debug.BuildInfo, rev string) error {
 	}
 	if settings["vcs.modified"] == "true" {
 		return fmt.Errorf("built from a modified tree at %.12s, whose source no revision holds: build the release from a clean checkout", settings["vcs.revision"])
+	}
+	return nil
+}
+
+// inRelease checks that each function named with -func is one of the
+// release's, and otherwise says what the name is closest to: a misspelled
+// name would otherwise surface as the linker's "missing section for
+// relocation target".
+func inRelease(bin *loader.Binary, funcs []string) error {
+	var all []string
+	for _, fn := range funcs {
+		if _, ok := bin.Func(fn); ok {
+			continue
+		}
+		if all == nil {
+			all = bin.Funcs()
+		}
+		n, _ := symbol.Parse(fn)
+		var same []string
+		for _, f := range all {
+			if m, err := symbol.Parse(f); err == nil && m.Package == n.Package {
+				same = append(same, f)
+			}
+		}
+		why := "no function of that name"
+		if len(same) == 0 {
+			why = "no package " + n.Package + " in it"
+		}
+		if s := suggest.Closest(fn, same, 4); s != "" {
+			why += "; did you mean " + s + "?"
+		}
+		return fmt.Errorf("%w: -func %s: not in the release binary: %s", ErrRefused, fn, why)
 	}
 	return nil
 }
