@@ -106,3 +106,19 @@ func TestRelativeReplace(t *testing.T) {
 	h.waitGreet("v1")
 	h.stop()
 }
+
+// TestFuncNameErrors: a -func that names no function of the release says
+// what it is closest to, or that the release has no such package, before
+// anything is compiled (issue 23).
+func TestFuncNameErrors(t *testing.T) {
+	f := requireFixture(t)
+	for fn, want := range map[string]string{
+		"example.com/hostapp/greet.Helo": "-func example.com/hostapp/greet.Helo: not in the release binary: no function of that name; did you mean example.com/hostapp/greet.Hello?",
+		"nosuch.Func":                    "-func nosuch.Func: not in the release binary: no package nosuch in it",
+	} {
+		out, err := run(f.src, f.hotfix, "build", "-binary", f.host, "-policy", "policy.yaml", "-o", filepath.Join(t.TempDir(), "x.so"), "-func", fn)
+		if err == nil || !strings.Contains(out, want) {
+			t.Errorf("hotfix build -func %s: %v, want %q:\n%s", fn, err, want, out)
+		}
+	}
+}
