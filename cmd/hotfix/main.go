@@ -298,6 +298,11 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	if *binary == "" || fs.NArg() > 1 || (*all && fs.NArg() == 1) {
 		return fmt.Errorf("%w: need -binary APP and one patch file, or -binary APP alone for coverage", errUsage)
 	}
+	if fs.NArg() == 1 {
+		if _, err := os.Stat(fs.Arg(0)); err != nil {
+			return err // not a refusal: there is nothing to check
+		}
+	}
 	var p *policy.Policy
 	if !*all {
 		var err error

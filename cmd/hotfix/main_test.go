@@ -137,3 +137,18 @@ func TestHelp(t *testing.T) {
 		t.Errorf("hotfix version: exit %d:\n%s", code, out)
 	}
 }
+
+// A missing file is a missing file, not a refusal at some step (issue 23).
+func TestMissingPatchFile(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nosuch.so")
+	for _, args := range [][]string{{"verify", "-binary", self, "-policy", filepath.Join("..", "..", "hotfix.yaml"), missing}, {"inspect", missing}} {
+		code, _, errs := hotfix(t, args...)
+		if code != 1 || !strings.Contains(errs, "no such file or directory") || strings.Contains(errs, "refused") {
+			t.Errorf("hotfix %s: exit %d: %s", args[0], code, errs)
+		}
+	}
+}
