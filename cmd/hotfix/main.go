@@ -26,9 +26,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -46,7 +48,7 @@ var errUsage = errors.New("usage")
 
 type command struct {
 	name, args, help string
-	run              func(ctx context.Context, args []string, stdout io.Writer) error
+	run              func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var commands = []command{
@@ -86,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	err := c.run(ctx, args[1:], stdout)
+	err := c.run(ctx, args[1:], stdout, stderr)
 	var h *helpAsked
 	switch {
 	case err == nil:
@@ -196,6 +198,15 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// defaultPolicy is the policy file of every command: the agent's
+// ($HOTFIX_POLICY, as the systemd unit sets it), or hotfix.yaml.
+func defaultPolicy() string {
+	if env := os.Getenv("HOTFIX_POLICY"); env != "" {
+		return env
+	}
+	return "hotfix.yaml"
+}
+
 func loadPolicy(path string) (*policy.Policy, error) {
 	p, err := policy.Load(path)
 	if err != nil {
@@ -204,9 +215,9 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	return p, nil
 }
 
-func runFlags(ctx context.Context, args []string, stdout io.Writer) error {
+func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("flags")
-	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -224,7 +235,29 @@ func runFlags(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, strings.Join(flags, " "))
+	for _, pat := range unmatched(ctx, p.NoInlinePatterns()) {
+		fmt.Fprintf(stderr, "warning: %s allows %s, which matches no package this module builds (misspelled?)\n", *pol, pat)
+	}
 	return nil
+}
+
+// unmatched returns the -gcflags patterns that match no package built by
+// the module in the current directory; nothing when go list cannot say.
+func unmatched(ctx context.Context, pats []string) []string {
+	out, err := exec.CommandContext(ctx, "go", "list", "-deps", "-f", "{{.ImportPath}}", "./...").Output()
+	if err != nil {
+		return nil
+	}
+	pkgs := strings.Fields(string(out))
+	var none []string
+	for _, pat := range pats {
+		root, tree := strings.CutSuffix(pat, "/...")
+		if pat == "main" || slices.ContainsFunc(pkgs, func(p string) bool { return p == root || tree && strings.HasPrefix(p, root+"/") }) {
+			continue
+		}
+		none = append(none, pat)
+	}
+	return none
 }
 
 type multi []string
@@ -232,7 +265,7 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
+func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("build")
 	var funcs multi
 	base := fs.String("base", "HEAD", "git revision of the running release")
@@ -241,7 +274,7 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output file (default hotfix-VERSION.so)")
 	keyFile := fs.String("key", "", "private key from hotfix keygen, to sign the patch")
 	version := fs.String("version", "", "version shown to operators (default: unique per build)")
-	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	dryRun := fs.Bool("dry-run", false, "print the plan (functions to replace, refusals) and stop")
 	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable; default: every changed function)")
 	if err := parse(fs, args); err != nil {
@@ -263,9 +296,16 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	var pub ed25519.PublicKey
+	if key != nil {
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	if err := p.TrustSigner(pub); err != nil && !*dryRun {
+		fmt.Fprintf(stderr, "warning: an agent under %s will refuse this patch: %v\n", *pol, err)
+	}
 	opt := patchbuild.Options{
 		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs, Policy: p,
-		Version: *version, Key: key, Out: *out, DryRun: *dryRun, Plan: stdout, Log: os.Stderr,
+		Version: *version, Key: key, Out: *out, DryRun: *dryRun, Plan: stdout, Log: stderr,
 	}
 	if opt.Out == "" {
 		v := *version
@@ -287,10 +327,10 @@ func runBuild(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify")
 	binary := fs.String("binary", "", "the release binary the patch is for")
-	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	all := fs.Bool("all", false, "without FIX.so: every function outside the Go runtime, whatever the policy allows")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -315,7 +355,11 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		printCoverage(stdout, *binary, patchbuild.MeasureCoverage(bin, p), *all)
+		c := patchbuild.MeasureCoverage(bin, p)
+		printCoverage(stdout, *binary, c, *all)
+		if n, _ := c.Total(); n == 0 && !*all {
+			return fmt.Errorf("the policy %s allows no function of %s: each of allow.packages must name a package linked into the binary", *pol, *binary)
+		}
 		return nil
 	}
 	file := fs.Arg(0)
@@ -349,7 +393,7 @@ func refusedAt(file string, err error) error {
 	return fmt.Errorf("%s: %w", file, err)
 }
 
-func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -396,7 +440,7 @@ func runInspect(ctx context.Context, args []string, stdout io.Writer) error {
 	return tw.Flush()
 }
 
-func runKeygen(ctx context.Context, args []string, stdout io.Writer) error {
+func runKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keygen")
 	out := fs.String("o", "", "base name of the key files")
 	if err := parse(fs, args); err != nil {
@@ -465,9 +509,9 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
-func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("status")
-	pol := fs.String("policy", "hotfix.yaml", "policy file")
+	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -523,7 +567,7 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 	if all {
 		scope = "outside the Go runtime"
 	}
-	pct := 100.0
+	pct := 0.0
 	if n > 0 {
 		pct = 100 * float64(ok) / float64(n)
 	}

@@ -152,3 +152,31 @@ func TestMissingPatchFile(t *testing.T) {
 		}
 	}
 }
+
+// Footguns say so (issue 23): an allowed package the module does not
+// build; a policy that allows no function of the binary; HOTFIX_POLICY.
+func TestPolicyFootguns(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "typo.yaml")
+	yaml := "patch_dir: " + filepath.Join(dir, "patches") + "\nstate_dir: " + filepath.Join(dir, "state") + "\nallow:\n  packages: [example.com/nosuch]\n"
+	if err := os.WriteFile(pol, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := hotfix(t, "flags", "-policy", pol)
+	if code != 0 || !strings.Contains(out, "-gcflags=example.com/nosuch=-l") ||
+		!strings.Contains(errs, "allows example.com/nosuch, which matches no package this module builds") {
+		t.Errorf("hotfix flags with a package the module lacks: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	self, _ := os.Executable()
+	if code, _, errs := hotfix(t, "verify", "-binary", self, "-policy", pol); code == 0 && !strings.Contains(errs, "no symbol table") {
+		t.Errorf("hotfix verify: a policy that allows nothing of the binary exits 0")
+	}
+	t.Setenv("HOTFIX_POLICY", pol)
+	if code, _, errs := hotfix(t, "status"); code != 0 {
+		t.Errorf("hotfix status with HOTFIX_POLICY=%s: exit %d: %s", pol, code, errs)
+	}
+	t.Setenv("HOTFIX_POLICY", filepath.Join(dir, "nosuch.yaml"))
+	if code, _, errs := hotfix(t, "status"); code != 1 || !strings.Contains(errs, "nosuch.yaml") {
+		t.Errorf("hotfix status reads HOTFIX_POLICY: exit %d: %s", code, errs)
+	}
+}
