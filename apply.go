@@ -102,7 +102,7 @@ func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFi
 	if err != nil {
 		a.forgetFile(path)
 		a.files[path] = &fileState{id: r.key}
-		a.record(base, nil, "", r.tm, ledger.Refused, admit.ReadRefusal(err))
+		a.record(base, nil, loader.SHA256Of(err), r.tm, ledger.Refused, admit.ReadRefusal(err))
 		return readFile{}, false
 	}
 	return r, true

@@ -294,6 +294,36 @@ func decode(src io.ReaderAt, size int64, trust TrustFunc, stage *os.File) (*File
 		}
 		src = stage
 	}
+	f, err := decodeHashed(src, size, ft, sum, trust)
+	if err != nil {
+		return nil, &HashedError{SHA256: hex.EncodeToString(sum.file), Err: err}
+	}
+	return f, nil
+}
+
+// HashedError is a refusal of a file read whole: it carries the file's
+// SHA-256, by which an operator's tools recognize the file they dropped.
+type HashedError struct {
+	SHA256 string
+	Err    error
+}
+
+func (e *HashedError) Error() string { return e.Err.Error() }
+func (e *HashedError) Unwrap() error { return e.Err }
+
+// SHA256Of returns the SHA-256 of the file a refusal was about, or "" if
+// it was refused before it was read whole.
+func SHA256Of(err error) string {
+	var h *HashedError
+	if errors.As(err, &h) {
+		return h.SHA256
+	}
+	return ""
+}
+
+// decodeHashed is decode's part after the file was hashed: signature,
+// trust and manifest.
+func decodeHashed(src io.ReaderAt, size int64, ft footer, sum fileSums, trust TrustFunc) (*File, error) {
 	tail := make([]byte, ft.manLen+ft.sigLen)
 	if _, err := src.ReadAt(tail, ft.elfLen); err != nil {
 		return nil, errorf(ErrFormat, "read the manifest: %v", err)

@@ -99,6 +99,12 @@ func TestDecodeRejects(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Decode = %v, want %v (%s)", err, tt.want, tt.reason)
 			}
+			// A file refused once it was read whole names its SHA-256,
+			// which the fleet playbook matches.
+			sum := sha256.Sum256(tt.data)
+			if hashed := errors.Is(err, ErrSignature); hashed && SHA256Of(err) != hex.EncodeToString(sum[:]) || !hashed && tt.name == "empty" && SHA256Of(err) != "" {
+				t.Errorf("SHA256Of(%v) = %q", err, SHA256Of(err))
+			}
 		})
 	}
 }

@@ -105,7 +105,7 @@ func buildArm64Fixture(t *testing.T) *arm64Fixture {
 	must("copy hostapp", "", copyTree(filepath.Join(repo, "tests", "testdata", "hostapp"), a.src))
 	must("go.mod", "", writeGoMod(a.src, repo))
 	must("policy", "", copyFile(filepath.Join(repo, "tests", "testdata", "policy.yaml"), filepath.Join(a.src, "policy.yaml")))
-	flags, err := runIn(a.src, nil, a.hotfix, "flags", "-policy", "policy.yaml")
+	flags, err := runFlags(a.src, a.hotfix, "-policy", "policy.yaml")
 	must("hotfix flags", flags, err)
 	cross := []string{"GOARCH=arm64", "CGO_ENABLED=1", "CC=aarch64-linux-gnu-gcc"}
 	for _, h := range []struct {

@@ -42,7 +42,7 @@ func buildRepo(t *testing.T, f *fixture, extra ...string) (src, host string) {
 	git("init", "-q", ".")
 	git("add", "-A")
 	git("commit", "-qm", "release")
-	out, err := run(src, f.hotfix, "flags")
+	out, err := runFlags(src, f.hotfix)
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)
 	}
@@ -251,7 +251,7 @@ func TestBuildWithHostToolchain(t *testing.T) {
 		other = "go1.26.8"
 	}
 	src, _ := buildRepo(t, f)
-	flags, err := run(src, f.hotfix, "flags")
+	flags, err := runFlags(src, f.hotfix)
 	if err != nil {
 		t.Fatal(err)
 	}

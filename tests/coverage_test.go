@@ -13,7 +13,7 @@ import (
 func TestCoverageGoHTTPBin(t *testing.T) {
 	f := requireFixture(t)
 	src := httpbinSource(t, f, t.TempDir())
-	flags, err := run(src, f.hotfix, "flags")
+	flags, err := runFlags(src, f.hotfix)
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)
 	}

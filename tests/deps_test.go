@@ -80,7 +80,7 @@ func buildCORSFix(t testing.TB, f *fixture, root string) *corsFix {
 	mustRun(t, src, "go", "mod", "edit", "-replace", "github.com/mccutchen/go-httpbin/v2=./third_party/go-httpbin")
 	mustRun(t, src, "go", "mod", "tidy")
 	gitRelease(t, src)
-	flags := mustRun(t, src, f.hotfix, "flags")
+	flags := mustFlags(t, src, f.hotfix)
 	c := &corsFix{src: src, host: filepath.Join(src, "httpbinhost"), patch: filepath.Join(src, "cors.so")}
 	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", c.host, ".")...)
 
@@ -207,7 +207,7 @@ func main() {
 	}
 	mustRun(t, src, "go", "get", mod+"@v1.0.0")
 	gitRelease(t, src)
-	flags := mustRun(t, src, f.hotfix, "flags")
+	flags := mustFlags(t, src, f.hotfix)
 	host := filepath.Join(src, "dephost")
 	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
 
@@ -273,4 +273,13 @@ func writeProxyVersion(t *testing.T, proxy, mod, version string, files map[strin
 	if err := os.WriteFile(filepath.Join(dir, "list"), append(list, version+"\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustFlags(t testing.TB, dir, hotfix string) string {
+	t.Helper()
+	out, err := runFlags(dir, hotfix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -187,7 +187,7 @@ func (f *fixture) buildEvil() (string, error) {
 }
 
 func (f *fixture) flags(policy string) ([]string, error) {
-	out, err := run(f.src, f.hotfix, "flags", "-policy", policy)
+	out, err := runFlags(f.src, f.hotfix, "-policy", policy)
 	if err != nil {
 		return nil, err
 	}
@@ -267,4 +267,17 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// runFlags runs `hotfix flags` as a shell's $(...) would: its standard
+// output alone (warnings go to standard error), with both in the error.
+func runFlags(dir, hotfix string, args ...string) (string, error) {
+	cmd := exec.Command(hotfix, append([]string{"flags"}, args...)...)
+	cmd.Dir = dir
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("hotfix flags %s (in %s): %v\n%s%s", strings.Join(args, " "), dir, err, out.String(), errs.String())
+	}
+	return strings.TrimSpace(out.String()), nil
 }

@@ -142,6 +142,35 @@ func TestFleet(t *testing.T) {
 			}
 		}
 	}
+
+	// A canary whose policy requires signatures refuses the unsigned patch
+	// when it reads it: the ledger names the file's sha256 all the same,
+	// so the playbook sees the refusal at once and prints the reason.
+	t.Log("5. a canary refuses the patch at the signature step: the playbook says why at once")
+	{
+		strict := fleetHost{"strict", startShop(t, s)}
+		pol := filepath.Join(strict.dir, "hotfix.yaml")
+		signed := strings.Replace(string(readFile(pol)), "require_signature: false", "require_signature: true\n  keys: [\"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"]", 1)
+		if err := os.WriteFile(pol, []byte(signed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(strict.logs.String(), `msg="policy reloaded`) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		start := time.Now()
+		out, err := runPlaybook(t, f, []fleetHost{strict, hosts[1]}, s.patch, "present")
+		if err == nil {
+			t.Fatalf("playbook succeeded with a canary that requires signatures:\n%s", out)
+		}
+		if !strings.Contains(out, "strict: "+name+" refused") || !strings.Contains(out, "unsigned") || strings.Contains(out, "no outcome recorded") {
+			t.Errorf("playbook output does not give the canary's reason:\n%s", out)
+		}
+		if e := strict.wantState(t, f, sum, ledger.Refused); e.SHA256 != sum {
+			t.Errorf("the refusal is recorded with sha256 %q, want the file's", e.SHA256)
+		}
+		t.Logf("the playbook stopped %v after it started, on the canary's reason", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // buildShopVariant builds the shop from its release source plus one file,
@@ -156,7 +185,7 @@ func buildShopVariant(t *testing.T, f *fixture, s *shopFixture) string {
 	if err := os.WriteFile(filepath.Join(src, "variant.go"), []byte(variant), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	flags, err := run(src, f.hotfix, "flags", "-policy", "hotfix.yaml")
+	flags, err := runFlags(src, f.hotfix, "-policy", "hotfix.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -451,7 +451,7 @@ func buildLeaf(t *testing.T, e *hostileEnv) {
 			t.Fatal(err)
 		}
 	}
-	out, err := run(src, e.f.hotfix, "flags", "-policy", "leaf.yaml")
+	out, err := runFlags(src, e.f.hotfix, "-policy", "leaf.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 func TestInlinedTargetRefused(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepo(t, f)
-	hostFlags, err := run(src, f.hotfix, "flags")
+	hostFlags, err := runFlags(src, f.hotfix)
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)
 	}

@@ -51,7 +51,7 @@ func buildShop(f *fixture) (*shopFixture, error) {
 	if _, err := run(src, "go", "mod", "edit", "-replace", "github.com/gohotfix/hotfix="+f.repo, "-replace", "github.com/gohotfix/hotfix/metrics="+filepath.Join(f.repo, "metrics")); err != nil {
 		return nil, err
 	}
-	out, err := run(src, f.hotfix, "flags", "-policy", "hotfix.yaml")
+	out, err := runFlags(src, f.hotfix, "-policy", "hotfix.yaml")
 	if err != nil {
 		return nil, err
 	}

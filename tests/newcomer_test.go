@@ -82,7 +82,7 @@ func TestRelativeReplace(t *testing.T) {
 	git("init", "-q", ".")
 	git("add", "-A")
 	git("commit", "-qm", "release")
-	flags, err := run(src, f.hotfix, "flags", "-policy", "policy.yaml")
+	flags, err := runFlags(src, f.hotfix, "-policy", "policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func buildStress(f *fixture) (*stressFixture, error) {
 	if err := copyFile(filepath.Join(td, "policy.yaml"), filepath.Join(s.src, "policy.yaml")); err != nil {
 		return nil, err
 	}
-	out, err := run(s.src, f.hotfix, "flags", "-policy", "policy.yaml")
+	out, err := runFlags(s.src, f.hotfix, "-policy", "policy.yaml")
 	if err != nil {
 		return nil, err
 	}

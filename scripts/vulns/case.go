@@ -442,7 +442,8 @@ func (k *kase) compileHost(imports []hostImport, refs []keepRef) error {
 	if code != 0 {
 		return notSetUpf("hotfix flags: %s", firstError(out))
 	}
-	args := append(append([]string{"build"}, strings.Fields(out)...), "-o", "host", ".")
+	flags, _, _ := strings.Cut(out, "\n") // the flags; warnings follow, on stderr
+	args := append(append([]string{"build"}, strings.Fields(flags)...), "-o", "host", ".")
 	for round := 0; ; round++ {
 		src, lines := hostMain(imports, refs)
 		if err := os.WriteFile(filepath.Join(k.dir, "main.go"), src, 0o644); err != nil {
