@@ -83,6 +83,11 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
 	}
+	// note's parameter escapes in the fix: Receipt, compiled for the
+	// release's escape analysis, is replaced too.
+	if want := "desk.Receipt  calls desk.note, whose parameter b escapes now: compiled for it"; !strings.Contains(out, want) {
+		t.Errorf("hotfix build does not replace note's caller %q:\n%s", want, out)
+	}
 	// Take's receiver does not escape in the release: a caller could keep
 	// its desk on the stack, where the new fields have no place.
 	if want := "note: example.com/hostapp/desk.(*Desk).Take: parameter d, which does not escape in the release, reaches the new field(s) Desk.taken, Desk.limit"; !strings.Contains(out, want) {
@@ -151,6 +156,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	want("/desk?n=5", "main took 5/20")
 	want("/desk?n=5", "main took 10/20")
 	want("/newdesk?n=3", "new took 3/10")
+	want("/receipt?n=7", "receipt 7")
 	want("/newdesk?n=30", "new full 0/10")
 	for i := 0; i < 5; i++ {
 		want("/churn?n=4", "ok")

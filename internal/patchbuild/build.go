@@ -293,7 +293,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	t0 = time.Now()
-	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan})
+	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan, mainPkg: mainPkg})
 	if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
 			err = fmt.Errorf("%w\n%s", err, d)
@@ -378,7 +378,8 @@ type pluginBuild struct {
 	pkgPattern string            // the generated main package, relative to dir
 	pluginPath string
 	targets    []loader.Target
-	plan       *Plan // nil when the targets were named with -func
+	plan       *Plan  // nil when the targets were named with -func
+	mainPkg    string // the release's main package, for plan.sources
 }
 
 // finish builds the plugin, adds the manifest, checks the result against
@@ -392,7 +393,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	adopt, err := b.toAdopt(ctx, opt)
+	adopt, err := b.toAdopt(ctx, opt, files)
 	if err != nil {
 		return nil, err
 	}
@@ -461,13 +462,37 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 // function's parameters escape no more than the release's, and returns
 // the packages whose fingerprint the plugin takes from the release: the
 // rebuilt ones, and those whose parameters escape less.
-func (b pluginBuild) toAdopt(ctx context.Context, opt Options) ([]string, error) {
+//
+// Where a parameter escapes more, the callers compiled for the old escape
+// analysis are replaced too (escapecallers.go): they are added to the plan,
+// and the generated main package, which keeps every target linked, is
+// written again into the overlay files.
+func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string][]byte) ([]string, error) {
 	if b.plan == nil {
 		return nil, nil
 	}
-	less, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
+	less, added, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
 	if err != nil {
 		return nil, err
+	}
+	if len(added) > 0 {
+		for _, t := range added {
+			fmt.Fprintf(opt.Plan, "also replaced: %s  %s  %s\n", t.Pos, t.Name, t.Reason)
+		}
+		b.plan.Targets = append(b.plan.Targets, added...)
+		regen, _, _, targets, err := b.plan.sources(b.m, b.dir, b.mainPkg)
+		if err != nil {
+			return nil, err
+		}
+		for path, src := range regen {
+			if _, ok := files[path]; ok || !strings.HasPrefix(path, modCache()+string(filepath.Separator)) {
+				files[path] = src
+			}
+		}
+		if _, err := writeOverlay(b.tmp, files); err != nil {
+			return nil, err
+		}
+		b.targets = targets
 	}
 	adopt := append(b.plan.rebuiltPaths(), less...)
 	slices.Sort(adopt)

@@ -21,8 +21,9 @@ import (
 // It returns the packages where a parameter escapes less than in the
 // release: their export data differs in that alone, and the plugin gets
 // the release's fingerprint for them (adopt.go), as for a rebuilt package.
-func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) ([]string, error) {
+func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) ([]string, []*Target, error) {
 	var lines, less []string
+	var added []*Target
 	for _, ps := range p.escapes {
 		if len(ps.release) == 0 {
 			continue
@@ -39,28 +40,25 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
+			return nil, nil, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
 		}
 		b, a := byParam(before, ps.release), byParam(after, ps.patch)
 		noteStackShadows(opt, ps, b)
-		differs := false
+		replaced := map[string]bool{}
 		for _, k := range unionKeys(b, a) {
-			if b[k] != a[k] {
-				differs = true
-			}
-			if !escapesNoMore(b[k], a[k]) {
-				sym, _, _ := strings.Cut(k, " ")
-				lines = append(lines, escapeLine(ps.pkg, sym, ps.names[k], b[k], a[k]))
-			}
+			sym, _, _ := strings.Cut(k, " ")
+			replaced[sym] = true
 		}
-		if differs {
-			less = append(less, ps.pkg)
+		more, refused := escapeCallers(ps.pkg, ps.graph, before, after, replaced) // escapecallers.go
+		lines, added = append(lines, refused...), append(added, more...)
+		if !maps.Equal(byParam(before, ps.graph.release), byParam(after, ps.graph.patch)) {
+			less = append(less, ps.pkg) // its export data differs: adopt the fingerprint
 		}
 	}
 	if len(lines) > 0 {
-		return nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
+		return nil, nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
 	}
-	return less, nil
+	return less, added, nil
 }
 
 // escapesNoMore reports whether a parameter whose escape analysis was
@@ -107,6 +105,7 @@ type paramSet struct {
 	// shadow: parameters through which the fix reaches a new field
 	// (fields.go): "file:line:col name" in the patch -> "S.F, S.G".
 	shadow map[string]string
+	graph  *callGraph // every function of the package (escapecallers.go)
 }
 
 // noteStackShadows says where a new field is reached through a parameter
@@ -144,6 +143,7 @@ func (d *pkgDiff) escapes(patch *side) {
 		}
 	}
 	ps.shadow = d.shadowParams
+	ps.graph = d.graph()
 	d.a.plan.escapes = append(d.a.plan.escapes, ps)
 }
 

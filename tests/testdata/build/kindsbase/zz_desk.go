@@ -22,6 +22,9 @@ func init() {
 	http.HandleFunc("/desk", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, mainDesk.Take(qty(r)))
 	})
+	http.HandleFunc("/receipt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, desk.Receipt(qty(r)))
+	})
 	http.HandleFunc("/newdesk", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, desk.New("new").Take(qty(r)))
 	})

@@ -2,7 +2,11 @@
 // Desk gets a counter and a limit, kept beside each desk by the patch.
 package desk
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
 
 // Desk hands out quantities, up to its limit.
 type Desk struct {
@@ -21,4 +25,23 @@ func (d *Desk) Take(n int) string {
 	}
 	d.taken += n
 	return fmt.Sprintf("%s took %d/%d", d.Name, d.taken, d.limit)
+}
+
+// lastNote is the buffer note wrote to last. With it, note's parameter
+// escapes, and Receipt, which the fix does not change but whose buffer
+// the release keeps on its stack, is replaced too.
+var lastNote *bytes.Buffer
+
+// note writes s to b.
+func note(b *bytes.Buffer, s string) {
+	b.WriteString(s)
+	lastNote = b
+}
+
+// Receipt is what /receipt answers; the fix does not change it.
+func Receipt(n int) string {
+	var b bytes.Buffer
+	note(&b, "receipt ")
+	note(&b, strconv.Itoa(n))
+	return b.String()
 }

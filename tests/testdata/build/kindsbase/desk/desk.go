@@ -4,7 +4,11 @@
 // removes one.
 package desk
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
 
 // Desk hands out quantities.
 type Desk struct {
@@ -19,4 +23,15 @@ func New(name string) *Desk { return &Desk{Name: name} }
 func (d *Desk) Take(n int) string {
 	d.calls++
 	return fmt.Sprintf("%s took %d", d.Name, n)
+}
+
+// note writes s to b; b does not escape in the release.
+func note(b *bytes.Buffer, s string) { b.WriteString(s) }
+
+// Receipt is what /receipt answers; the fix does not change it.
+func Receipt(n int) string {
+	var b bytes.Buffer
+	note(&b, "receipt ")
+	note(&b, strconv.Itoa(n))
+	return b.String()
 }

@@ -1,0 +1,169 @@
+package patchbuild
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// A replaced function whose parameter escapes more than in the release
+// breaks its release callers: they were compiled for the old escape
+// analysis and may keep the argument on their stack. kpatch replaces the
+// callers of a changed function whose calling convention changed; so does
+// this: every static caller of such a function is replaced too, compiled
+// in the patch for the new escape analysis (the plugin compiles the whole
+// package). Its own parameters may escape more then, and so its callers
+// are replaced in turn, until nothing that runs new code is called by
+// code compiled for the old. A caller in another package, or in a
+// function literal, is not replaced: refused, named.
+
+// callGraph is what escapeCallers needs of a package: the static callers
+// of each function, the targets a caller would become, and the positions
+// of every function's parameters on both sides.
+type callGraph struct {
+	callers  map[string][]caller // callee symbol -> its static callers
+	targets  map[string]*Target  // symbol -> the target it would become
+	newFuncs map[string]bool     // the fix's functions the release lacks: only new code calls them
+	exported map[string]bool     // symbols other packages may call
+	imported bool                // other packages of the release import it
+	// release, patch: "file:line:col name" -> "symbol #index" of the
+	// parameters of every function of the package.
+	release, patch map[string]string
+	names          map[string]string
+}
+
+type caller struct {
+	sym, pos string
+	closure  bool // the call is in a function literal of sym
+}
+
+// graph indexes the package for escapeCallers: the calls are the fix's,
+// which the plugin compiles (in a spliced package, unchanged functions are
+// the release's own text, with the same calls).
+func (d *pkgDiff) graph() *callGraph {
+	g := &callGraph{callers: map[string][]caller{}, targets: map[string]*Target{}, exported: map[string]bool{}, newFuncs: map[string]bool{},
+		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}}
+	for k, ff := range d.f.funcs {
+		bf := d.b.funcs[k]
+		if bf == nil {
+			g.newFuncs[d.sym(k)] = true
+			if ff.decl.Body != nil {
+				d.calls(ff, d.sym(k), g)
+			}
+			continue
+		}
+		if ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj == nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
+			continue
+		}
+		sym := d.sym(k)
+		params(d.b, bf, sym, g.release, nil)
+		params(d.f, ff, sym, g.patch, g.names)
+		g.exported[sym] = ff.obj.Exported()
+		g.targets[sym] = &Target{Name: sym, Pos: d.f.pos(ff.decl.Name.Pos()), Signature: types.TypeString(ff.obj.Type(), qualifyName), pkg: d.path}
+		d.calls(ff, sym, g)
+	}
+	return g
+}
+
+// calls records the static calls of fd's body, by callee.
+func (d *pkgDiff) calls(fd *funcDecl, sym string, g *callGraph) {
+	lits := 0
+	var walk func(n ast.Node) bool
+	walk = func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			lits++
+			ast.Inspect(n.Body, walk)
+			lits--
+			return false
+		case *ast.CallExpr:
+			fn, _ := typeutil.Callee(d.f.info(), n).(*types.Func)
+			if fn == nil || fn.Pkg() != d.f.pkg.Types {
+				return true
+			}
+			if sig := fn.Type().(*types.Signature); sig.Recv() != nil && types.IsInterface(sig.Recv().Type()) {
+				return true // dynamic: its callers already assume the worst
+			}
+			callee := d.sym(keyOf(fn))
+			g.callers[callee] = append(g.callers[callee], caller{sym: sym, pos: d.f.pos(n.Pos()), closure: lits > 0})
+		}
+		return true
+	}
+	ast.Inspect(fd.decl.Body, walk)
+}
+
+// keyOf is funcKey for a function object.
+func keyOf(fn *types.Func) string {
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() == nil {
+		return fn.Name()
+	}
+	t, ptr := sig.Recv().Type(), false
+	if p, ok := t.(*types.Pointer); ok {
+		t, ptr = p.Elem(), true
+	}
+	name := "?"
+	if n, ok := types.Unalias(t).(*types.Named); ok {
+		name = n.Obj().Name()
+	}
+	if ptr {
+		return "(*" + name + ")." + fn.Name()
+	}
+	return name + "." + fn.Name()
+}
+
+// escapeCallers returns the functions to replace besides the targets so
+// that no release code calls new code whose parameters escape more than
+// it was compiled for, or the lines that say why that cannot be done.
+// before and after are the package's -m diagnostics of the release and of
+// the patch, replaced the symbols of the package's targets.
+func escapeCallers(pkg string, g *callGraph, before, after map[string]string, replaced map[string]bool) (added []*Target, refused []string) {
+	b, a := byParam(before, g.release), byParam(after, g.patch)
+	more := map[string][]string{} // symbol -> its parameters that escape more
+	for _, k := range unionKeys(b, a) {
+		if !escapesNoMore(b[k], a[k]) {
+			sym, _, _ := strings.Cut(k, " ")
+			more[sym] = append(more[sym], k)
+		}
+	}
+	queue := slices.Sorted(func(yield func(string) bool) {
+		for s := range replaced {
+			if !yield(s) {
+				return
+			}
+		}
+	})
+	for len(queue) > 0 {
+		y := queue[0]
+		queue = queue[1:]
+		if len(more[y]) == 0 {
+			continue
+		}
+		why := escapeLine(pkg, y, g.names[more[y][0]], b[more[y][0]], a[more[y][0]])
+		if g.exported[y] && g.imported {
+			refused = append(refused, why+"; other packages of the release import "+pkg+" and may call it")
+			continue
+		}
+		for _, c := range g.callers[y] {
+			switch {
+			case g.newFuncs[c.sym] || c.sym == y:
+				// New code, compiled for it; or y itself, replaced.
+			case c.closure:
+				refused = append(refused, why+"; its caller at "+c.pos+" is a function literal, which is not replaced")
+			case !replaced[c.sym] && g.targets[c.sym] == nil:
+				refused = append(refused, why+"; its caller "+c.sym+" cannot be replaced")
+			case !replaced[c.sym]:
+				replaced[c.sym] = true
+				t := g.targets[c.sym]
+				t.Reason = fmt.Sprintf("calls %s, whose parameter %s escapes now: compiled for it", shortSym(y), g.names[more[y][0]])
+				added = append(added, t)
+				queue = append(queue, c.sym)
+			}
+		}
+	}
+	return added, refused
+}
