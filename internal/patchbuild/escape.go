@@ -143,7 +143,7 @@ func (d *pkgDiff) escapes(patch *side) {
 		}
 	}
 	ps.shadow = d.shadowParams
-	ps.graph = d.graph()
+	ps.graph = d.graph(patch)
 	d.a.plan.escapes = append(d.a.plan.escapes, ps)
 }
 

@@ -43,8 +43,10 @@ type caller struct {
 
 // graph indexes the package for escapeCallers: the calls are the fix's,
 // which the plugin compiles (in a spliced package, unchanged functions are
-// the release's own text, with the same calls).
-func (d *pkgDiff) graph() *callGraph {
+// the release's own text, with the same calls). patch is the side whose
+// declarations the plugin compiles: the fix's files (rebuilt), or the
+// release's with bodies spliced in, at the release's positions.
+func (d *pkgDiff) graph(patch *side) *callGraph {
 	g := &callGraph{callers: map[string][]caller{}, targets: map[string]*Target{}, exported: map[string]bool{}, newFuncs: map[string]bool{},
 		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}}
 	for k, ff := range d.f.funcs {
@@ -61,7 +63,11 @@ func (d *pkgDiff) graph() *callGraph {
 		}
 		sym := d.sym(k)
 		params(d.b, bf, sym, g.release, nil)
-		params(d.f, ff, sym, g.patch, g.names)
+		if patch == d.f {
+			params(d.f, ff, sym, g.patch, g.names)
+		} else {
+			params(d.b, bf, sym, g.patch, g.names)
+		}
 		g.exported[sym] = ff.obj.Exported()
 		g.targets[sym] = &Target{Name: sym, Pos: d.f.pos(ff.decl.Name.Pos()), Signature: types.TypeString(ff.obj.Type(), qualifyName), pkg: d.path}
 		d.calls(ff, sym, g)
