@@ -122,3 +122,24 @@ func TestFuncNameErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFuncLineShift: under -func, a line added before the changed
+// function moves the package's export data; the refusal says so, and what
+// to do (issue 23).
+func TestFuncLineShift(t *testing.T) {
+	f := requireFixture(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	greet := filepath.Join(src, "greet", "greet.go")
+	shifted := strings.Replace(string(readFile(greet)), "// Hello answers", "// A line the fix adds.\n\n// Hello answers", 1)
+	shifted = strings.Replace(shifted, "v0", "v1", 1)
+	if err := os.WriteFile(greet, []byte(shifted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-binary", f.host, "-policy", "policy.yaml", "-o", filepath.Join(t.TempDir(), "x.so"), "-func", "example.com/hostapp/greet.Hello")
+	if err == nil || !strings.Contains(out, "a line added or removed anywhere in such a package moves the positions its export data records") {
+		t.Fatalf("hotfix build -func after a line shift: %v\n%s", err, out)
+	}
+}

@@ -228,6 +228,9 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		took.Patch = time.Since(t0)
 		r.Took = took
 	}
+	if errors.Is(err, loader.ErrIncompatible) && strings.Contains(err.Error(), "export data changed") {
+		err = fmt.Errorf("%w\nWith -func, the packages are compiled from the working tree as it is: a line added or removed anywhere in such a package moves the positions its export data records. Keep the line count of the package, or build without -func, which fits each changed body into the release's lines and compares every declaration", err)
+	}
 	return r, err
 }
 
