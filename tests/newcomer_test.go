@@ -143,3 +143,24 @@ func TestFuncLineShift(t *testing.T) {
 		t.Fatalf("hotfix build -func after a line shift: %v\n%s", err, out)
 	}
 }
+
+// TestBuildWarnsUntrusted: a patch the policy's agent would refuse for its
+// signature is built, with a warning that says so (issue 23).
+func TestBuildWarnsUntrusted(t *testing.T) {
+	f := requireFixture(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	pol := string(readFile(filepath.Join(src, "policy.yaml"))) + "trust:\n  require_signature: true\n  keys: [\"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"]\n"
+	if err := os.WriteFile(filepath.Join(src, "signed.yaml"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "patches", "v1"), src); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-binary", f.host, "-policy", "signed.yaml", "-o", filepath.Join(t.TempDir(), "x.so"), "-func", "example.com/hostapp/greet.Hello")
+	if err != nil || !strings.Contains(out, "warning: an agent under signed.yaml will refuse this patch: policy: untrusted: patch is unsigned and trust.require_signature is true") {
+		t.Fatalf("hotfix build of an unsigned patch under a policy that requires signatures: %v\n%s", err, out)
+	}
+}
