@@ -42,15 +42,8 @@ func (d *pkgDiff) keepFields(release, fixed *types.Named, removed []*types.Var) 
 		pos := d.f.pos(fixed.Obj().Pos())
 		what := "field " + rv.Name() + " " + types.TypeString(rv.Type(), qualifyName)
 		k := &keptField{named: fixed, field: rv, file: file, lit: lit}
-		why := ""
-		switch {
-		case d.main:
-			why = "package main's structs do not keep removed fields yet; keep the field"
-		case fixed.TypeParams().Len() > 0:
-			why = "the struct is generic"
-		case rv.Embedded():
-			why = "an embedded field is part of the struct's method set, which the release's type descriptor fixes; keep the field"
-		case lit == nil:
+		why := d.fieldRule(fixed, rv, "keep the field", "; keep the field")
+		if why == "" && lit == nil {
 			why = "the struct's declaration was not found"
 		}
 		if why == "" {

@@ -92,14 +92,9 @@ func (d *pkgDiff) addFields(named *types.Named, added []*types.Var) {
 		pos := d.f.pos(fv.Pos())
 		what := "field " + fv.Name() + " " + types.TypeString(fv.Type(), qualifyName)
 		decl, file := d.fieldDecl(fv)
-		why := ""
+		why := d.fieldRule(named, fv, "declare the type in a package", "")
 		switch {
-		case d.main:
-			why = "package main's structs do not carry new fields yet; declare the type in a package"
-		case named.TypeParams().Len() > 0:
-			why = "the struct is generic"
-		case fv.Embedded():
-			why = "an embedded field would change the struct's method set, which the release's type descriptor fixes"
+		case why != "":
 		case decl == nil || len(decl.Names) != 1:
 			why = "declare it on its own line, apart from the release's fields"
 		case decl.Tag != nil:
@@ -117,6 +112,22 @@ func (d *pkgDiff) addFields(named *types.Named, added []*types.Var) {
 		}
 		d.carry(pos, typ, "field added", detail+"; a copy of the struct value does not carry it")
 	}
+}
+
+// fieldRule says why a field added to or removed from the struct named
+// cannot be shipped whatever its uses, or "": package main's structs,
+// generic ones and embedded fields are not handled; inMain and embedded
+// say what the fix author can do instead.
+func (d *pkgDiff) fieldRule(named *types.Named, fv *types.Var, inMain, embedded string) string {
+	switch {
+	case d.main:
+		return "package main's structs do not change fields yet; " + inMain
+	case named.TypeParams().Len() > 0:
+		return "the struct is generic"
+	case fv.Embedded():
+		return "an embedded field is part of the struct's method set, which the release's type descriptor fixes" + embedded
+	}
+	return ""
 }
 
 // fieldDecl finds the declaration of a struct field in the fix.
