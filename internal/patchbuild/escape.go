@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
+	"go/token"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -25,7 +26,7 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 	var lines, less []string
 	var added []*Target
 	for _, ps := range p.escapes {
-		if len(ps.release) == 0 {
+		if len(ps.targets) == 0 {
 			continue
 		}
 		before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
@@ -42,16 +43,11 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
 		}
-		b, a := byParam(before, ps.release), byParam(after, ps.patch)
+		b, a := byParam(before, ps.graph.release), byParam(after, ps.graph.patch)
 		noteStackShadows(opt, ps, b)
-		replaced := map[string]bool{}
-		for _, k := range unionKeys(b, a) {
-			sym, _, _ := strings.Cut(k, " ")
-			replaced[sym] = true
-		}
-		more, refused := escapeCallers(ps.pkg, ps.graph, before, after, replaced) // escapecallers.go
+		more, refused := escapeCallers(ps.pkg, ps.graph, b, a, maps.Clone(ps.targets)) // escapecallers.go
 		lines, added = append(lines, refused...), append(added, more...)
-		if !maps.Equal(byParam(before, ps.graph.release), byParam(after, ps.graph.patch)) {
+		if !maps.Equal(b, a) {
 			less = append(less, ps.pkg) // its export data differs: adopt the fingerprint
 		}
 	}
@@ -95,13 +91,12 @@ func byParam(diags map[string]string, params map[string]string) map[string]strin
 	return out
 }
 
-// paramSet is where the compiler reports the parameters of a package's
-// replaced functions: "file:line:col name" of the release's and of the
-// patch's declaration -> the function's symbol.
+// paramSet is what checkEscapes compares in one package: its replaced
+// functions, and where the compiler reports the parameters of each of its
+// functions (graph).
 type paramSet struct {
-	pkg            string
-	release, patch map[string]string // "file:line:col name" -> "symbol #index"
-	names          map[string]string // "symbol #index" -> the fix's name
+	pkg     string
+	targets map[string]bool // symbols of the replaced functions
 	// shadow: parameters through which the fix reaches a new field
 	// (fields.go): "file:line:col name" in the patch -> "S.F, S.G".
 	shadow map[string]string
@@ -113,7 +108,7 @@ type paramSet struct {
 // object on its stack, where the field has no place to stay.
 func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
 	for _, pos := range slices.Sorted(maps.Keys(ps.shadow)) {
-		key := ps.patch[pos]
+		key := ps.graph.patch[pos]
 		if key == "" {
 			continue
 		}
@@ -122,28 +117,21 @@ func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
 		}
 		sym, _, _ := strings.Cut(key, " ")
 		fmt.Fprintf(opt.Log, "note: %s: parameter %s, which does not escape in the release, reaches the new field(s) %s: where a caller keeps the object on its stack, they read their default there and keep no writes\n",
-			sym, ps.names[key], ps.shadow[pos])
+			sym, ps.graph.names[key], ps.shadow[pos])
 	}
 }
 
-// escapes records the parameters of the package's replaced functions as
-// they are declared in the release and in the source the patch compiles
-// (the fix's files, or the release's with bodies spliced in).
+// escapes records the package's replaced functions, and the parameters of
+// all its functions as they are declared in the release and in the source
+// the patch compiles (the fix's files, or the release's with bodies
+// spliced in).
 func (d *pkgDiff) escapes(patch *side) {
-	ps := &paramSet{pkg: d.path, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}}
+	ps := &paramSet{pkg: d.path, targets: map[string]bool{}, shadow: d.shadowParams, graph: d.graph(patch)}
 	for _, c := range d.changed {
-		if c.sig {
-			continue
-		}
-		params(d.b, c.b, d.sym(c.key), ps.release, nil)
-		if patch == d.f {
-			params(d.f, c.f, d.sym(c.key), ps.patch, ps.names)
-		} else {
-			params(d.b, c.b, d.sym(c.key), ps.patch, ps.names)
+		if !c.sig {
+			ps.targets[d.sym(c.key)] = true
 		}
 	}
-	ps.shadow = d.shadowParams
-	ps.graph = d.graph(patch)
 	d.a.plan.escapes = append(d.a.plan.escapes, ps)
 }
 
@@ -159,9 +147,8 @@ func params(s *side, fd *funcDecl, sym string, into, names map[string]string) {
 	for _, l := range lists {
 		for _, fld := range l.List {
 			for _, n := range fld.Names {
-				p := s.pkg.Fset.Position(n.Pos())
 				key := fmt.Sprintf("%s #%d", sym, i)
-				into[fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.Filename), p.Line, p.Column, n.Name)] = key
+				into[paramPos(s.pkg.Fset.Position(n.Pos()), n.Name)] = key
 				if names != nil {
 					names[key] = n.Name
 				}
@@ -186,4 +173,10 @@ func (p *Plan) isRebuilt(pkg string) bool {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
+}
+
+// paramPos is how the compiler's -m diagnostics place a parameter, as the
+// maps of this file key it: "file:line:col name".
+func paramPos(p token.Position, name string) string {
+	return fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.Filename), p.Line, p.Column, name)
 }

@@ -58,15 +58,15 @@ func (d *pkgDiff) graph(patch *side) *callGraph {
 			}
 			continue
 		}
-		if ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj == nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
-			continue
-		}
 		sym := d.sym(k)
 		params(d.b, bf, sym, g.release, nil)
 		if patch == d.f {
 			params(d.f, ff, sym, g.patch, g.names)
 		} else {
 			params(d.b, bf, sym, g.patch, g.names)
+		}
+		if ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj == nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
+			continue // not a caller escapeCallers could replace
 		}
 		g.exported[sym] = ff.obj.Exported()
 		g.targets[sym] = &Target{Name: sym, Pos: d.f.pos(ff.decl.Name.Pos()), Signature: types.TypeString(ff.obj.Type(), qualifyName), pkg: d.path}
@@ -125,10 +125,10 @@ func keyOf(fn *types.Func) string {
 // escapeCallers returns the functions to replace besides the targets so
 // that no release code calls new code whose parameters escape more than
 // it was compiled for, or the lines that say why that cannot be done.
-// before and after are the package's -m diagnostics of the release and of
-// the patch, replaced the symbols of the package's targets.
-func escapeCallers(pkg string, g *callGraph, before, after map[string]string, replaced map[string]bool) (added []*Target, refused []string) {
-	b, a := byParam(before, g.release), byParam(after, g.patch)
+// b and a are the diagnostics of the package's parameters in the release
+// and in the patch, by "symbol #index" (byParam); replaced holds the
+// symbols of the package's targets, and gets the callers added.
+func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced map[string]bool) (added []*Target, refused []string) {
 	more := map[string][]string{} // symbol -> its parameters that escape more
 	for _, k := range unionKeys(b, a) {
 		if !escapesNoMore(b[k], a[k]) {

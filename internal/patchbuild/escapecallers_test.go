@@ -53,7 +53,7 @@ func TestEscapeCallers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		tt.g.exported["p.F"], tt.g.imported = tt.exported, tt.exported
-		added, refused := escapeCallers("p", tt.g, diags(), tt.after, map[string]bool{"p.F": true})
+		added, refused := escapeCallers("p", tt.g, byParam(diags(), tt.g.release), byParam(tt.after, tt.g.patch), map[string]bool{"p.F": true})
 		var names []string
 		for _, a := range added {
 			names = append(names, a.Name)
