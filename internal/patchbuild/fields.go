@@ -212,13 +212,14 @@ func (d *pkgDiff) settleDefaults() {
 // isZeroValue reports whether e is written as a zero value: 0, "", nil,
 // false.
 func isZeroValue(e ast.Expr, info *types.Info) bool {
-	if tv, ok := info.Types[e]; ok && tv.Value != nil {
+	tv := info.Types[e]
+	if tv.Value != nil {
 		switch tv.Value.ExactString() {
 		case "0", `""`, "false":
 			return true
 		}
 	}
-	return isNilOrZero(e)
+	return tv.IsNil()
 }
 
 // contextFree reports whether e can be evaluated anywhere in the package:
@@ -252,11 +253,6 @@ func contextFree(e ast.Expr, info *types.Info, pkg *types.Package) bool {
 		return ok
 	})
 	return ok
-}
-
-func isNilOrZero(e ast.Expr) bool {
-	id, ok := ast.Unparen(e).(*ast.Ident)
-	return ok && (id.Name == "nil" || id.Name == "false")
 }
 
 // shadowPlan is where the fix's files use the new fields: the edits that
@@ -393,8 +389,7 @@ func (r *shadowRewriter) accessor(sf *shadowField, x ast.Expr, stack []ast.Node)
 		return "hotfixField_" + sf.name()
 	}
 	if id := r.paramIdent(v, stack); id != nil {
-		p := r.d.f.pkg.Fset.Position(id.Pos())
-		key, f := fmt.Sprintf("%s:%d:%d %s", baseName(p.Filename), p.Line, p.Column, id.Name), sf.named.Obj().Name()+"."+sf.field.Name()
+		key, f := paramPos(r.d.f.pkg.Fset.Position(id.Pos()), id.Name), sf.named.Obj().Name()+"."+sf.field.Name()
 		if have := r.sp.params[key]; have == "" {
 			r.sp.params[key] = f
 		} else if !slices.Contains(strings.Split(have, ", "), f) {
@@ -526,7 +521,7 @@ func (r *shadowRewriter) literal(lit *ast.CompositeLit, stack []ast.Node) {
 		for _, kv := range set {
 			holes[kv.Pos()] = r.afterComma(kv.End())
 		}
-		out := "&" + r.textHoles(lit.Pos(), lit.End(), holes)
+		out := "&" + r.textWithout(lit.Pos(), lit.End(), holes)
 		for i, kv := range set {
 			out = "hotfixWith_" + fields[i].name() + "(" + out + ", " + r.text(kv.Value.Pos(), kv.Value.End()) + ")"
 		}
@@ -552,15 +547,6 @@ func (r *shadowRewriter) afterComma(end token.Pos) token.Pos {
 
 // text is the source from..to with the sites in it rewritten.
 func (r *shadowRewriter) text(from, to token.Pos) string {
-	return r.textHoles(from, to, nil)
-}
-
-// textHoles is text with the ranges of holes (start -> end) left out but
-// for their line breaks.
-func (r *shadowRewriter) textHoles(from, to token.Pos, holes map[token.Pos]token.Pos) string {
-	if len(holes) > 0 {
-		return r.cutHoles(from, to, holes)
-	}
 	var b strings.Builder
 	at := from
 	for _, s := range r.sites {
@@ -575,9 +561,9 @@ func (r *shadowRewriter) textHoles(from, to token.Pos, holes map[token.Pos]token
 	return b.String()
 }
 
-// cutHoles renders from..to leaving out the holes, each a range that holds
-// no site boundary of its own but may hold whole sites.
-func (r *shadowRewriter) cutHoles(from, to token.Pos, holes map[token.Pos]token.Pos) string {
+// textWithout is text with the ranges of holes (start -> end) left out
+// but for their line breaks; a hole holds whole sites or none.
+func (r *shadowRewriter) textWithout(from, to token.Pos, holes map[token.Pos]token.Pos) string {
 	starts := make([]token.Pos, 0, len(holes))
 	for s := range holes {
 		starts = append(starts, s)
@@ -614,8 +600,6 @@ func derefType(t types.Type) types.Type {
 	}
 	return t
 }
-
-func baseName(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
 //go:embed shadow/shadow.go
 var shadowSource string
