@@ -74,6 +74,26 @@ func (p *Policy) ModuleBuildFlags(ctx context.Context, dir string) ([]string, er
 	return p.BuildFlagsWithMain(strings.Fields(out)...), nil
 }
 
+// Unbuilt returns the patterns of NoInlinePatterns that match no package
+// the module at dir builds (a misspelled allow entry, say), or nothing
+// when go list cannot say.
+func (p *Policy) Unbuilt(ctx context.Context, dir string) []string {
+	out, err := goList(ctx, dir, "-deps", "-f", "{{.ImportPath}}", "./...")
+	if err != nil {
+		return nil
+	}
+	pkgs := strings.Fields(out)
+	var none []string
+	for _, pat := range p.NoInlinePatterns() {
+		e, err := parsePackageEntry(pat)
+		if pat == "main" || err != nil || slices.ContainsFunc(pkgs, e.matches) {
+			continue
+		}
+		none = append(none, pat)
+	}
+	return none
+}
+
 func goList(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", append([]string{"list"}, args...)...)
 	cmd.Dir = dir

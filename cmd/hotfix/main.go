@@ -26,11 +26,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -235,29 +233,10 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintln(stdout, strings.Join(flags, " "))
-	for _, pat := range unmatched(ctx, p.NoInlinePatterns()) {
+	for _, pat := range p.Unbuilt(ctx, ".") {
 		fmt.Fprintf(stderr, "warning: %s allows %s, which matches no package this module builds (misspelled?)\n", *pol, pat)
 	}
 	return nil
-}
-
-// unmatched returns the -gcflags patterns that match no package built by
-// the module in the current directory; nothing when go list cannot say.
-func unmatched(ctx context.Context, pats []string) []string {
-	out, err := exec.CommandContext(ctx, "go", "list", "-deps", "-f", "{{.ImportPath}}", "./...").Output()
-	if err != nil {
-		return nil
-	}
-	pkgs := strings.Fields(string(out))
-	var none []string
-	for _, pat := range pats {
-		root, tree := strings.CutSuffix(pat, "/...")
-		if pat == "main" || slices.ContainsFunc(pkgs, func(p string) bool { return p == root || tree && strings.HasPrefix(p, root+"/") }) {
-			continue
-		}
-		none = append(none, pat)
-	}
-	return none
 }
 
 type multi []string
