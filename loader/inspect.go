@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/printable"
 )
 
 // Patch is a patch file checked against a binary: what Open needs, found
@@ -50,7 +52,9 @@ func Match(f *File, path string, bin *Binary) (*Patch, error) {
 
 // MatchBuild checks that a decoded patch was built for bin: ELF kind, Go
 // version, build settings, module versions, build ID and package
-// fingerprints. It names the first difference.
+// fingerprints. It names the first difference. The errors of this file
+// quote what the patch says through printable.String: they become the
+// ledger's reasons, log records and the CLI's output (issue 22).
 func MatchBuild(f *File, path string, bin *Binary) (*Patch, error) {
 	if bin.BuildInfo() == nil {
 		return nil, errorf(ErrIncompatible, "the binary has no Go build information")
@@ -79,7 +83,7 @@ func MatchBuild(f *File, path string, bin *Binary) (*Patch, error) {
 		return nil, err
 	}
 	if got, want := f.Manifest.Host.BuildID, bin.BuildID(); got != want {
-		return nil, errorf(ErrIncompatible, "patch built for binary %s, this binary is %s", got, want)
+		return nil, errorf(ErrIncompatible, "patch built for binary %s, this binary is %s", printable.String(got), want)
 	}
 	if !bin.PluginReady() {
 		return nil, errorf(ErrIncompatible, "this binary was linked without plugin support (it must import github.com/gohotfix/hotfix)")
@@ -96,11 +100,11 @@ func (p *Patch) Resolve(bin *Binary) error {
 	p.Funcs = nil
 	anchor := f.Manifest.PluginPath + "." + f.Manifest.Anchor
 	if _, ok := img.objects[anchor]; !ok {
-		return errorf(ErrSymbol, "anchor %s not in the patch", anchor)
+		return errorf(ErrSymbol, "anchor %s not in the patch", printable.String(anchor))
 	}
 	for _, t := range f.Manifest.Targets {
 		if _, ok := bin.Func(t.Name); !ok {
-			return errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", t.Name)
+			return errorf(ErrSymbol, "%s: not in this binary (inlined everywhere, dead code, or misspelled)", printable.String(t.Name))
 		}
 		fi, err := bin.FuncInfo(t.Name)
 		if err != nil {
@@ -115,7 +119,7 @@ func (p *Patch) Resolve(bin *Binary) error {
 		}
 		v, ok := img.ownCode(sym)
 		if !ok {
-			return errorf(ErrSymbol, "%s: no new code for it in the patch (no local symbol %s in its symbol table)", t.Name, sym)
+			return errorf(ErrSymbol, "%s: no new code for it in the patch (no local symbol %s in its symbol table)", printable.String(t.Name), printable.String(sym))
 		}
 		p.Funcs = append(p.Funcs, Func{Name: t.Name, PluginName: sym, From: fi.Entry, PluginAddr: v, AsyncSafe: fi.AsyncSafe})
 	}
@@ -154,7 +158,7 @@ func ignoredSetting(key string) bool {
 // and names the first difference.
 func compatible(patch, bin *debug.BuildInfo) error {
 	if patch.GoVersion != bin.GoVersion {
-		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", patch.GoVersion, bin.GoVersion)
+		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", printable.String(patch.GoVersion), bin.GoVersion)
 	}
 	ps, bs := settings(patch), settings(bin)
 	keys := make([]string, 0, len(ps)+len(bs))
@@ -171,10 +175,10 @@ func compatible(patch, bin *debug.BuildInfo) error {
 		if ignoredSetting(k) || ps[k] == bs[k] {
 			continue
 		}
-		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", setting(k, ps), setting(k, bs))
+		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", printable.String(setting(k, ps)), printable.String(setting(k, bs)))
 	}
 	if patch.Main.Path != bin.Main.Path {
-		return errorf(ErrIncompatible, "patch built in module %s, this binary in module %s", patch.Main.Path, bin.Main.Path)
+		return errorf(ErrIncompatible, "patch built in module %s, this binary in module %s", printable.String(patch.Main.Path), bin.Main.Path)
 	}
 	deps := map[string]*debug.Module{}
 	for _, m := range bin.Deps {
@@ -186,7 +190,7 @@ func compatible(patch, bin *debug.BuildInfo) error {
 			continue // a module only the patch uses is checked package by package
 		}
 		if modString(m) != modString(b) {
-			return errorf(ErrIncompatible, "patch built with %s, this binary with %s", modString(m), modString(b))
+			return errorf(ErrIncompatible, "patch built with %s, this binary with %s", printable.String(modString(m)), modString(b))
 		}
 	}
 	return nil
@@ -231,13 +235,14 @@ func samePackages(patch, bin map[string]string) error {
 	sort.Strings(pkgs)
 	for _, p := range pkgs {
 		if h, ok := bin[p]; ok && h != patch[p] {
-			return errorf(ErrIncompatible, "package %s in the patch differs from this binary's (export data changed: a changed signature, type, constant or inlinable body, or other -gcflags); plugin.Open would fail with %q", p, "plugin was built with a different version of package "+p)
+			return errorf(ErrIncompatible, "package %s in the patch differs from this binary's (export data changed: a changed signature, type, constant or inlinable body, or other -gcflags); plugin.Open would fail with %q", printable.String(p), "plugin was built with a different version of package "+p)
 		}
 	}
 	return nil
 }
 
-// String describes the patch for logs.
+// String describes the patch for logs and the CLI: the path and version
+// come from the patch directory and the file, and are escaped.
 func (p *Patch) String() string {
-	return fmt.Sprintf("%s (%s %s)", p.Path, p.Manifest.ID, p.Manifest.Version)
+	return fmt.Sprintf("%s (%s %s)", printable.String(p.Path), p.Manifest.ID, printable.String(p.Manifest.Version))
 }
