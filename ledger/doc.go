@@ -12,7 +12,22 @@
 // within a format are ignored by older readers, and a reader refuses a format
 // it does not know with [ErrUnsupportedFormat] rather than guessing.
 //
-// Every change replaces the whole file: the new contents go to a temporary
+// Memory is the truth and the file follows it. An applied, reverted or
+// failed entry is on disk before Record returns; refusals that come in a
+// flood are written in batches (BatchDelay), so junk in the patch
+// directory costs one rewrite per batch, not one per file; Forget drops the
+// refusals of files that are gone. A write that fails (a full disk) keeps
+// the change in memory and is retried with backoff until it succeeds.
+//
+// A file name is written exactly: a name that is not UTF-8 also goes,
+// base64, in file_bytes. Each entry names the process instance that wrote
+// it (Instance, 128 random bits): a PID repeats across restarts, most of
+// all in a container, where the service is PID 1.
+//
+// A ledger.json that cannot be read never stops a service from starting:
+// Open moves it aside, to ledger.json.bad-TIME, and starts empty.
+//
+// Every write replaces the whole file: the new contents go to a temporary
 // file in the same directory, which is fsynced, renamed over ledger.json, and
 // then the directory is fsynced. rename(2) within one file system is atomic,
 // so a reader sees either the old or the new complete file even when the

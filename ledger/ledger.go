@@ -2,10 +2,8 @@ package ledger
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,7 +63,8 @@ type Entry struct {
 	Reason      string    `json:"reason,omitempty"`
 	Timings     Timings   `json:"timings"`
 	HostBuildID string    `json:"host_build_id,omitempty"`
-	PID         int       `json:"pid,omitempty"` // process that recorded it; set by Record
+	PID         int       `json:"pid,omitempty"`      // process that recorded it; set by Record
+	Instance    string    `json:"instance,omitempty"` // the process instance (see [Instance]); set by Record
 	AppliedAt   time.Time `json:"applied_at,omitzero"`
 	UpdatedAt   time.Time `json:"updated_at"` // set by Record
 }
@@ -100,6 +99,12 @@ func (e *Entry) validate() error {
 	}
 	if !e.State.known() {
 		return fmt.Errorf("%s: unknown state %q", e.key(), e.State)
+	}
+	// A time JSON cannot hold would make every later write fail.
+	for _, t := range []time.Time{e.AppliedAt, e.UpdatedAt} {
+		if _, err := t.MarshalJSON(); err != nil {
+			return fmt.Errorf("%s: %v", e.key(), err)
+		}
 	}
 	return nil
 }
@@ -140,21 +145,33 @@ var (
 	ErrLocked = errors.New("ledger: locked")
 )
 
-// Ledger is an open, locked ledger. It is safe for concurrent use; Record
-// calls are serialized and each one blocks until its change is on disk.
+// Ledger is an open, locked ledger. It is safe for concurrent use.
+//
+// Memory is the truth and the file follows it: a change is kept in memory
+// even when writing it fails, and the file is written again from memory
+// until a write succeeds (the flusher, flush.go). So a revert recorded
+// while the disk is full is not undone by the next successful write.
 type Ledger struct {
 	dir  string
 	path string
 
-	mu      sync.Mutex
-	lock    *os.File // nil once closed
-	entries []Entry  // sorted; shared with no caller
+	// Aside is set by Open when ledger.json could not be used and was moved
+	// aside: the error, and where the file is now. The ledger then starts
+	// empty, and the agent rebuilds the state from the patch directory.
+	Aside error
+
+	closeOnce sync.Once
+	mu        sync.Mutex
+	lock      *os.File // nil once closed
+	entries   map[key]Entry
+	f         flushState
 }
 
 // Open opens the ledger in dir for writing, creating dir (mode 0700) if it
 // is missing, and loads ledger.json if present. It fails with ErrLocked if
-// another Ledger holds dir, and with ErrCorrupt or ErrUnsupportedFormat if
-// ledger.json cannot be used; it never discards an existing file.
+// another Ledger holds dir. A ledger.json that cannot be used (ErrCorrupt,
+// ErrUnsupportedFormat) never stops a service from starting: it is renamed
+// to ledger.json.bad-TIME, kept for the operator, and reported in Aside.
 func Open(dir string) (*Ledger, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -163,35 +180,25 @@ func Open(dir string) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Ledger{dir: dir, path: filepath.Join(dir, fileName), lock: lock}
+	l := &Ledger{dir: dir, path: filepath.Join(dir, fileName), lock: lock, entries: map[key]Entry{}}
 	if err := removeTemps(dir); err != nil {
 		lock.Close()
 		return nil, err
 	}
-	l.entries, err = readFile(l.path)
+	entries, err := readFile(l.path)
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsupportedFormat) {
+		l.Aside = moveAside(l.path, err)
+		entries, err = []Entry{}, nil
+	}
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
+	for _, e := range entries {
+		l.entries[e.key()] = e
+	}
+	l.startFlusher()
 	return l, nil
-}
-
-// removeTemps deletes temporary files left by a writer killed between
-// creating and renaming one. Only the lock holder creates them, so none of
-// them can belong to a live writer.
-func removeTemps(dir string) error {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(dir, de.Name())); err != nil {
-				return fmt.Errorf("ledger: remove leftover temporary file: %w", err)
-			}
-		}
-	}
-	return nil
 }
 
 // Read returns the entries of the ledger in dir, sorted as by
@@ -202,99 +209,19 @@ func Read(dir string) ([]Entry, error) {
 	return readFile(filepath.Join(dir, fileName))
 }
 
-func readFile(path string) ([]Entry, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return []Entry{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	return decode(path, data)
-}
-
-// fileV1 is the on-disk form of format 1.
-type fileV1 struct {
-	Format  int     `json:"format"`
-	Entries []Entry `json:"entries"`
-}
-
-// decode parses a ledger file. It is the only code that reads bytes a crash,
-// a full disk or an operator's editor may have damaged, so it checks
-// everything Record guarantees and never panics.
-func decode(path string, data []byte) ([]Entry, error) {
-	corrupt := func(msg string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrCorrupt, path, fmt.Sprintf(msg, args...))
-	}
-	// Check the format before the entries: a newer format may shape them
-	// differently, and that must read as "too new", not as "corrupt".
-	var head struct {
-		Format  *int            `json:"format"`
-		Entries json.RawMessage `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, corrupt("%v", err)
-	}
-	if head.Format == nil {
-		return nil, corrupt("no format number")
-	}
-	if *head.Format != format {
-		return nil, fmt.Errorf("%w: %s: format %d, this build reads format %d", ErrUnsupportedFormat, path, *head.Format, format)
-	}
-	var entries []Entry
-	if len(head.Entries) > 0 {
-		if err := json.Unmarshal(head.Entries, &entries); err != nil {
-			return nil, corrupt("entries: %v", err)
-		}
-	}
-	seen := make(map[key]bool, len(entries))
-	for i := range entries {
-		e := &entries[i]
-		if err := e.validate(); err != nil {
-			return nil, corrupt("entry %d: %v", i, err)
-		}
-		k := e.key()
-		if seen[k] {
-			return nil, corrupt("entry %d: duplicate %s", i, k)
-		}
-		seen[k] = true
-		// Record could not write a time that does not encode; rejecting it
-		// here keeps a damaged file from making every later Record fail.
-		for _, t := range []time.Time{e.AppliedAt, e.UpdatedAt} {
-			if _, err := t.MarshalJSON(); err != nil {
-				return nil, corrupt("entry %d: %v", i, err)
-			}
-		}
-		if len(e.Targets) == 0 {
-			e.Targets = nil
-		}
-	}
-	if entries == nil {
-		entries = []Entry{}
-	}
-	slices.SortFunc(entries, compareEntries)
-	return entries, nil
-}
-
-func encode(entries []Entry) ([]byte, error) {
-	if entries == nil {
-		entries = []Entry{}
-	}
-	data, err := json.MarshalIndent(fileV1{Format: format, Entries: entries}, "", "\t")
-	if err != nil {
-		return nil, err
-	}
-	return append(data, '\n'), nil
-}
-
 // Record inserts e, or replaces the entry with the same key (see [Entry]),
-// setting its PID to this process and its UpdatedAt to now, and returns once
-// the new ledger is on disk. The replaced entry is dropped whole: fields of
-// the old entry that e leaves empty are not carried over.
+// setting its PID and Instance to this process and its UpdatedAt to now.
+// The replaced entry is dropped whole: fields of the old entry that e
+// leaves empty are not carried over.
 //
-// If Record fails, the in-memory ledger is as it was before the call. A
-// failure after the rename (fsync of the directory) may leave the new file in
-// place; it is overwritten from memory by the next successful Record.
+// An applied, reverted or failed entry is on disk when Record returns nil.
+// A refused entry may be batched with the refusals that follow it (a
+// flood of junk files must not cost one rewrite of the file each): it is
+// written within [BatchDelay]. Losing it to a crash loses nothing the agent
+// needs; the file is read and refused again at the next start.
+//
+// An error means the change is in memory but not on disk yet; the flusher
+// keeps trying, and [Ledger.OnFlush] hears of the outcome.
 func (l *Ledger) Record(e Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -314,74 +241,50 @@ func (l *Ledger) Record(e Entry) error {
 		e.AppliedAt = e.AppliedAt.UTC()
 	}
 	e.PID = os.Getpid()
+	e.Instance = Instance()
 	e.UpdatedAt = time.Now().UTC() // UTC also drops the monotonic reading, which JSON cannot hold
-
-	k := e.key()
-	next := make([]Entry, 0, len(l.entries)+1)
-	for _, old := range l.entries {
-		if old.key() != k {
-			next = append(next, old)
-		}
+	l.entries[e.key()] = e
+	l.f.dirty = true
+	if e.State == Refused && l.batching() {
+		l.kick()
+		return nil
 	}
-	next = append(next, e)
-	slices.SortFunc(next, compareEntries)
-
-	data, err := encode(next)
-	if err != nil {
-		return fmt.Errorf("ledger: record %s: %w", k, err)
+	if err := l.flushLocked(); err != nil {
+		return fmt.Errorf("ledger: record %s: %w", e.key(), err)
 	}
-	if err := writeAtomic(l.dir, l.path, data); err != nil {
-		return fmt.Errorf("ledger: record %s: %w", k, err)
-	}
-	l.entries = next
 	return nil
 }
 
-// writeAtomic replaces path with data so that a reader sees either the old
-// or the new complete file whenever the writer dies.
-func writeAtomic(dir, path string, data []byte) error {
-	// Same directory as path: rename(2) is atomic only within one file system.
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
+// Forget drops the refused entries of the file name in patch_dir: the
+// file is gone, and its refusal says nothing about code that runs. Applied,
+// reverted and failed entries stay: they are the history of this host's
+// code. The change is batched as a refusal is.
+func (l *Ledger) Forget(file string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lock == nil {
+		return
 	}
-	tmp := f.Name()
-	if err := writeSync(f, data); err != nil {
-		os.Remove(tmp)
-		return err
+	for k, e := range l.entries {
+		if e.File == file && e.State == Refused {
+			delete(l.entries, k)
+			l.f.dirty = true
+		}
 	}
-	// Without the fsync before the rename, a power cut could leave the new
-	// name pointing at a file whose data never reached the disk.
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
+	if l.f.dirty {
+		l.kick()
 	}
-	// The rename lives in the directory; until the directory is synced a
-	// power cut may bring the old file back.
-	return syncDir(dir)
 }
 
-func writeSync(f *os.File, data []byte) error {
-	_, err := f.Write(data)
-	if err == nil {
-		err = f.Sync()
+// sorted returns the entries in the order of [Ledger.Entries]; the caller
+// holds mu.
+func (l *Ledger) sorted() []Entry {
+	out := make([]Entry, 0, len(l.entries))
+	for _, e := range l.entries {
+		out = append(out, e.clone())
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	slices.SortFunc(out, compareEntries)
+	return out
 }
 
 // Entries returns a copy of the entries, sorted by Sequence, then ID, then
@@ -393,11 +296,7 @@ func (l *Ledger) Entries() []Entry {
 	if l.lock == nil {
 		return nil
 	}
-	out := make([]Entry, len(l.entries))
-	for i, e := range l.entries {
-		out[i] = e.clone()
-	}
-	return out
+	return l.sorted()
 }
 
 // Lookup returns a copy of the entry with the given patch ID. Entries
@@ -411,12 +310,8 @@ func (l *Ledger) Lookup(id string) (Entry, bool) {
 	if l.lock == nil {
 		return Entry{}, false
 	}
-	for _, e := range l.entries {
-		if e.ID == id {
-			return e.clone(), true
-		}
-	}
-	return Entry{}, false
+	e, ok := l.entries[key{id: id}]
+	return e.clone(), ok
 }
 
 // Path returns the path of ledger.json, also after Close.
@@ -424,23 +319,32 @@ func (l *Ledger) Path() string { return l.path }
 
 // Close releases the lock; another Open may then take the directory. It is
 // safe on a nil *Ledger, and a second call does nothing and returns nil. It
-// waits for a Record in progress to finish.
+// waits for a Record in progress to finish, and writes what is batched.
 func (l *Ledger) Close() error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
+	if l.lock == nil {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	l.closeOnce.Do(func() { close(l.f.stop) })
+	<-l.f.done
+	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lock == nil {
 		return nil
 	}
+	ferr := l.flushLocked()
 	// flock(2) locks belong to the open file description; this is its only
 	// descriptor (Go opens files close-on-exec, so no child inherited it),
 	// so closing it releases the lock.
 	err := l.lock.Close()
 	l.lock = nil
 	l.entries = nil
-	if err != nil {
+	if err = errors.Join(ferr, err); err != nil {
 		return fmt.Errorf("ledger: close: %w", err)
 	}
 	return nil

@@ -19,7 +19,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // ignoreStamps leaves out the fields Record sets itself; checkStamps tests them.
-var ignoreStamps = cmpopts.IgnoreFields(Entry{}, "PID", "UpdatedAt")
+var ignoreStamps = cmpopts.IgnoreFields(Entry{}, "PID", "Instance", "UpdatedAt")
 
 func openT(t *testing.T, dir string) *Ledger {
 	t.Helper()
@@ -277,6 +277,9 @@ func TestUpsert(t *testing.T) {
 			if diff := cmp.Diff(tt.want, l.Entries(), ignoreStamps); diff != "" {
 				t.Errorf("Entries (-want +got):\n%s", diff)
 			}
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(l.Entries(), readT(t, dir)); diff != "" {
 				t.Errorf("Read differs from Entries (-want +got):\n%s", diff)
 			}
@@ -376,18 +379,29 @@ func TestBadFile(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), path) {
 				t.Errorf("Read: error %q does not name %s", err, path)
 			}
-			l, err := Open(dir)
-			if !errors.Is(err, tt.wantErr) {
-				l.Close()
-				t.Fatalf("Open: error = %v, want %v", err, tt.wantErr)
+			// Open must never stop the service: the file goes aside, kept
+			// byte for byte for the operator, and the ledger starts empty.
+			l := openT(t, dir)
+			if !errors.Is(l.Aside, tt.wantErr) {
+				t.Errorf("Open: Aside = %v, want %v", l.Aside, tt.wantErr)
 			}
-			if got, err := os.ReadFile(path); err != nil || string(got) != tt.content {
-				t.Errorf("Open changed the bad file: now %q, %v; it must be left for the operator", got, err)
+			if got := l.Entries(); len(got) != 0 {
+				t.Errorf("Open of a bad file: %d entries, want none", len(got))
 			}
-			// A failed Open must not keep the lock, or the operator could not
-			// retry after repairing the file without restarting the process.
-			writeFileT(t, path, `{"format": 1, "entries": []}`)
-			openT(t, dir)
+			aside, _ := filepath.Glob(path + ".bad-*")
+			if len(aside) != 1 {
+				t.Fatalf("bad file moved to %q, want one %s.bad-TIME", aside, fileName)
+			}
+			if got, err := os.ReadFile(aside[0]); err != nil || string(got) != tt.content {
+				t.Errorf("the file moved aside is now %q, %v; it must be kept as it was", got, err)
+			}
+			if l.Aside == nil || !strings.Contains(l.Aside.Error(), aside[0]) {
+				t.Errorf("Aside %q does not name %s", l.Aside, aside[0])
+			}
+			recordT(t, l, Entry{ID: "a", File: "a.so", State: Applied})
+			if got := readT(t, dir); len(got) != 1 {
+				t.Errorf("Read after the first Record: %d entries, want 1", len(got))
+			}
 		})
 	}
 }
@@ -546,9 +560,11 @@ func TestRecordWriteFailure(t *testing.T) {
 				Entry{ID: "a", File: "a.so", State: Applied},
 				Entry{ID: "b", File: "b.so", State: Applied},
 			)
-			before := l.Entries()
 
 			tt.breaks(t, dir)
+			var notified []error
+			var mu sync.Mutex
+			l.OnFlush(func(err error) { mu.Lock(); notified = append(notified, err); mu.Unlock() })
 			for _, e := range []Entry{
 				{ID: "a", File: "a.so", State: Reverted}, // replace
 				{ID: "c", File: "c.so", State: Applied},  // insert
@@ -556,12 +572,14 @@ func TestRecordWriteFailure(t *testing.T) {
 				if err := l.Record(e); err == nil {
 					t.Fatalf("Record(%q) succeeded with a broken directory", e.ID)
 				}
-				if diff := cmp.Diff(before, l.Entries()); diff != "" {
-					t.Errorf("failed Record(%q) changed memory (-want +got):\n%s", e.ID, diff)
-				}
 			}
-			if _, ok := l.Lookup("c"); ok {
-				t.Errorf("Lookup found the entry whose Record failed")
+			// Memory keeps what happened: a later write must not bring back
+			// "applied" for a patch that was reverted while the disk was full.
+			if e, _ := l.Lookup("a"); e.State != Reverted {
+				t.Errorf("after a failed Record, Lookup(a).State = %s, want reverted", e.State)
+			}
+			if l.Failing() == nil {
+				t.Errorf("Failing() = nil after a failed write")
 			}
 			if _, err := os.Stat(dir); err == nil {
 				if got := tempFiles(t, dir); len(got) != 0 {
@@ -569,14 +587,35 @@ func TestRecordWriteFailure(t *testing.T) {
 				}
 			}
 
+			// The flusher retries on its own once there is room again.
 			tt.repair(t, dir)
-			recordT(t, l, Entry{ID: "d", File: "d.so", State: Applied})
-			want := append(before, Entry{ID: "d", File: "d.so", State: Applied})
+			want := []Entry{
+				{ID: "a", File: "a.so", State: Reverted},
+				{ID: "b", File: "b.so", State: Applied},
+				{ID: "c", File: "c.so", State: Applied},
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for cmp.Diff(want, readOrNil(dir), ignoreStamps) != "" && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
 			if diff := cmp.Diff(want, readT(t, dir), ignoreStamps); diff != "" {
-				t.Errorf("Read after repair (-want +got):\n%s", diff)
+				t.Errorf("Read after repair, without another Record (-want +got):\n%s", diff)
+			}
+			if err := l.Failing(); err != nil {
+				t.Errorf("Failing() = %v after the retry succeeded", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if n := len(notified); n == 0 || notified[n-1] != nil {
+				t.Errorf("OnFlush heard %v, want nil last: the write that succeeded after failures", notified)
 			}
 		})
 	}
+}
+
+func readOrNil(dir string) []Entry {
+	entries, _ := Read(dir)
+	return entries
 }
 
 func TestRecordRejects(t *testing.T) {

@@ -1,0 +1,104 @@
+package ledger
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestFileNamesRoundTrip(t *testing.T) {
+	t.Parallel()
+	// Names an unprivileged user can create in a sticky patch_dir: they
+	// differ in one byte that is not UTF-8, which encoding/json alone
+	// writes as U+FFFD for both.
+	names := []string{"a\xff.so", "a\xfe.so", "a\x1b[2J.so", "a\u202e.so", "plain.so"}
+	dir := t.TempDir()
+	l := openT(t, dir)
+	for _, n := range names {
+		recordT(t, l, Entry{File: n, SHA256: "11", State: Refused})
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range readT(t, dir) {
+		got[e.File] = true
+	}
+	for _, n := range names {
+		if !got[n] {
+			t.Errorf("name %q did not round-trip; read back %v", n, got)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The next start reads the same file without calling it corrupt.
+	l2 := openT(t, dir)
+	if l2.Aside != nil {
+		t.Errorf("reopen moved the ledger aside: %v", l2.Aside)
+	}
+	if n := len(l2.Entries()); n != len(names) {
+		t.Errorf("reopen: %d entries, want %d", n, len(names))
+	}
+}
+
+func TestRefusalsAreBatched(t *testing.T) {
+	t.Parallel()
+	// 1 000 junk files must not cost 1 000 rewrites of a growing file.
+	dir := t.TempDir()
+	l := openT(t, dir)
+	const n = 1000
+	for i := range n {
+		recordT(t, l, Entry{File: fmt.Sprintf("junk%d.so", i), SHA256: "11", State: Refused})
+	}
+	recordT(t, l, Entry{ID: "fix", File: "fix.so", State: Applied})
+	l.mu.Lock()
+	writes := l.f.writes
+	l.mu.Unlock()
+	if writes > n/10 {
+		t.Errorf("%d refusals and an apply took %d writes of the file, want at most %d", n, writes, n/10)
+	}
+	// What is applied is on disk when Record returns, refusals included.
+	if got := readT(t, dir); len(got) != n+1 {
+		t.Errorf("Read after the applied entry: %d entries, want %d", len(got), n+1)
+	}
+}
+
+func TestForget(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := openT(t, dir)
+	recordT(t, l,
+		Entry{File: "junk.so", SHA256: "11", State: Refused},
+		Entry{File: "junk.so", SHA256: "22", State: Refused},
+		Entry{ID: "old", File: "junk.so", State: Refused},
+		Entry{ID: "p", File: "junk.so", State: Reverted},
+		Entry{File: "other.so", SHA256: "11", State: Refused},
+	)
+	l.Forget("junk.so")
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := []Entry{
+		{File: "other.so", SHA256: "11", State: Refused},
+		{ID: "p", File: "junk.so", State: Reverted},
+	}
+	if diff := cmp.Diff(want, readT(t, dir), ignoreStamps); diff != "" {
+		t.Errorf("after Forget (-want +got):\n%s", diff)
+	}
+}
+
+func TestInstance(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := openT(t, dir)
+	recordT(t, l, Entry{ID: "p", File: "p.so", State: Applied})
+	e, _ := l.Lookup("p")
+	if e.Instance == "" || e.Instance != Instance() {
+		t.Errorf("Instance = %q, want this process's %q", e.Instance, Instance())
+	}
+	if len(Instance()) != 32 {
+		t.Errorf("Instance() = %q, want 128 bits in hex", Instance())
+	}
+}
