@@ -16,6 +16,8 @@ package patcher
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -100,6 +102,7 @@ type site struct {
 
 type layer struct {
 	patch string
+	rank  int64
 	to    uintptr
 }
 
@@ -170,6 +173,15 @@ func (p *Patcher) Applied(patch string) bool {
 // redirected by an earlier patch is redirected to the newer code; Revert of
 // the newer patch brings the earlier redirect back.
 func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
+	return p.ApplyRanked(patch, math.MaxInt64, rs)
+}
+
+// ApplyRanked is Apply with the patch's layer placed by rank: beneath the
+// layers of a greater rank, above those of a lower or equal one. Where a
+// greater rank holds a function, its code stays live and nothing is
+// written; reverting that layer uncovers this one. So the code that runs
+// is the same whatever order patches come in (the agent ranks by sequence).
+func (p *Patcher) ApplyRanked(patch string, rank int64, rs []Redirect) (Stats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.patches[patch]; ok {
@@ -189,6 +201,9 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		plan, orig, err := p.plan(r.From, r.AsyncSafe)
 		if err != nil {
 			return Stats{}, &PatchError{Patch: patch, Func: r.Func, Op: "check", Err: err}
+		}
+		if p.covered(r.From, rank) {
+			continue // a greater rank's code stays live
 		}
 		tramp, err := p.tramps.get(r.From, r.To)
 		if err != nil {
@@ -214,7 +229,7 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 		}
 		return Stats{Retries: retries}, &PatchError{Patch: patch, Func: fn, Op: "apply", Err: err}
 	}
-	if err := p.readBack(patch, rs, ws); err != nil {
+	if err := p.readBack(patch, rank, rs, ws); err != nil {
 		return Stats{}, err
 	}
 	froms := make([]uintptr, 0, len(rs))
@@ -230,7 +245,11 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 			s = &site{fn: r.Func, from: r.From, orig: orig}
 			p.sites[r.From] = s
 		}
-		s.layers = append(s.layers, layer{patch: patch, to: r.To})
+		at := len(s.layers)
+		for at > 0 && s.layers[at-1].rank > rank {
+			at--
+		}
+		s.layers = slices.Insert(s.layers, at, layer{patch: patch, rank: rank, to: r.To})
 		froms = append(froms, r.From)
 	}
 	p.patches[patch] = froms
@@ -242,19 +261,30 @@ func (p *Patcher) Apply(patch string, rs []Redirect) (Stats, error) {
 // trampoline: each entry must now lead to the new code. If one does not,
 // every write is undone and the patch fails, naming the function: a patch
 // is never reported applied while old code runs.
-func (p *Patcher) readBack(patch string, rs []Redirect, ws []write) error {
+func (p *Patcher) readBack(patch string, rank int64, rs []Redirect, ws []write) error {
 	for _, r := range rs {
-		if got := jumpTarget(r.From); got != r.To {
+		want := r.To
+		if p.covered(r.From, rank) {
+			s := p.sites[r.From]
+			want = s.layers[len(s.layers)-1].to
+		}
+		if got := jumpTarget(r.From); got != want {
 			undo := make([]write, len(ws))
 			for i, w := range ws {
 				undo[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
 			}
 			_, _, _, uerr := commitRetry(undo)
-			err := fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, r.From, got, r.To)
+			err := fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, r.From, got, want)
 			return &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.Join(err, uerr)}
 		}
 	}
 	return nil
+}
+
+// covered reports whether a layer of a greater rank holds from.
+func (p *Patcher) covered(from uintptr, rank int64) bool {
+	s, ok := p.sites[from]
+	return ok && len(s.layers) > 0 && s.layers[len(s.layers)-1].rank > rank
 }
 
 // current returns the bytes this process last wrote at from, or orig.

@@ -3,6 +3,7 @@ package patcher
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"strings"
@@ -233,7 +234,7 @@ func TestNotLiveTakesBack(t *testing.T) {
 	copy(old[:], orig)
 	copy(cur[:], readCode(from, 8))
 	ws = append(ws, write{fn: "oldAnswer", addr: from, old: old, new: cur})
-	err := p.readBack("v1", []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}, ws)
+	err := p.readBack("v1", math.MaxInt64, []Redirect{{Func: "oldAnswer", From: from, To: addr(newerAnswer)}}, ws)
 	var pe *PatchError
 	if !errors.Is(err, ErrNotLive) || !errors.As(err, &pe) || pe.Func != "oldAnswer" {
 		t.Fatalf("checkLive = %v, want ErrNotLive naming oldAnswer", err)
