@@ -149,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
-	loader.RemoveStaged(loadedDir(pol))
+	loader.RemoveUnmapped(loadedDir(pol)) // a copy it fails to remove costs disk, not correctness
 	a := &Agent{
 		log: log, polPath: path, polSum: polSum,
 		status: map[string]*PatchStatus{}, pol: pol, obs: newObservations(),

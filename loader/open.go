@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/printable"
 )
 
 // Loaded is an opened patch: its code is mapped and initialized, and every
@@ -36,11 +39,13 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 	p.plugImg = nil
 	plug, err := plugin.Open(name)
 	if err != nil {
-		return nil, errorf(ErrOpen, "plugin.Open: %v", err)
+		removeIfUnmapped(name)
+		// The runtime's message names packages of the patch.
+		return nil, errorf(ErrOpen, "plugin.Open: %s", printable.String(err.Error()))
 	}
 	sym, err := plug.Lookup(p.Manifest.Anchor)
 	if err != nil {
-		return nil, errorf(ErrOpen, "lookup %s: %v", p.Manifest.Anchor, err)
+		return nil, errorf(ErrOpen, "lookup %s: %s", printable.String(p.Manifest.Anchor), printable.String(err.Error()))
 	}
 	base := reflect.ValueOf(sym).Pointer() - uintptr(anchor)
 	l := &Loaded{Patch: p, File: name}
@@ -52,9 +57,9 @@ func Open(p *Patch, dir string) (*Loaded, error) {
 		if rf == nil || rf.Entry() != f.To || rf.Name() != nameForPrint(f.PluginName) {
 			got := "nothing"
 			if rf != nil {
-				got = fmt.Sprintf("%s+%#x", rf.Name(), f.To-rf.Entry())
+				got = fmt.Sprintf("%s+%#x", printable.String(rf.Name()), f.To-rf.Entry())
 			}
-			return nil, errorf(ErrOpen, "%s: new code resolved to %s", f.Name, got)
+			return nil, errorf(ErrOpen, "%s: new code resolved to %s", printable.String(f.Name), got)
 		}
 		l.Funcs = append(l.Funcs, f)
 	}
@@ -77,13 +82,17 @@ func (p *Patch) private(dir string) (string, error) {
 	return renamePrivate(stage, name)
 }
 
-// RemoveStaged removes the private copies in dir that a process which
-// ended left behind before opening them. Only one agent uses dir.
-func RemoveStaged(dir string) {
+// removeStaged removes the copies in dir that were staged and never
+// renamed for plugin.Open: nothing maps them.
+func removeStaged(dir string) error {
 	names, _ := filepath.Glob(filepath.Join(dir, stagePrefix+"*"))
+	var first error
 	for _, n := range names {
-		os.Remove(n)
+		if err := os.Remove(n); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
 	}
+	return first
 }
 
 // nameForPrint is the name runtime.Func.Name reports for a function
