@@ -36,6 +36,7 @@ import (
 
 	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/internal/patchbuild"
+	"github.com/gohotfix/hotfix/internal/printable"
 	"github.com/gohotfix/hotfix/ledger"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
@@ -358,7 +359,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.Signature != nil {
 		signer = "signed by " + loader.Fingerprint(f.Signature.PublicKey)
 	}
-	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s), %s\n", file, *binary, bin.BuildID(), len(patch.Funcs), signer)
+	fmt.Fprintf(stdout, "%s: ok for %s (build ID %s): %d function(s), %s\n", printable.String(file), printable.String(*binary), bin.BuildID(), len(patch.Funcs), signer)
 	return nil
 }
 
@@ -367,10 +368,17 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func refusedAt(file string, err error) error {
 	var r *admit.Refusal
 	if errors.As(err, &r) {
-		return fmt.Errorf("%s: refused at %s: %w", file, r.Step, err)
+		return fmt.Errorf("%s: refused at %s: %w", printable.String(file), r.Step, fromFile{err})
 	}
-	return fmt.Errorf("%s: %w", file, err)
+	return fmt.Errorf("%s: %w", printable.String(file), fromFile{err})
 }
+
+// fromFile is an error about a patch file, whose text may quote what the
+// file holds: it prints escaped, whichever package wrote it (issue 22).
+type fromFile struct{ err error }
+
+func (e fromFile) Error() string { return printable.String(e.err.Error()) }
+func (e fromFile) Unwrap() error { return e.err }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect")
@@ -383,7 +391,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	f, err := loader.ReadFile(fs.Arg(0), 0)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", printable.String(fs.Arg(0)), fromFile{err})
 	}
 	defer f.Close()
 	signer := ""
@@ -401,20 +409,31 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Manifest loader.Manifest `json:"manifest"`
 		}{fs.Arg(0), f.SHA256, f.Size, signer, f.Manifest})
 	}
-	m := f.Manifest
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "file\t%s\nsha256\t%s\nsize\t%d\n", fs.Arg(0), f.SHA256, f.Size)
-	fmt.Fprintf(tw, "id\t%s\nversion\t%s\nsequence\t%d\nbase\t%s\n", m.ID, m.Version, m.Sequence, m.BaseRevision)
-	fmt.Fprintf(tw, "host build id\t%s\nhost main\t%s\ngo\t%s\nflags\t%s\nbuilt\t%s\n", m.Host.BuildID, m.Host.MainPath, m.GoVersion, strings.Join(m.BuildFlags, " "), m.Built.Format(time.RFC3339))
 	if signer == "" {
 		signer = "unsigned"
 	}
+	return printInspect(stdout, fs.Arg(0), f, signer)
+}
+
+// printInspect prints what a patch file says of itself, one field a line.
+// Every string from the file (or its name) goes through printable.String:
+// `hotfix inspect` is how an operator looks at a file nobody vouches for.
+func printInspect(w io.Writer, file string, f *loader.File, signer string) error {
+	m, p := f.Manifest, printable.String
+	flags := make([]string, len(m.BuildFlags))
+	for i, fl := range m.BuildFlags {
+		flags[i] = p(fl)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "file\t%s\nsha256\t%s\nsize\t%d\n", p(file), f.SHA256, f.Size)
+	fmt.Fprintf(tw, "id\t%s\nversion\t%s\nsequence\t%d\nbase\t%s\n", p(m.ID), p(m.Version), m.Sequence, p(m.BaseRevision))
+	fmt.Fprintf(tw, "host build id\t%s\nhost main\t%s\ngo\t%s\nflags\t%s\nbuilt\t%s\n", p(m.Host.BuildID), p(m.Host.MainPath), p(m.GoVersion), strings.Join(flags, " "), m.Built.Format(time.RFC3339))
 	fmt.Fprintf(tw, "signer\t%s\n", signer)
 	for _, t := range m.Targets {
-		fmt.Fprintf(tw, "target\t%s\t%s\n", t.Name, t.Reason)
+		fmt.Fprintf(tw, "target\t%s\t%s\n", p(t.Name), p(t.Reason))
 	}
-	for _, p := range m.Adopted {
-		fmt.Fprintf(tw, "adopted\t%s\tthe release's fingerprint, checked by the builder\n", p)
+	for _, a := range m.Adopted {
+		fmt.Fprintf(tw, "adopted\t%s\tthe release's fingerprint, checked by the builder\n", p(a))
 	}
 	return tw.Flush()
 }
@@ -560,12 +579,12 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE")
 	for _, pc := range c.Packages {
-		fmt.Fprintf(tw, "%s\t%d/%d\n", pc.Path, pc.Patchable, pc.Functions)
+		fmt.Fprintf(tw, "%s\t%d/%d\n", printable.String(pc.Path), pc.Patchable, pc.Functions)
 	}
 	tw.Flush()
 	for _, pc := range c.Packages {
 		for _, r := range pc.Refused {
-			fmt.Fprintf(w, "cannot be patched: %s: %s\n", r.Object, r.Detail)
+			fmt.Fprintf(w, "cannot be patched: %s: %s\n", printable.String(r.Object), printable.String(r.Detail))
 		}
 	}
 }
