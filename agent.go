@@ -97,15 +97,13 @@ type fileState struct {
 	id    fileKey
 	sha   string
 	patch string // patch ID, "" when refused before the manifest was read
-	// older: refused because a newer applied patch replaces the same
-	// functions; looked at again when that one is reverted.
-	older bool
-	seq   int64
 }
 
+// fileKey is one version of a patch file (fileKeyOf).
 type fileKey struct {
-	size  int64
-	mtime time.Time
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64
 }
 
 type patchState struct {
@@ -149,6 +147,16 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
+	if led.Aside != nil {
+		log.Error("ledger unreadable; starting from the patch directory", "file", led.Path(), "reason", led.Aside)
+	}
+	led.OnFlush(func(err error) {
+		if err != nil {
+			log.Error("ledger write failed; retrying", "file", led.Path(), "reason", err)
+		} else {
+			log.Info("ledger written again after failed writes", "file", led.Path())
+		}
+	})
 	loader.RemoveUnmapped(loadedDir(pol)) // a copy it fails to remove costs disk, not correctness
 	a := &Agent{
 		log: log, polPath: path, polSum: polSum,
@@ -211,7 +219,11 @@ func usableDir(dir string, mode os.FileMode) error {
 }
 
 // startup brings the process to the state the directory asks for: every
-// patch file in sequence order. What the ledger says was applied by an
+// patch file, applied in sequence order (the order does not change what
+// runs: patches are layered by sequence, see apply). Files that do not
+// even look like patches (no readable manifest) are left to the watcher,
+// which reports every file already there: junk in the directory does not
+// hold up Start, and so main. What the ledger says was applied by an
 // earlier process is not applied in this one until its file is seen again.
 func (a *Agent) startup() {
 	start := time.Now()
@@ -224,16 +236,16 @@ func (a *Agent) startup() {
 		seq  int64
 	}
 	var cands []cand
+	present := map[string]bool{}
 	for _, de := range names {
 		if !watcher.MatchPatch(de.Name()) {
 			continue
 		}
+		present[de.Name()] = true
 		p := filepath.Join(a.pol.PatchDir, de.Name())
-		var seq int64
 		if m, err := loader.PeekManifest(p); err == nil {
-			seq = m.Sequence
+			cands = append(cands, cand{p, m.Sequence})
 		}
-		cands = append(cands, cand{p, seq})
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].seq != cands[j].seq {
@@ -244,17 +256,27 @@ func (a *Agent) startup() {
 	for _, c := range cands {
 		a.ready(c.path, 0, time.Time{})
 	}
-	pid := os.Getpid()
+	a.reconcileLedger(present)
+	a.log.Info("hotfix agent started", "file", a.pol.PatchDir, "patches", len(cands), "took", time.Since(start))
+}
+
+// reconcileLedger closes what earlier processes left in the ledger: an
+// entry "applied" by another process instance (not PID: a container's
+// service is PID 1 at every start) describes code that no longer runs, and
+// the refusals of files no longer in patch_dir describe nothing.
+func (a *Agent) reconcileLedger(present map[string]bool) {
 	for _, e := range a.ledger.Entries() {
-		if e.State == ledger.Applied && e.PID != pid {
+		switch {
+		case e.State == ledger.Applied && e.Instance != ledger.Instance():
 			e.State = ledger.Reverted
 			e.Reason = "process restarted and the patch file is no longer in patch_dir"
 			if err := a.ledger.Record(e); err != nil {
-				a.log.Error("ledger", "patch", e.ID, "reason", err)
+				a.log.Error("ledger write failed", "file", a.ledger.Path(), "patch", e.ID, "reason", err)
 			}
+		case e.State == ledger.Refused && !present[e.File]:
+			a.ledger.Forget(e.File)
 		}
 	}
-	a.log.Info("hotfix agent started", "file", a.pol.PatchDir, "patches", len(cands), "took", time.Since(start))
 }
 
 func (a *Agent) loop(ctx context.Context) {
@@ -272,6 +294,7 @@ func (a *Agent) loop(ctx context.Context) {
 				a.ready(ev.Path, ev.Settle, ev.First)
 			case watcher.Removed:
 				a.forgetFile(ev.Path)
+				a.ledger.Forget(filepath.Base(ev.Path))
 			}
 		case err, ok := <-a.patchW.Errors():
 			if ok {

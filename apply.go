@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/gohotfix/hotfix/admit"
@@ -80,7 +79,7 @@ func (a *Agent) read(path string, settle time.Duration, first time.Time) (readFi
 	if err != nil {
 		return readFile{}, false // gone again before we got to it
 	}
-	r := readFile{key: fileKey{st.Size(), st.ModTime()}, tm: ledger.Timings{Settle: settle}, t0: time.Now(), first: first}
+	r := readFile{key: fileKeyOf(st), tm: ledger.Timings{Settle: settle}, t0: time.Now(), first: first}
 	if !first.IsZero() {
 		r.tm.Settle = r.t0.Sub(first) // with the time in the agent's queue
 	}
@@ -118,8 +117,7 @@ func (a *Agent) admitApply(path string, fs *fileState, r readFile, loaded *patch
 	p, err := a.admit(r.f, path, loaded == nil)
 	r.tm.Inspect = time.Since(t0)
 	if err != nil {
-		var older *olderError
-		fs.patch, fs.older, fs.seq = "", errors.As(err, &older), m.Sequence
+		fs.patch = ""
 		a.record(base, &m, r.f.SHA256, r.tm, ledger.Refused, err)
 		return
 	}
@@ -150,7 +148,7 @@ func (a *Agent) admit(f *loader.File, path string, notLoaded bool) (*loader.Patc
 	}
 	pol := a.policy()
 	c := admit.Checks{
-		Binary: a.self, Policy: pol, Superseded: a.newerApplied,
+		Binary: a.self, Policy: pol,
 		Shape: func(fn loader.Func) error {
 			_, err := a.patcher.Plan(fn.Name, fn.From, fn.AsyncSafe)
 			return err
@@ -162,46 +160,21 @@ func (a *Agent) admit(f *loader.File, path string, notLoaded bool) (*loader.Patc
 	return c.Admit(f, path)
 }
 
-// olderError refuses a patch older than an applied patch that replaces
-// one of the same functions. Its file is looked at again when that patch
-// is reverted (retryOlder).
-type olderError struct {
-	newer         string
-	seq, newerSeq int64
-}
-
-func (e *olderError) Error() string {
-	return fmt.Sprintf("older than applied patch %s (sequence %d > %d) which replaces the same function", e.newer, e.newerSeq, e.seq)
-}
-
-func (a *Agent) newerApplied(m loader.Manifest) (string, error) {
-	for _, t := range m.Targets {
-		for id, other := range a.patches {
-			if other.applied && other.manifest.Sequence > m.Sequence && targets(other.manifest, t.Name) {
-				return t.Name, &olderError{newer: id, seq: m.Sequence, newerSeq: other.manifest.Sequence}
-			}
-		}
-	}
-	return "", nil
-}
-
-func targets(m loader.Manifest, fn string) bool {
-	for _, t := range m.Targets {
-		if t.Name == fn {
-			return true
-		}
-	}
-	return false
-}
-
 // apply writes the jumps of a loaded patch. first is the file's first
 // event (zero when the file did not come from one), for drop-to-live.
+//
+// Overlapping patches follow one rule, live and at start-up alike: each
+// function runs the code of the applied patch with the highest sequence
+// that replaces it. A patch is applied whole; where a newer one holds a
+// function, the older one's layer waits beneath it (patcher.ApplyRanked)
+// and runs when the newer one is reverted. Same directory, same code,
+// whatever order the files came in.
 func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 	rs := make([]patcher.Redirect, 0, len(ps.loaded.Funcs))
 	for _, f := range ps.loaded.Funcs {
 		rs = append(rs, patcher.Redirect{Func: f.Name, From: f.From, To: f.To, AsyncSafe: f.AsyncSafe})
 	}
-	st, err := a.patcher.Apply(ps.manifest.ID, rs)
+	st, err := a.patcher.ApplyRanked(ps.manifest.ID, ps.manifest.Sequence, rs)
 	tm.Apply, tm.StoppedWorld = time.Since(t0), st.Pause
 	if err != nil {
 		a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Failed, err)
@@ -250,31 +223,13 @@ func (a *Agent) forgetFile(path string) {
 	}
 	ps.applied = false
 	a.record(filepath.Base(path), &ps.manifest, ps.sha, tm, ledger.Reverted, nil)
-	a.retryOlder()
-}
-
-// retryOlder looks again, oldest first, at the files refused for being
-// older than an applied patch: with that patch reverted, the directory
-// asks for them (the state a restart would reach).
-func (a *Agent) retryOlder() {
-	var paths []string
-	for p, fs := range a.files {
-		if fs.older {
-			paths = append(paths, p)
-		}
-	}
-	sort.Slice(paths, func(i, j int) bool { return a.files[paths[i]].seq < a.files[paths[j]].seq })
-	for _, p := range paths {
-		delete(a.files, p)
-		a.ready(p, 0, time.Time{})
-	}
 }
 
 // changedSince reports whether the file at path is no longer the version
 // key describes (or is gone).
 func changedSince(path string, key fileKey) bool {
 	st, err := os.Lstat(path)
-	return err != nil || st.Size() != key.size || !st.ModTime().Equal(key.mtime)
+	return err != nil || fileKeyOf(st) != key
 }
 
 // record logs one decision, writes it to the ledger and updates Status.

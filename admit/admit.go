@@ -1,6 +1,6 @@
 // Package admit is the one ordered pipeline of checks a patch passes before
-// any of its code runs. The agent (a new file, a re-drop, an older patch
-// uncovered by a revert, start-up), `hotfix verify` and the self-check of
+// any of its code runs. The agent (a new file, a re-drop, start-up),
+// `hotfix verify` and the self-check of
 // `hotfix build` all call it; what differs between them (live code or the
 // binary file, the agent's view of applied patches, its count of loaded
 // plugins) is passed in. It runs nothing from the file.
@@ -12,7 +12,6 @@
 //	policy      every target allowed, none denied
 //	inlined     no target inlined into a function the patch leaves alone
 //	symbols     every target in the binary, its new code in the patch
-//	superseded  no newer applied patch replaces the same function (agent)
 //	shape       every target's entry can take the jump
 //	max_patches one more plugin fits limits.max_patches (agent, new files)
 package admit
@@ -31,16 +30,15 @@ type Step string
 
 // The steps, in the order they run. The read's steps come first.
 const (
-	StepFile       Step = "file rules" // loader.ErrFileRule: kind, owner, mode, links, size
-	StepSignature  Step = "signature"  // loader.ErrSignature, policy.ErrUntrusted
-	StepManifest   Step = "manifest"   // loader.ErrFormat
-	StepBuild      Step = "build"
-	StepPolicy     Step = "policy"
-	StepInlined    Step = "inlined" // ErrInlined
-	StepSymbols    Step = "symbols"
-	StepSuperseded Step = "superseded"
-	StepShape      Step = "shape"
-	StepLimit      Step = "max_patches"
+	StepFile      Step = "file rules" // loader.ErrFileRule: kind, owner, mode, links, size
+	StepSignature Step = "signature"  // loader.ErrSignature, policy.ErrUntrusted
+	StepManifest  Step = "manifest"   // loader.ErrFormat
+	StepBuild     Step = "build"
+	StepPolicy    Step = "policy"
+	StepInlined   Step = "inlined" // ErrInlined
+	StepSymbols   Step = "symbols"
+	StepShape     Step = "shape"
+	StepLimit     Step = "max_patches"
 )
 
 // ErrInlined means a target's body was inlined into a function that the
@@ -79,9 +77,6 @@ type Checks struct {
 	// code in the agent (patcher.Check), from the binary file offline
 	// (FileShape).
 	Shape func(fn loader.Func) error
-	// Superseded, when set, refuses a patch older than an applied patch
-	// for the same function, naming the function (the agent's view).
-	Superseded func(m loader.Manifest) (fn string, err error)
 	// Loaded plugins and limits.max_patches; Max 0 skips the step (offline,
 	// and for a patch already loaded).
 	Loaded, Max int
@@ -113,11 +108,6 @@ func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
 	}
 	if err := p.Resolve(c.Binary); err != nil {
 		return nil, &Refusal{Step: StepSymbols, Err: err}
-	}
-	if c.Superseded != nil {
-		if fn, err := c.Superseded(f.Manifest); err != nil {
-			return nil, &Refusal{Step: StepSuperseded, Func: fn, Err: err}
-		}
 	}
 	for _, fn := range p.Funcs {
 		if err := c.Shape(fn); err != nil {

@@ -208,8 +208,8 @@ func TestFaultTwoFilesAtOnce(t *testing.T) {
 
 // TestFaultOlderDroppedAgain drops again, while a newer patch for the same
 // functions is applied, an older patch this process had applied and
-// reverted (so its code is still loaded): the newer must stay live, and
-// deleting it must bring the older back.
+// reverted (so its code is still loaded): it is applied beneath the newer
+// one, which stays live, and deleting the newer brings the older back.
 func TestFaultOlderDroppedAgain(t *testing.T) {
 	_, s := requireStress(t)
 	dir := newWorkDir(t, "stresshost/policy.yaml")
@@ -221,10 +221,40 @@ func TestFaultOlderDroppedAgain(t *testing.T) {
 	remove(t, dir, "v1.so")
 	h.waitRecord("patch reverted", 1)
 	drop(t, dir, s.patches["v1"], "v1.so")
-	h.waitRecord("patch refused", 1)
+	h.waitRecord("patch applied", 3)
 	h.waitGreet("v2")
 	remove(t, dir, "v2.so")
 	h.waitGreet("v1")
+	if rs := h.records("patch failed"); len(rs) != 0 {
+		t.Errorf("failures: %v", rs)
+	}
+	h.stop()
+}
+
+// TestFaultOverlapOrderFree drops an older patch (v1: Hello, Ptr and the
+// rest) after a newer one that replaces only Ptr (v2ptr): each function
+// runs the newest applied patch that replaces it, so Hello runs v1's fix,
+// as it does after a restart with the same directory, where the files are
+// read in sequence order. The same directory gives the same code.
+func TestFaultOverlapOrderFree(t *testing.T) {
+	_, s := requireStress(t)
+	dir := newWorkDir(t, "stresshost/policy.yaml")
+	h := startHost(t, s.host, dir)
+	drop(t, dir, s.patches["v2ptr"], "v2ptr.so")
+	h.waitRecord("patch applied", 1)
+	drop(t, dir, s.patches["v1"], "v1.so")
+	h.waitRecord("patch applied", 2)
+	h.waitGreet("v1")
+	if rs := h.records("patch refused"); len(rs) != 0 {
+		t.Errorf("refusals: %v", rs)
+	}
+	h.stop()
+
+	h = startHost(t, s.host, dir)
+	h.waitRecord("patch applied", 2)
+	h.waitGreet("v1")
+	remove(t, dir, "v1.so")
+	h.waitGreet("v0")
 	if rs := h.records("patch failed"); len(rs) != 0 {
 		t.Errorf("failures: %v", rs)
 	}

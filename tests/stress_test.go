@@ -121,6 +121,13 @@ func buildStress(f *fixture) (*stressFixture, error) {
 			return nil, fmt.Errorf("v2 carries no new variable or field:\n%s", out)
 		}
 	}
+	// The newest: v2's code for one function, (*Counter).Ptr, which v1
+	// also replaces, and not Hello (TestFaultOverlapOrderFree).
+	s.patches["v2ptr"] = filepath.Join(root, "patches", "v2ptr.so")
+	args = []string{"build", "-binary", s.host, "-policy", "policy.yaml", "-version", "stress-v2ptr", "-o", s.patches["v2ptr"], "-func", "example.com/stresshost/shapes.(*Counter).Ptr"}
+	if out, err := run(filepath.Join(root, "src", "v2"), f.hotfix, args...); err != nil {
+		return nil, fmt.Errorf("%v\n%s", err, out)
+	}
 	return s, nil
 }
 
