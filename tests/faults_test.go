@@ -232,7 +232,7 @@ func TestFaultOlderDroppedAgain(t *testing.T) {
 }
 
 // TestFaultOverlapOrderFree drops an older patch (v1: Hello, Ptr and the
-// rest) after a newer one that replaces only Ptr (v2ptr): each function
+// rest) after a newer one that replaces only Ptr (v3ptr): each function
 // runs the newest applied patch that replaces it, so Hello runs v1's fix,
 // as it does after a restart with the same directory, where the files are
 // read in sequence order. The same directory gives the same code.
@@ -240,7 +240,7 @@ func TestFaultOverlapOrderFree(t *testing.T) {
 	_, s := requireStress(t)
 	dir := newWorkDir(t, "stresshost/policy.yaml")
 	h := startHost(t, s.host, dir)
-	drop(t, dir, s.patches["v2ptr"], "v2ptr.so")
+	drop(t, dir, s.patches["v3ptr"], "v3ptr.so")
 	h.waitRecord("patch applied", 1)
 	drop(t, dir, s.patches["v1"], "v1.so")
 	h.waitRecord("patch applied", 2)

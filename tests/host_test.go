@@ -188,14 +188,19 @@ func (h *hostProc) records(msg string) []map[string]any {
 // waitRecord waits for the n-th log record with msg and returns it.
 func (h *hostProc) waitRecord(msg string, n int) map[string]any {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return h.waitRecordWithin(msg, n, 20*time.Second)
+}
+
+func (h *hostProc) waitRecordWithin(msg string, n int, d time.Duration) map[string]any {
+	h.t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if rs := h.records(msg); len(rs) >= n {
 			return rs[n-1]
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	h.t.Fatalf("no log record %q #%d after 20s\nlogs:\n%s", msg, n, h.logs)
+	h.t.Fatalf("no log record %q #%d after %v\nlogs:\n%s", msg, n, d, h.logs)
 	return nil
 }
 

@@ -121,11 +121,26 @@ func buildStress(f *fixture) (*stressFixture, error) {
 			return nil, fmt.Errorf("v2 carries no new variable or field:\n%s", out)
 		}
 	}
-	// The newest: v2's code for one function, (*Counter).Ptr, which v1
-	// also replaces, and not Hello (TestFaultOverlapOrderFree).
-	s.patches["v2ptr"] = filepath.Join(root, "patches", "v2ptr.so")
-	args = []string{"build", "-binary", s.host, "-policy", "policy.yaml", "-version", "stress-v2ptr", "-o", s.patches["v2ptr"], "-func", "example.com/stresshost/shapes.(*Counter).Ptr"}
-	if out, err := run(filepath.Join(root, "src", "v2"), f.hotfix, args...); err != nil {
+	// The newest, v3ptr, changes one function of the release, (*Counter).Ptr,
+	// which v1 also replaces, and not Hello (TestFaultOverlapOrderFree).
+	dir := filepath.Join(root, "src", "v3ptr")
+	if err := copyTree(s.src, dir); err != nil {
+		return nil, err
+	}
+	shapes := filepath.Join(dir, "shapes", "shapes.go")
+	code, err := os.ReadFile(shapes)
+	if err != nil {
+		return nil, err
+	}
+	fixed := strings.Replace(string(code), `"ptr v0 %d"`, `"ptr v3 %d"`, 1)
+	if fixed == string(code) {
+		return nil, fmt.Errorf("%s: no Ptr answer to change", shapes)
+	}
+	if err := os.WriteFile(shapes, []byte(fixed), 0o644); err != nil {
+		return nil, err
+	}
+	s.patches["v3ptr"] = filepath.Join(root, "patches", "v3ptr.so")
+	if out, err := run(dir, f.hotfix, "build", "-binary", s.host, "-policy", "policy.yaml", "-version", "stress-v3ptr", "-o", s.patches["v3ptr"]); err != nil {
 		return nil, fmt.Errorf("%v\n%s", err, out)
 	}
 	return s, nil
