@@ -2,6 +2,7 @@ package patcher
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/metrics"
 	"sort"
@@ -57,7 +58,7 @@ func BenchmarkPause(b *testing.B) {
 			b.ReportMetric(float64(ours[len(ours)/2].Nanoseconds()), "pause-p50-ns")
 			b.ReportMetric(float64(ours[len(ours)*99/100].Nanoseconds()), "pause-p99-ns")
 			if d := after.count - before.count; d > 0 {
-				b.ReportMetric(after.median(before), "metrics-pause-p50-ns")
+				b.ReportMetric(after.quantile(before, 0.5), "metrics-pause-p50-ns")
 			}
 		})
 	}
@@ -74,7 +75,10 @@ func otherPauses() pauseHist { return pauses("/sched/pauses/total/other:seconds"
 func pauses(name string) pauseHist {
 	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
-	h := s[0].Value.Float64Histogram()
+	return pauseHistOf(s[0].Value.Float64Histogram())
+}
+
+func pauseHistOf(h *metrics.Float64Histogram) pauseHist {
 	ph := pauseHist{buckets: h.Buckets, counts: append([]uint64(nil), h.Counts...)}
 	for _, c := range h.Counts {
 		ph.count += c
@@ -82,19 +86,21 @@ func pauses(name string) pauseHist {
 	return ph
 }
 
-// median of the pauses recorded between before and p, in ns: the upper
-// bound of the histogram bucket that holds the middle pause.
-func (p pauseHist) median(before pauseHist) float64 {
+// quantile of the pauses recorded between before and p, in ns: the upper
+// bound of the bucket that holds it (the lower one for the last bucket).
+func (p pauseHist) quantile(before pauseHist, q float64) float64 {
 	var total uint64
-	diff := make([]uint64, len(p.counts))
 	for i := range p.counts {
-		diff[i] = p.counts[i] - before.counts[i]
-		total += diff[i]
+		total += p.counts[i] - before.counts[i]
 	}
+	want := uint64(math.Ceil(q * float64(total)))
 	var seen uint64
-	for i, c := range diff {
-		seen += c
-		if seen*2 >= total {
+	for i := range p.counts {
+		seen += p.counts[i] - before.counts[i]
+		if seen >= max(want, 1) {
+			if math.IsInf(p.buckets[i+1], 1) {
+				return p.buckets[i] * 1e9
+			}
 			return p.buckets[i+1] * 1e9
 		}
 	}
@@ -177,7 +183,7 @@ func BenchmarkParkedPause(b *testing.B) {
 				time.Sleep(time.Millisecond)
 				runtime.GC()
 			}
-			b.ReportMetric(gcPauses().median(before), "gc-stw-p50-ns")
+			b.ReportMetric(gcPauses().quantile(before, 0.5), "gc-stw-p50-ns")
 		})
 	}
 }

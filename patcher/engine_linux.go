@@ -57,7 +57,10 @@ func (t *trampolines) get(from, to uintptr) (uintptr, error) {
 }
 
 // commit installs every write or none. Pages are made writable and
-// pre-faulted before the world stops; with the world stopped only the
+// pre-faulted before the world stops, and the stop waits until no P is
+// being handed to a thread (stw.Settle): a revert comes straight from the
+// agent's wake-up, and its stop used to wait for the kernel to run the
+// thread that wake-up woke. With the world stopped only the
 // parked goroutines are looked at and the prepared words compared and
 // stored, with no allocation, lock or system call but one: on arm64, a
 // raw membarrier(2) after the stores (syncOtherCores), registered for
@@ -102,6 +105,8 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	}
 	bad, parked := -1, -1
 	var synced syscall.Errno
+	settle, settled := stw.Settle(maxSettle)
+	beforeStop(settled)
 	ps := stw.Do(func() {
 		if len(guards) > 0 {
 			if parked = stw.ParkedIn(guards); parked >= 0 {
@@ -119,7 +124,7 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 		}
 		synced = syncOtherCores()
 	})
-	pause = pauseTimes{time.Duration(ps.Stopping), time.Duration(ps.Stopped)}
+	pause = pauseTimes{settle, time.Duration(ps.Stopping), time.Duration(ps.Stopped)}
 	if synced != 0 {
 		syncWarn = fmt.Errorf("membarrier after the write: %w", synced)
 	}
@@ -131,6 +136,11 @@ func commit(ws []write) (pause pauseTimes, busy int, warn error, err error) {
 	}
 	return pause, busy, nil, nil
 }
+
+// beforeStop is called between the wait and the stop, with whether the
+// wait saw the scheduler settle; tests replace it to look at the
+// scheduler there.
+var beforeStop = func(settled bool) {}
 
 //go:nosplit
 func load(addr uintptr) [8]byte {

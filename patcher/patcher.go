@@ -77,6 +77,7 @@ type Stats struct {
 	Sites   int           // function entries rewritten
 	Pause   time.Duration // the world stood still: stopping every P, then the check and copy
 	Stopped time.Duration // the part of Pause after every P had stopped: the check and copy
+	Settle  time.Duration // before Pause, the world running: the wait for Ps being handed to threads (see commit)
 	Retries int           // stops given up because a goroutine was parked in a window
 	Warn    error         // the change is in place, but a page kept write permission
 }
@@ -253,7 +254,7 @@ func (p *Patcher) ApplyRanked(patch string, rank int64, rs []Redirect) (Stats, e
 		froms = append(froms, r.From)
 	}
 	p.patches[patch] = froms
-	st.Sites, st.Pause, st.Stopped, st.Retries, st.Warn = len(ws), pause.total(), pause.stopped, retries, warn
+	st.Sites, st.Pause, st.Stopped, st.Settle, st.Retries, st.Warn = len(ws), pause.total(), pause.stopped, pause.settle, retries, warn
 	return st, nil
 }
 
@@ -355,7 +356,7 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 		}
 	}
 	delete(p.patches, patch)
-	return Stats{Sites: len(ws), Pause: pause.total(), Stopped: pause.stopped, Warn: warn}, nil
+	return Stats{Sites: len(ws), Pause: pause.total(), Stopped: pause.stopped, Settle: pause.settle, Warn: warn}, nil
 }
 
 // write replaces the 8 bytes at addr, which must hold old, unless a
@@ -375,8 +376,14 @@ const (
 	longestGap = 20 * time.Millisecond
 )
 
-// pauseTimes is how long the world stood still for one commit.
-type pauseTimes struct{ stopping, stopped time.Duration }
+// maxSettle bounds the wait, before each stop, for Ps being handed to
+// threads (stw.Settle): past the longest such stop seen on a loaded machine
+// (75 ms, issue 22), after which the stop waits for the rest itself.
+const maxSettle = 100 * time.Millisecond
+
+// pauseTimes is how long the world stood still for one commit, and how
+// long the commit waited with it running before stopping it.
+type pauseTimes struct{ settle, stopping, stopped time.Duration }
 
 func (p pauseTimes) total() time.Duration { return p.stopping + p.stopped }
 

@@ -40,6 +40,9 @@ func main() {
 			v.med(b, "pause-p50-ns")/1e3, v.med(b, "stopped-p50-ns")/1e3, v.med(b, "gc-stw-p50-ns")/1e3),
 			map[string]string{"guarded": "check: within the GC's STW"}[c], "")
 	}
+	for _, c := range []string{"servers", "saturated"} {
+		v.loadRows(row, c)
+	}
 	if _, ok := v["BenchmarkRealService live-ms"]; ok {
 		row("real service: go-httpbin, its CORS fix", "", "", "")
 		v.liveRows(row, "BenchmarkRealService", fmt.Sprintf("%.1f MB patch", v.med("BenchmarkRealService", "so-MB")), "≤ 30 ms", "")
@@ -69,6 +72,25 @@ func (v values) liveRows(row func(name, ours, target, base string), b, what, tar
 	row("drop to live ("+what+")", fmt.Sprintf("%.1f ms", v.med(b, "live-ms")), target, base)
 	row("  split: settle / read / inspect / open / apply", fmt.Sprintf("%.2f / %.1f / %.1f / %.1f / %.2f ms",
 		v.med(b, "settle-ms"), v.med(b, "read-ms"), v.med(b, "inspect-ms"), v.med(b, "open-ms"), v.med(b, "apply-ms")), "", "")
+}
+
+// loadRows are the apply and revert pauses of BenchmarkPauseUnderLoad
+// under one load, next to the collector's own stop-the-world pauses in
+// the same process, all by runtime/metrics (which counts the start of the
+// world too).
+func (v values) loadRows(row func(name, ours, target, base string), load string) {
+	b := "BenchmarkPauseUnderLoad/" + load
+	if _, ok := v[b+" apply-p50-ns"]; !ok {
+		return
+	}
+	us := func(unit string) float64 { return v.med(b, unit) / 1e3 }
+	row("stopped world under load ("+load+"), apply / revert", fmt.Sprintf("%.1f / %.1f µs, p99 %.0f / %.0f µs (waited before, world running: %.1f / %.1f µs)",
+		us("apply-p50-ns"), us("revert-p50-ns"), us("apply-p99-ns"), us("revert-p99-ns"), us("apply-settle-p50-ns"), us("revert-settle-p50-ns")), "revert ≈ apply", "")
+	gc := "no GC ran"
+	if _, ok := v[b+" rt-gc-p50-ns"]; ok {
+		gc = fmt.Sprintf("GC's own %.1f µs, p99 %.0f µs, stopping %.1f µs", us("rt-gc-p50-ns"), us("rt-gc-p99-ns"), us("rt-gc-stopping-p50-ns"))
+	}
+	row("  by runtime/metrics: apply / revert; the GC's", fmt.Sprintf("%.1f / %.1f µs; %s", us("rt-apply-p50-ns"), us("rt-revert-p50-ns"), gc), "within the GC's STW", "")
 }
 
 // memRows are the memory figures of benchmark b.

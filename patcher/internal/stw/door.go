@@ -16,6 +16,16 @@ func startTheWorld(w worldStop)
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
+// osyield and usleep are sched_yield(2) and nanosleep(2) as the runtime
+// makes them, below its scheduler: the P stays with the caller and no
+// thread is woken (runtime/sys_linux_amd64.s).
+//
+//go:linkname osyield runtime.osyield
+func osyield()
+
+//go:linkname usleep runtime.usleep
+func usleep(usec uint32)
+
 // The runtime's goroutines and scheduler (runtime/proc.go, runtime2.go).
 // allgadd stores allgptr before allglen, so reading the length first never
 // reads past the array.

@@ -11,6 +11,8 @@ const Built = false
 func stopTheWorld(uint8) worldStop { panic(ErrNotBuilt) }
 func startTheWorld(worldStop)      { panic(ErrNotBuilt) }
 func nanotime() int64              { panic(ErrNotBuilt) }
+func osyield()                     { panic(ErrNotBuilt) }
+func usleep(uint32)                { panic(ErrNotBuilt) }
 
 var (
 	allglen uintptr

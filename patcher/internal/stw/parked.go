@@ -25,13 +25,17 @@ type rtLayout struct {
 	gStackHi, gSchedSP, gSchedlink, gAsyncSafePoint uintptr
 	pRunqhead, pRunqtail, pRunq, pRunnext           uintptr
 	schedRunq, schedDisabled                        uintptr // gQueue heads
+	// For Settle (settle.go): p.status, sched.npidle, sched.nmspinning.
+	pStatus, schedNpidle, schedNmspinning uintptr
 }
 
 var layouts = map[string]rtLayout{
 	"go1.26": {gStackHi: 8, gSchedSP: 56, gSchedlink: 160, gAsyncSafePoint: 180,
-		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160},
+		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160,
+		pStatus: 4, schedNpidle: 112, schedNmspinning: 116},
 	"go1.27": {gStackHi: 8, gSchedSP: 56, gSchedlink: 160, gAsyncSafePoint: 180,
-		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160},
+		pRunqhead: 400, pRunqtail: 404, pRunq: 408, pRunnext: 2456, schedRunq: 128, schedDisabled: 160,
+		pStatus: 4, schedNpidle: 112, schedNmspinning: 116},
 }
 
 const runqSize = 256 // len(p.runq)

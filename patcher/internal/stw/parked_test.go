@@ -49,9 +49,28 @@ func TestLayout(t *testing.T) {
 		gStackHi: g["stack"] + 8, gSchedSP: g["sched"], gSchedlink: g["schedlink"], gAsyncSafePoint: g["asyncSafePoint"],
 		pRunqhead: p["runqhead"], pRunqtail: p["runqtail"], pRunq: p["runq"], pRunnext: p["runnext"],
 		schedRunq: s["runq"], schedDisabled: s["disable"] + 8, // disable{user bool; runnable gQueue}
+		pStatus: p["status"], schedNpidle: s["npidle"], schedNmspinning: s["nmspinning"],
 	}
 	if got != want {
 		t.Errorf("%s: DWARF says %+v, layouts has %+v", runtime.Version(), got, want)
+	}
+	if c, ok := dwarfConst(d, "runtime._Pidle"); !ok || c != pIdle {
+		t.Errorf("%s: DWARF says runtime._Pidle = %d (found: %v), Settle reads %d", runtime.Version(), c, ok, pIdle)
+	}
+}
+
+// dwarfConst returns the value of the named constant.
+func dwarfConst(d *dwarf.Data, name string) (int64, bool) {
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil || e == nil {
+			return 0, false
+		}
+		if e.Tag == dwarf.TagConstant && e.Val(dwarf.AttrName) == name {
+			v, ok := e.Val(dwarf.AttrConstValue).(int64)
+			return v, ok
+		}
 	}
 }
 
