@@ -47,15 +47,23 @@ const (
 // PatchStatus describes one patch the agent has seen in this process.
 // The JSON names are those of `hotfix status -json`.
 type PatchStatus struct {
-	ID        string    `json:"id"`
-	Version   string    `json:"version"`
-	File      string    `json:"file"` // base name in the patch directory
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	File    string `json:"file"` // base name in the patch directory
+	// FileBytes is File, exactly, when it is not UTF-8: a JSON string
+	// would carry U+FFFD for each bad byte, and two names could read the
+	// same. Base64 in JSON; nil for every other name.
+	FileBytes []byte    `json:"file_bytes,omitempty"`
 	SHA256    string    `json:"sha256"`
 	Functions []string  `json:"functions"`
 	State     State     `json:"state"`
 	Reason    string    `json:"reason"` // why it was refused or failed
 	AppliedAt time.Time `json:"applied_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Revoked says why the policy in force no longer trusts the signer of
+	// this applied patch, which keeps running (trust.on_revoked_key: keep);
+	// empty while it is trusted. Set on each policy reload (revoke.go).
+	Revoked string `json:"revoked,omitempty"`
 }
 
 // Agent applies the patches of one directory to the running process.

@@ -295,7 +295,7 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	if key == "" {
 		key = "file:" + file
 	}
-	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, SHA256: sha, Functions: e.Targets, State: state, Reason: e.Reason, UpdatedAt: now}
+	s := &PatchStatus{ID: e.ID, Version: e.Version, File: file, FileBytes: ledger.FileBytes(file), SHA256: sha, Functions: e.Targets, State: state, Reason: e.Reason, UpdatedAt: now}
 	if old, ok := a.status[key]; ok && state != ledger.Applied {
 		s.AppliedAt = old.AppliedAt
 	}

@@ -19,11 +19,20 @@ type entryJSON struct {
 	FileBytes []byte `json:"file_bytes,omitempty"`
 }
 
+// FileBytes returns a file name's bytes when the name is not UTF-8, for
+// the file_bytes of JSON output (the ledger's, `hotfix status -json`, the
+// status handler's), and nil otherwise.
+func FileBytes(name string) []byte {
+	if utf8.ValidString(name) {
+		return nil
+	}
+	return []byte(name)
+}
+
 // MarshalJSON writes e with its file name exact.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	v := entryJSON{plainEntry: plainEntry(e)}
-	if !utf8.ValidString(e.File) {
-		v.FileBytes = []byte(e.File)
+	v := entryJSON{plainEntry: plainEntry(e), FileBytes: FileBytes(e.File)}
+	if v.FileBytes != nil {
 		v.File = strings.ToValidUTF8(e.File, "\uFFFD")
 	}
 	return json.Marshal(v)

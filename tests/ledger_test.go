@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,26 @@ func TestLedgerHostileNames(t *testing.T) {
 	}
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("hotfix status printed a raw escape:\n%q", out)
+	}
+	out, err = run(dir, f.hotfix, "status", "-json", "-policy", filepath.Join(dir, "hotfix.yaml"))
+	if err != nil {
+		t.Fatalf("hotfix status -json: %v\n%s", err, out)
+	}
+	var rows []struct {
+		File      string `json:"file"`
+		FileBytes []byte `json:"file_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("hotfix status -json: %v\n%s", err, out)
+	}
+	exact := map[string]bool{}
+	for _, r := range rows {
+		if r.FileBytes != nil {
+			exact[string(r.FileBytes)] = true
+		}
+	}
+	if !exact["a\xff.so"] || !exact["a\xfe.so"] {
+		t.Errorf("hotfix status -json: file_bytes does not give both names exactly:\n%s", out)
 	}
 
 	for _, n := range names {

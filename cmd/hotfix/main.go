@@ -530,8 +530,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	out := make([]statusJSON, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, statusJSON{e.ID, e.Version, e.Sequence, e.File, e.SHA256, e.Targets, e.State, e.Reason,
-			e.AppliedAt, e.UpdatedAt, e.PID, e.HostBuildID, e.Timings})
+		out = append(out, statusJSON{e.ID, e.Version, e.Sequence, e.File, ledger.FileBytes(e.File), e.SHA256, e.Targets, e.State, e.Reason,
+			e.AppliedAt, e.UpdatedAt, e.PID, e.Instance, e.HostBuildID, e.Timings})
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -546,6 +546,7 @@ type statusJSON struct {
 	Version     string         `json:"version"`
 	Sequence    int64          `json:"sequence"`
 	File        string         `json:"file"`
+	FileBytes   []byte         `json:"file_bytes,omitempty"`
 	SHA256      string         `json:"sha256"`
 	Functions   []string       `json:"functions"`
 	State       ledger.State   `json:"state"`
@@ -553,6 +554,7 @@ type statusJSON struct {
 	AppliedAt   time.Time      `json:"applied_at,omitzero"`
 	UpdatedAt   time.Time      `json:"updated_at"`
 	PID         int            `json:"pid"`
+	Instance    string         `json:"instance,omitempty"`
 	HostBuildID string         `json:"host_build_id"`
 	Timings     ledger.Timings `json:"timings"`
 }
