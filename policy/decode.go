@@ -20,7 +20,7 @@ import (
 var (
 	topKeys   = []string{"patch_dir", "state_dir", "allow", "deny", "trust", "limits"}
 	ruleKeys  = []string{"packages", "types", "functions"}
-	trustKeys = []string{"require_signature", "keys"}
+	trustKeys = []string{"require_signature", "keys", "on_revoked_key"}
 	limitKeys = []string{"max_patches", "max_file_bytes"}
 )
 
@@ -52,6 +52,7 @@ type nodes struct {
 	allow, deny        map[string][]*yaml.Node // list name -> items
 	requireSignature   *yaml.Node
 	keys               []*yaml.Node
+	onRevokedKey       *yaml.Node
 	maxPatches         *yaml.Node
 	maxFileBytes       *yaml.Node
 }
@@ -212,6 +213,7 @@ func (d *decoder) walk(root *yaml.Node) nodes {
 	trust := d.mapping(top["trust"], "trust", trustKeys)
 	ns.requireSignature = d.scalar(trust["require_signature"], "trust.require_signature", "!!bool", "true or false")
 	ns.keys = d.strs(trust["keys"], "trust.keys")
+	ns.onRevokedKey = d.scalar(trust["on_revoked_key"], "trust.on_revoked_key", "!!str", KeepRevoked+" or "+RevertRevoked)
 	limits := d.mapping(top["limits"], "limits", limitKeys)
 	ns.maxPatches = d.scalar(limits["max_patches"], "limits.max_patches", "!!int", "an integer")
 	ns.maxFileBytes = d.scalar(limits["max_file_bytes"], "limits.max_file_bytes", "!!int", "an integer")
@@ -392,6 +394,13 @@ func (d *decoder) validate(p *Policy, ns nodes, base string) {
 	}
 	if p.Trust.RequireSignature && len(p.Trust.Keys) == 0 {
 		d.errorf(ns.requireSignature, "trust.require_signature is true but trust.keys is empty: no patch could be applied")
+	}
+	switch p.Trust.OnRevokedKey {
+	case "":
+		p.Trust.OnRevokedKey = KeepRevoked
+	case KeepRevoked, RevertRevoked:
+	default:
+		d.errorf(ns.onRevokedKey, "trust.on_revoked_key must be %s or %s, not %q", KeepRevoked, RevertRevoked, p.Trust.OnRevokedKey)
 	}
 
 	if p.Limits.MaxPatches < 0 {

@@ -58,7 +58,23 @@ type Rules struct {
 type Trust struct {
 	RequireSignature bool     `yaml:"require_signature"`
 	Keys             []string `yaml:"keys"` // "ed25519:" + standard base64 of the 32-byte public key
+	// OnRevokedKey is what the agent does, when the policy is reloaded,
+	// with an applied patch that TrustSigner now refuses (its key was
+	// removed from keys, or it is unsigned and signatures became
+	// required): KeepRevoked or RevertRevoked. Parse sets the default,
+	// KeepRevoked.
+	OnRevokedKey string `yaml:"on_revoked_key"`
 }
+
+// The values of trust.on_revoked_key.
+const (
+	// KeepRevoked leaves the patch running, flagged in status and metrics
+	// and warned about on every reload: reverting brings the bug back, and
+	// the operator may prefer to replace the patch first.
+	KeepRevoked = "keep"
+	// RevertRevoked reverts the patch, as deleting its file would.
+	RevertRevoked = "revert"
+)
 
 // Limits cap what the agent accepts. Zero means the default (64 patches,
 // 128 MiB); negative values are invalid.

@@ -35,7 +35,7 @@ func TestLoadSample(t *testing.T) {
 			Types:     []string{"example.com/app/router.Admin"},
 			Functions: []string{"example.com/app/auth.*", "example.com/app/router.Login"},
 		},
-		Trust:  Trust{RequireSignature: true, Keys: []string{"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}},
+		Trust:  Trust{RequireSignature: true, Keys: []string{"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}, OnRevokedKey: RevertRevoked},
 		Limits: Limits{MaxPatches: 64, MaxFileBytes: 134217728},
 		Path:   path,
 	}
@@ -145,6 +145,22 @@ func TestParseAccepts(t *testing.T) {
 				t.Errorf("Parse: %v (%s)", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestOnRevokedKeyDefault: without the key, a revoked key's patches keep
+// running (flagged), as before the setting existed.
+func TestOnRevokedKeyDefault(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ yaml, want string }{
+		{minimal, KeepRevoked},
+		{minimal + "trust:\n  on_revoked_key: keep\n", KeepRevoked},
+		{minimal + "trust:\n  on_revoked_key: revert\n", RevertRevoked},
+	} {
+		p, err := Parse([]byte(tt.yaml), "hotfix.yaml")
+		if err != nil || p.Trust.OnRevokedKey != tt.want {
+			t.Errorf("Parse(%q): on_revoked_key %q, %v; want %q", tt.yaml, p.Trust.OnRevokedKey, err, tt.want)
+		}
 	}
 }
 
@@ -396,6 +412,18 @@ func TestParseErrors(t *testing.T) {
 			yaml:   minimal + "trust:\n  keys: [ed25519:AAAA]\n",
 			want:   `hotfix.yaml:4: trust.keys: key "ed25519:AAAA" is 3 bytes, want 32`,
 			reason: "a key of the wrong size",
+		},
+		{
+			name:   "on_revoked_key unknown",
+			yaml:   minimal + "trust:\n  on_revoked_key: drop\n",
+			want:   `hotfix.yaml:4: trust.on_revoked_key must be keep or revert, not "drop"`,
+			reason: "a misspelt revert must not quietly keep untrusted code running",
+		},
+		{
+			name:   "on_revoked_key bool",
+			yaml:   minimal + "trust:\n  on_revoked_key: true\n",
+			want:   `hotfix.yaml:4: trust.on_revoked_key must be keep or revert, not the boolean true`,
+			reason: "true is not a choice between keep and revert",
 		},
 		{
 			name:   "signature without keys",
