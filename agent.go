@@ -83,10 +83,15 @@ type Agent struct {
 	self    *loader.Binary
 	selfErr error
 
-	patchW, policyW *watcher.Watcher
-	cancel          context.CancelFunc
-	done            chan struct{}
-	closeOnce       sync.Once
+	patchW    *watcher.Watcher
+	policyW   *watcher.Follower
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// signers caches who signed each applied patch, by the file's SHA-256,
+	// for the trust re-check of a policy reload; owned by the loop.
+	signers map[string]signer
 
 	// Owned by the loop goroutine (and by Start before it runs).
 	files   map[string]*fileState  // path -> what it holds
@@ -195,9 +200,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		led.Close()
 		return nil, fmt.Errorf("hotfix: watch patch_dir %s: %w", pol.PatchDir, err)
 	}
-	polBase := filepath.Base(path)
-	a.policyW, err = watcher.New(watcher.Config{Dir: filepath.Dir(path), Quiet: 100 * time.Millisecond,
-		Match: func(name string) bool { return name == polBase }})
+	// Follow the file through symbolic links (a ConfigMap's ..data swap, a
+	// link to a file edited elsewhere): see watcher.Follower.
+	a.policyW, err = watcher.Follow(path, 100*time.Millisecond)
 	if err != nil {
 		a.patchW.Close()
 		led.Close()
@@ -379,6 +384,7 @@ func (a *Agent) reloadPolicy() {
 	a.mu.Unlock()
 	a.polSum = sum
 	a.log.Info("policy reloaded; it applies to the next patch", "file", a.polPath)
+	a.recheckTrust(p)
 }
 
 // fileSum is the SHA-256 of a file's bytes, "" if it cannot be read.

@@ -58,8 +58,14 @@ func wantsText(accept []string) bool {
 func statusRows(ps []PatchStatus) []ledger.Entry {
 	rows := make([]ledger.Entry, 0, len(ps))
 	for _, p := range ps {
+		reason := p.Reason
+		if p.Revoked != "" {
+			// The table has no column for it, and an applied patch has no
+			// other reason: this is the line an operator must not miss.
+			reason = strings.TrimSuffix("signer revoked: "+p.Revoked+"; "+reason, "; ")
+		}
 		rows = append(rows, ledger.Entry{ID: p.ID, Version: p.Version, File: p.File, SHA256: p.SHA256, Targets: p.Functions,
-			State: p.State, Reason: p.Reason, AppliedAt: p.AppliedAt, UpdatedAt: p.UpdatedAt})
+			State: p.State, Reason: reason, AppliedAt: p.AppliedAt, UpdatedAt: p.UpdatedAt})
 	}
 	return rows
 }

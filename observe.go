@@ -28,6 +28,10 @@ type Metrics struct {
 	// PolicyReloadErrors counts edits of the policy file that were refused
 	// (the previous policy stayed in force).
 	PolicyReloadErrors uint64
+	// Revoked counts the applied patches whose signer the policy in force
+	// no longer trusts (PatchStatus.Revoked): code running on a key that
+	// was taken back.
+	Revoked int
 }
 
 // Histogram is a distribution of durations in seconds, as Prometheus
@@ -109,6 +113,9 @@ func (a *Agent) Metrics() Metrics {
 	}
 	for _, s := range a.status {
 		m.Patches[s.State]++
+		if s.State == StateApplied && s.Revoked != "" {
+			m.Revoked++
+		}
 	}
 	return m
 }

@@ -28,6 +28,8 @@ var (
 		"limits.max_patches of the policy in force.", nil, nil)
 	reloadErrorsDesc = prometheus.NewDesc("hotfix_policy_reload_errors_total",
 		"Edits of the policy file refused; the previous policy stayed in force.", nil, nil)
+	revokedDesc = prometheus.NewDesc("hotfix_patches_revoked",
+		"Applied patches whose signer the policy in force no longer trusts (trust.on_revoked_key: keep).", nil, nil)
 	infoDesc = prometheus.NewDesc("hotfix_info",
 		"The Go version and build ID of this binary, which patches must match.", []string{"go_version", "build_id"}, nil)
 )
@@ -43,7 +45,7 @@ type collector struct{ agent *hotfix.Agent }
 func NewCollector(agent *hotfix.Agent) prometheus.Collector { return collector{agent} }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{patchesDesc, eventsDesc, dropToLiveDesc, stoppedWorldDesc, loadedDesc, maxDesc, reloadErrorsDesc, infoDesc} {
+	for _, d := range []*prometheus.Desc{patchesDesc, eventsDesc, dropToLiveDesc, stoppedWorldDesc, loadedDesc, maxDesc, reloadErrorsDesc, revokedDesc, infoDesc} {
 		ch <- d
 	}
 }
@@ -59,6 +61,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(loadedDesc, prometheus.GaugeValue, float64(m.PluginsLoaded))
 	ch <- prometheus.MustNewConstMetric(maxDesc, prometheus.GaugeValue, float64(m.PluginsMax))
 	ch <- prometheus.MustNewConstMetric(reloadErrorsDesc, prometheus.CounterValue, float64(m.PolicyReloadErrors))
+	ch <- prometheus.MustNewConstMetric(revokedDesc, prometheus.GaugeValue, float64(m.Revoked))
 	ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, m.GoVersion, m.BuildID)
 }
 
