@@ -36,12 +36,16 @@ const (
 // by key (nil: unsigned), and why it no longer trusts it ("" if it does).
 // It asks TrustSigner, the same rule that admitted the patch, so that a
 // patch is flagged exactly when a restart would refuse it for its signer.
-func retrust(pol *policy.Policy, key ed25519.PublicKey) (trustAction, string) {
+func retrust(pol *policy.Policy, key ed25519.PublicKey, seq int64) (trustAction, string) {
 	err := pol.TrustSigner(key)
+	if err == nil {
+		err = pol.Retired(seq)
+	}
 	if err == nil {
 		return trustKept, ""
 	}
 	why := strings.TrimPrefix(err.Error(), policy.ErrUntrusted.Error()+": ")
+	why = strings.TrimPrefix(why, policy.ErrRetired.Error()+": ")
 	if pol.Trust.OnRevokedKey == policy.RevertRevoked {
 		return trustReverted, why
 	}
@@ -66,7 +70,7 @@ func (a *Agent) recheckTrust(pol *policy.Policy) {
 			a.log.Error("cannot read who signed an applied patch; its trust was not checked against the new policy", "file", ps.file, "patch", id, "reason", err)
 			continue
 		}
-		act, why := retrust(pol, key)
+		act, why := retrust(pol, key, ps.manifest.Sequence)
 		switch act {
 		case trustFlagged:
 			a.log.Warn("applied patch is signed by a key the policy no longer trusts; it keeps running (trust.on_revoked_key: keep)",

@@ -66,6 +66,12 @@ func TestRetrust(t *testing.T) {
 			"without require_signature an unsigned patch is admitted, so it stays trusted"},
 		{"every key removed", "  keys: []\n  on_revoked_key: revert\n", a, trustKept, "",
 			"no keys and no require_signature trusts every signer (TrustSigner): not a revocation, README says so"},
+		{"retired by min_sequence", "  keys: [" + pubEntry(a) + "]\n  min_sequence: 200\n", a, trustFlagged, "sequence 100 is below trust.min_sequence 200",
+			"a replayed older patch, retired by the operator, is flagged like a revoked key's"},
+		{"retired, revert", "  keys: [" + pubEntry(a) + "]\n  min_sequence: 200\n  on_revoked_key: revert\n", a, trustReverted, "below trust.min_sequence",
+			"and reverted with the same setting"},
+		{"at min_sequence", "  keys: [" + pubEntry(a) + "]\n  min_sequence: 100\n", a, trustKept, "",
+			"the bound is inclusive: the patch it names stays"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +80,7 @@ func TestRetrust(t *testing.T) {
 			if tt.signer != nil {
 				key = tt.signer.Public().(ed25519.PublicKey)
 			}
-			act, why := retrust(trustPolicy(t, tt.trust), key)
+			act, why := retrust(trustPolicy(t, tt.trust), key, 100)
 			if act != tt.want || (tt.why == "") != (why == "") || !strings.Contains(why, tt.why) {
 				t.Errorf("retrust = %v, %q; want %v, %q (%s)", act, why, tt.want, tt.why, tt.reason)
 			}

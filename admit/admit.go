@@ -90,6 +90,9 @@ func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
 	if err != nil {
 		return nil, &Refusal{Step: StepBuild, Err: err}
 	}
+	if err := c.Policy.Retired(f.Manifest.Sequence); err != nil {
+		return nil, &Refusal{Step: StepPolicy, Err: err}
+	}
 	for _, t := range f.Manifest.Targets {
 		if err := c.Policy.Permits(t.Name); err != nil {
 			return nil, &Refusal{Step: StepPolicy, Func: t.Name, Err: err}

@@ -20,7 +20,7 @@ import (
 var (
 	topKeys   = []string{"patch_dir", "state_dir", "allow", "deny", "trust", "limits"}
 	ruleKeys  = []string{"packages", "types", "functions"}
-	trustKeys = []string{"require_signature", "keys", "on_revoked_key"}
+	trustKeys = []string{"require_signature", "keys", "on_revoked_key", "min_sequence"}
 	limitKeys = []string{"max_patches", "max_file_bytes"}
 )
 
@@ -53,6 +53,7 @@ type nodes struct {
 	requireSignature   *yaml.Node
 	keys               []*yaml.Node
 	onRevokedKey       *yaml.Node
+	minSequence        *yaml.Node
 	maxPatches         *yaml.Node
 	maxFileBytes       *yaml.Node
 }
@@ -214,6 +215,7 @@ func (d *decoder) walk(root *yaml.Node) nodes {
 	ns.requireSignature = d.scalar(trust["require_signature"], "trust.require_signature", "!!bool", "true or false")
 	ns.keys = d.strs(trust["keys"], "trust.keys")
 	ns.onRevokedKey = d.scalar(trust["on_revoked_key"], "trust.on_revoked_key", "!!str", KeepRevoked+" or "+RevertRevoked)
+	ns.minSequence = d.scalar(trust["min_sequence"], "trust.min_sequence", "!!int", "an integer")
 	limits := d.mapping(top["limits"], "limits", limitKeys)
 	ns.maxPatches = d.scalar(limits["max_patches"], "limits.max_patches", "!!int", "an integer")
 	ns.maxFileBytes = d.scalar(limits["max_file_bytes"], "limits.max_file_bytes", "!!int", "an integer")
@@ -401,6 +403,10 @@ func (d *decoder) validate(p *Policy, ns nodes, base string) {
 	case KeepRevoked, RevertRevoked:
 	default:
 		d.errorf(ns.onRevokedKey, "trust.on_revoked_key must be %s or %s, not %q", KeepRevoked, RevertRevoked, p.Trust.OnRevokedKey)
+	}
+
+	if p.Trust.MinSequence < 0 {
+		d.errorf(ns.minSequence, "trust.min_sequence must not be negative (0 retires none)")
 	}
 
 	if p.Limits.MaxPatches < 0 {

@@ -64,6 +64,13 @@ type Trust struct {
 	// required): KeepRevoked or RevertRevoked. Parse sets the default,
 	// KeepRevoked.
 	OnRevokedKey string `yaml:"on_revoked_key"`
+	// MinSequence retires every patch whose manifest sequence (its build
+	// time in nanoseconds unless built with -sequence; `hotfix inspect`
+	// prints it) is lower: a signed patch stays valid for ever, so this is
+	// how an operator refuses a replay of an old one with a known bug. 0:
+	// none retired. On a reload, an applied patch below it is treated as
+	// signed by a revoked key (OnRevokedKey).
+	MinSequence int64 `yaml:"min_sequence"`
 }
 
 // The values of trust.on_revoked_key.

@@ -35,7 +35,7 @@ func TestLoadSample(t *testing.T) {
 			Types:     []string{"example.com/app/router.Admin"},
 			Functions: []string{"example.com/app/auth.*", "example.com/app/router.Login"},
 		},
-		Trust:  Trust{RequireSignature: true, Keys: []string{"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}, OnRevokedKey: RevertRevoked},
+		Trust:  Trust{RequireSignature: true, Keys: []string{"ed25519:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}, OnRevokedKey: RevertRevoked, MinSequence: 1765000000000000000},
 		Limits: Limits{MaxPatches: 64, MaxFileBytes: 134217728},
 		Path:   path,
 	}
@@ -426,6 +426,18 @@ func TestParseErrors(t *testing.T) {
 			reason: "true is not a choice between keep and revert",
 		},
 		{
+			name:   "min_sequence negative",
+			yaml:   minimal + "trust:\n  min_sequence: -1\n",
+			want:   `hotfix.yaml:4: trust.min_sequence must not be negative (0 retires none)`,
+			reason: "no sequence is negative; a sign typo must not read as a setting",
+		},
+		{
+			name:   "min_sequence string",
+			yaml:   minimal + "trust:\n  min_sequence: yesterday\n",
+			want:   `hotfix.yaml:4: trust.min_sequence must be an integer, not the string "yesterday"`,
+			reason: "a sequence is a number (hotfix inspect prints it)",
+		},
+		{
 			name:   "signature without keys",
 			yaml:   minimal + "trust:\n  require_signature: true\n",
 			want:   `hotfix.yaml:4: trust.require_signature is true but trust.keys is empty: no patch could be applied`,
@@ -676,5 +688,25 @@ deny:
 	var nilPolicy *Policy
 	if diff := cmp.Diff([]string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"}, nilPolicy.BuildFlags()); diff != "" {
 		t.Errorf("nil policy BuildFlags mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetired(t *testing.T) {
+	t.Parallel()
+	p, err := Parse([]byte("patch_dir: /p\nstate_dir: /s\ntrust:\n  min_sequence: 100\n"), "hotfix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		seq     int64
+		retired bool
+	}{{99, true}, {100, false}, {101, false}} {
+		if err := p.Retired(tt.seq); (err != nil) != tt.retired || (err != nil && !errors.Is(err, ErrRetired)) {
+			t.Errorf("Retired(%d) = %v, want retired %v", tt.seq, err, tt.retired)
+		}
+	}
+	var none *Policy
+	if err := none.Retired(0); err != nil {
+		t.Errorf("nil policy: Retired(0) = %v", err)
 	}
 }

@@ -39,3 +39,15 @@ func (p *Policy) TrustSigner(signer ed25519.PublicKey) error {
 	}
 	return fmt.Errorf("%w: signed by %s, which is not in trust.keys", ErrUntrusted, keys.Fingerprint(signer))
 }
+
+// ErrRetired: a patch's sequence is below trust.min_sequence.
+var ErrRetired = errors.New("policy: patch retired")
+
+// Retired refuses a patch whose manifest sequence is below
+// trust.min_sequence, the policy's answer to a replayed older patch.
+func (p *Policy) Retired(seq int64) error {
+	if p != nil && seq < p.Trust.MinSequence {
+		return fmt.Errorf("%w: sequence %d is below trust.min_sequence %d", ErrRetired, seq, p.Trust.MinSequence)
+	}
+	return nil
+}

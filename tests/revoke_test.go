@@ -20,7 +20,8 @@ const (
 // TestRevokedKey: a patch signed by a key that a policy edit then removes
 // from trust.keys kept running with nothing to show for it (issue 22). It
 // is now flagged (status, WARN naming file, patch and key) and, with
-// trust.on_revoked_key: revert, reverted like a deleted file.
+// trust.on_revoked_key: revert, reverted like a deleted file; and
+// trust.min_sequence refuses a replay of an older signed patch.
 func TestRevokedKey(t *testing.T) {
 	f := requireFixture(t)
 	dir := newWorkDir(t, "policy.yaml")
@@ -64,6 +65,16 @@ func TestRevokedKey(t *testing.T) {
 	if e := ledgerEntries(t, dir)["signed-v1"]; e.State != ledger.Reverted {
 		t.Fatalf("ledger after revert: %+v", e)
 	}
+	h.stop()
+
+	t.Log("3. trust.min_sequence retires the patch: a restart refuses it, whoever signed it")
+	setTrust("  keys: [" + publicKey(ops) + ", " + publicKey(next) + "]\n  min_sequence: 9000000000000000000\n")
+	h = startHost(t, f.host, dir)
+	rec = h.waitRecord("patch refused", 1)
+	if reason, _ := rec["reason"].(string); rec["step"] != "policy" || !strings.Contains(reason, "below trust.min_sequence 9000000000000000000") {
+		t.Fatalf("refusal of a retired patch: %v; want step policy naming trust.min_sequence", rec)
+	}
+	h.waitGreet("v0")
 	h.stop()
 }
 
