@@ -288,6 +288,36 @@ func (p *Patcher) covered(from uintptr, rank int64) bool {
 	return ok && len(s.layers) > 0 && s.layers[len(s.layers)-1].rank > rank
 }
 
+// readBackRevert reads every entry a revert changed: each must hold the
+// release's bytes again, or jump (through its trampoline) to the layer
+// uncovered. If one does not, every write is undone and the revert fails,
+// naming the function: a patch is never reported reverted while its code
+// still runs, nor the release's code while a patch's does.
+func (p *Patcher) readBackRevert(patch string, next map[uintptr][]layer, ws []write) error {
+	for _, w := range ws {
+		s, keep := p.sites[w.addr], next[w.addr]
+		var err error
+		if len(keep) == 0 {
+			var got [8]byte
+			copy(got[:], readCode(w.addr, 8))
+			if got != s.orig {
+				err = fmt.Errorf("%w: entry %#x holds %x, want the release's %x", ErrNotLive, w.addr, got, s.orig)
+			}
+		} else if got, want := jumpTarget(w.addr), keep[len(keep)-1].to; got != want {
+			err = fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, w.addr, got, want)
+		}
+		if err != nil {
+			undo := make([]write, len(ws))
+			for i, w := range ws {
+				undo[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
+			}
+			_, _, _, uerr := commitRetry(undo)
+			return &PatchError{Patch: patch, Func: s.fn, Op: "revert", Err: errors.Join(err, uerr)}
+		}
+	}
+	return nil
+}
+
 // current returns the bytes this process last wrote at from, or orig.
 func (p *Patcher) current(from uintptr, orig [8]byte) [8]byte {
 	s, ok := p.sites[from]
@@ -339,7 +369,7 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 			return Stats{}, &PatchError{Patch: patch, Func: s.fn, Op: "revert", Err: err}
 		}
 		if old != code {
-			ws = append(ws, write{addr: from, old: old, new: code})
+			ws = append(ws, write{fn: s.fn, addr: from, old: old, new: code})
 		}
 	}
 	// No guard: the live entry is a jump, one instruction, so no goroutine
@@ -347,6 +377,9 @@ func (p *Patcher) Revert(patch string) (Stats, error) {
 	pause, _, warn, err := commitRetry(ws)
 	if err != nil {
 		return Stats{}, &PatchError{Patch: patch, Op: "revert", Err: err}
+	}
+	if err := p.readBackRevert(patch, next, ws); err != nil {
+		return Stats{}, err
 	}
 	for from, keep := range next {
 		if len(keep) == 0 {

@@ -244,3 +244,38 @@ func TestNotLiveTakesBack(t *testing.T) {
 	}
 	t.Logf("refused: %v", err)
 }
+
+// TestRevertReadBack: a revert reads back what it wrote. Here the entry
+// still jumps to v2 while the revert of v2 believes it wrote the jump to
+// v1: the revert must fail naming the function, not report v1 live.
+func TestRevertReadBack(t *testing.T) {
+	p := New()
+	from := addr(oldAnswer)
+	for _, v := range []struct {
+		id string
+		to any
+	}{{"v1", newAnswer}, {"v2", newerAnswer}} {
+		if _, err := p.Apply(v.id, []Redirect{redirect("oldAnswer", oldAnswer, v.to)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, id := range []string{"v2", "v1"} {
+			if _, err := p.Revert(id); err != nil {
+				t.Fatalf("revert %s: %v", id, err)
+			}
+		}
+	}()
+	s := p.sites[from]
+	toV2, _ := p.codeFor(s, s.layers)
+	toV1, _ := p.codeFor(s, s.layers[:1])
+	next := map[uintptr][]layer{from: s.layers[:1]}
+	err := p.readBackRevert("v2", next, []write{{fn: "oldAnswer", addr: from, old: toV2, new: toV1}})
+	var pe *PatchError
+	if !errors.Is(err, ErrNotLive) || !errors.As(err, &pe) || pe.Func != "oldAnswer" || pe.Op != "revert" {
+		t.Fatalf("readBackRevert = %v, want ErrNotLive naming oldAnswer", err)
+	}
+	if oldAnswer(1) != "newer 1" {
+		t.Fatalf("the live code changed: %q", oldAnswer(1))
+	}
+}
