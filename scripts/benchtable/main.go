@@ -29,6 +29,11 @@ func main() {
 	row := func(name, ours, target, base string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, ours, target, base) }
 	v.liveRows(row, "BenchmarkDropToLive", "example patch", "≤ 50 ms", "~1.5 s")
 	v.memRows(row, "BenchmarkDropToLive", "≤ 1.5 × .so", "≤ 1.2 × .so", "~110 MB per hotfix")
+	if _, ok := v["BenchmarkDropToLiveJunk live-ms"]; ok {
+		quiet, junk := v.med("BenchmarkDropToLive", "live-ms"), v.med("BenchmarkDropToLiveJunk", "live-ms")
+		row("drop to live, 3 000 junk files in patch_dir", fmt.Sprintf("%.1f ms, %.2f × quiet", junk, junk/quiet), "≤ 2 × quiet", "")
+		row("  start (Start to serving), quiet / 3 000 junk files", fmt.Sprintf("%.0f / %.0f ms", v.med("BenchmarkDropToLive", "start-ms"), v.med("BenchmarkDropToLiveJunk", "start-ms")), "not held by junk", "")
+	}
 	for _, n := range []string{"1", "10", "100"} {
 		b := "BenchmarkPause/funcs=" + n
 		row("stopped world, "+n+" function(s)", fmt.Sprintf("%.1f µs (runtime/metrics ≤ %.1f µs)", v.med(b, "pause-p50-ns")/1e3, v.med(b, "metrics-pause-p50-ns")/1e3),
