@@ -156,20 +156,10 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := usableDir(pol.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
-	led, err := ledger.Open(pol.StateDir)
+	led, err := openLedger(pol.StateDir, log)
 	if err != nil {
 		return nil, fmt.Errorf("hotfix: state_dir %s: %w", pol.StateDir, err)
 	}
-	if led.Aside != nil {
-		log.Error("ledger unreadable; starting from the patch directory", "file", led.Path(), "reason", led.Aside)
-	}
-	led.OnFlush(func(err error) {
-		if err != nil {
-			log.Error("ledger write failed; retrying", "file", led.Path(), "reason", err)
-		} else {
-			log.Info("ledger written again after failed writes", "file", led.Path())
-		}
-	})
 	loader.RemoveUnmapped(loadedDir(pol)) // a copy it fails to remove costs disk, not correctness
 	a := &Agent{
 		log: log, polPath: path, polSum: polSum,
@@ -212,6 +202,26 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	go a.loop(ctx)
 	return a, nil
+}
+
+// openLedger opens the ledger and logs what it says on its own: a file it
+// moved aside, and writes that failed and were retried.
+func openLedger(dir string, log *slog.Logger) (*ledger.Ledger, error) {
+	led, err := ledger.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if led.Aside != nil {
+		log.Error("ledger unreadable; starting from the patch directory", "file", led.Path(), "reason", led.Aside)
+	}
+	led.OnFlush(func(err error) {
+		if err != nil {
+			log.Error("ledger write failed; retrying", "file", led.Path(), "reason", err)
+		} else {
+			log.Info("ledger written again after failed writes", "file", led.Path())
+		}
+	})
+	return led, nil
 }
 
 func usableDir(dir string, mode os.FileMode) error {
