@@ -85,7 +85,9 @@ fuzz: deps
 # live: every report of the Go vulnerability database in VULNDB
 # (scripts/vulns; 150 reports took 27 min on 2 cores, mostly cold caches).
 # Results (JSON) in VULNS_JSON;
-# compare two runs with VULNS_FLAGS="-compare OLD.json".
+# compare two runs with VULNS_FLAGS="-compare OLD.json". A part at a time:
+# VULNS_FLAGS="-shard 1/4" ... "-shard 4/4", then
+# go run ./scripts/vulns -merge A.json,B.json,C.json,D.json -json ALL.json.
 VULNDB ?= scripts/vulns/testdata/vulndb-extract.json
 VULNS_JOBS ?= 2
 VULNS_JSON ?= /tmp/hotfix-vulns.json

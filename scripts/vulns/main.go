@@ -5,7 +5,7 @@
 // Go files from the fixed version are the working tree, and the real CLI
 // decides. `make vulns` runs every report; CI runs a sample.
 //
-//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
+//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
 //
 // Outcomes: shippable (exit 0, the patch written), refused (the plan
 // lists refusals; each names a rule), not seen (nothing to patch), not
@@ -45,6 +45,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	extract, only, jsonOut, compare, repo string
+	shard, merge                          string
 	cacheDir                              string
 	cacheGB                               float64
 	sample, jobs                          int
@@ -61,6 +62,8 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.IntVar(&o.sample, "sample", 0, "run a deterministic sample of N reports (0: all)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the sample")
 	fs.StringVar(&o.only, "only", "", "run only these report IDs (comma-separated)")
+	fs.StringVar(&o.shard, "shard", "", "run part K of N of the selected reports (K/N): every N-th, from the K-th")
+	fs.StringVar(&o.merge, "merge", "", "run nothing: print the table of these results files (comma-separated) as one run, and write it to -json")
 	fs.IntVar(&o.jobs, "j", 1, "cases run in parallel")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "time limit of one case")
 	fs.BoolVar(&o.keep, "keep", false, "keep the case directories")
@@ -73,8 +76,12 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	if err := fs.Parse(args); err != nil {
 		return o, false // the flag package printed why (or the help)
 	}
+	if _, _, err := parseShard(o.shard); err != nil {
+		fmt.Fprintln(stderr, "vulns:", err)
+		return o, false
+	}
 	if fs.NArg() != 0 || o.jobs < 1 || o.sample < 0 {
-		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]")
+		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]")
 		return o, false
 	}
 	return o, true
@@ -88,6 +95,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "vulns:", err)
 		return 1
+	}
+	if o.merge != "" {
+		if err := runMerge(o, stdout); err != nil {
+			return fail(err)
+		}
+		return 0
 	}
 	reports, err := load(o.extract)
 	if err != nil {
@@ -137,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// selectReports applies -only, then -sample.
+// selectReports applies -only, then -sample, then -shard.
 func selectReports(reports []report, o options) []report {
 	if o.only != "" {
 		want := map[string]bool{}
@@ -155,7 +168,8 @@ func selectReports(reports []report, o options) []report {
 	if o.sample > 0 {
 		reports = pick(reports, o.sample, o.seed)
 	}
-	return reports
+	k, n, _ := parseShard(o.shard) // checked by parseFlags
+	return shard(reports, k, n)
 }
 
 // runAll runs the cases, o.jobs at a time, and returns their results in

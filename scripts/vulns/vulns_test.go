@@ -2,10 +2,12 @@ package main
 
 import (
 	"cmp"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestClassify(t *testing.T) {
@@ -159,5 +161,48 @@ func TestSameCode(t *testing.T) {
 		if got := sameCode([]byte(a), []byte(tt.b)); got != tt.same {
 			t.Errorf("sameCode(a, %q) = %v, want %v", tt.b, got, tt.same)
 		}
+	}
+}
+
+func TestShardsCoverOnce(t *testing.T) {
+	var reports []report
+	for i := range 10 {
+		reports = append(reports, report{ID: fmt.Sprint("GO-", i)})
+	}
+	seen := map[string]int{}
+	for k := 1; k <= 3; k++ {
+		for _, r := range shard(reports, k, 3) {
+			seen[r.ID]++
+		}
+	}
+	for _, r := range reports {
+		if seen[r.ID] != 1 {
+			t.Errorf("%s is in %d shards, want 1", r.ID, seen[r.ID])
+		}
+	}
+	for _, bad := range []string{"0/3", "4/3", "1/0", "x", "1/"} {
+		if _, _, err := parseShard(bad); err == nil {
+			t.Errorf("parseShard(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMergeCountsEachReportOnce(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, rs ...*result) string {
+		p := filepath.Join(dir, name)
+		if err := writeResults(p, rs, summarize(rs), time.Minute, "x"); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.json", &result{ID: "GO-1", Module: "m", Outcome: "refused"}, &result{ID: "GO-2", Module: "m", Outcome: "shipped"})
+	b := write("b.json", &result{ID: "GO-1", Module: "m", Outcome: "shipped"}, &result{ID: "GO-3", Module: "m", Outcome: "shipped"})
+	rs, elapsed, err := merge([]string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[0].Outcome != "shipped" || elapsed != 2*time.Minute {
+		t.Errorf("merge = %d results (first %+v), %v; want 3, GO-1 as the last file has it, 2m", len(rs), rs[0], elapsed)
 	}
 }
