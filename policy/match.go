@@ -8,34 +8,19 @@ import (
 	"github.com/gohotfix/hotfix/internal/symbol"
 )
 
-// module is this module's path. Patching the agent, loader or patcher with a
-// patch would let a patch disable the checks that admitted it.
+// module is this module's path.
 const module = "github.com/gohotfix/hotfix"
 
-// runtimeCore are denied by name as well as by the standard library rule:
-// replacing their code breaks the machinery patching relies on (the
-// scheduler, stop-the-world, the plugin loader), whatever the std rule
-// becomes.
-var runtimeCore = []string{"runtime", "reflect", "unsafe", "sync", "plugin"}
-
 // builtinDenial returns why no policy may allow package pkg, or "".
+// Patching the agent, loader or patcher would let a patch disable the
+// checks that admitted it; the standard library's denials are facts
+// (std.go).
 func builtinDenial(pkg string) string {
-	if pkg == "main" {
-		return ""
-	}
-	for _, p := range runtimeCore {
-		if within(pkg, p) {
-			return fmt.Sprintf("package %q is part of the Go standard library (built-in denial)", pkg)
-		}
-	}
 	if within(pkg, module) {
 		return fmt.Sprintf("package %q is part of hotfix itself (built-in denial)", pkg)
 	}
-	// The go command's own test for standard packages
-	// (cmd/go/internal/search.IsStandardImportPath).
-	first, _, _ := strings.Cut(pkg, "/")
-	if !strings.Contains(first, ".") {
-		return fmt.Sprintf("package %q is part of the Go standard library (built-in denial)", pkg)
+	if Standard(pkg) {
+		return stdDenial(pkg)
 	}
 	return ""
 }
@@ -65,6 +50,11 @@ func (p *Policy) Permits(sym string) error {
 	}
 	if r := builtinDenial(n.Package); r != "" {
 		return denied(r)
+	}
+	if o := n.Outer(); o.Receiver == "" {
+		if r := intrinsic(o.Package + "." + o.Func); r != "" {
+			return denied(r)
+		}
 	}
 	// A Policy built by hand may hold entries Parse would have refused;
 	// refuse everything rather than guess what they meant.

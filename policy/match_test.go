@@ -19,6 +19,9 @@ allow:
     - example.com/app/vault
     - gopkg.in/ini.v1
     - github.com/gohotfix/...
+    - net/textproto
+    - math
+    - sync/...
   types:
     - example.com/app/store.Cache
     - gopkg.in/yaml.v3.Node
@@ -112,13 +115,20 @@ func TestPermits(t *testing.T) {
 		{"deny type glob sibling", "example.com/app/vault.Open", "", "but nothing else"},
 
 		// built-in
-		{"std sync", "sync.(*Mutex).Lock", `package "sync" is part of the Go standard library (built-in denial)`, "explicitly denied"},
-		{"std runtime", "runtime.gopark", `package "runtime" is part of the Go standard library (built-in denial)`, "explicitly denied"},
-		{"std runtime sub", "runtime/debug.SetGCPercent", `package "runtime/debug" is part of the Go standard library (built-in denial)`, "subpackages too"},
-		{"std reflect", "reflect.Value.Call", `package "reflect" is part of the Go standard library (built-in denial)`, "explicitly denied"},
-		{"std plugin", "plugin.Open", `package "plugin" is part of the Go standard library (built-in denial)`, "explicitly denied"},
-		{"std other", "net/http.(*Server).Serve", `package "net/http" is part of the Go standard library (built-in denial)`, "no dot in the first element"},
-		{"std vendor", "vendor/golang.org/x/net/http2/hpack.NewEncoder", `package "vendor/golang.org/x/net/http2/hpack" is part of the Go standard library (built-in denial)`, "std's vendored packages"},
+		{"std runtime", "runtime.gopark", `package "runtime" is built into the runtime (go list -deps runtime): its code runs inside the scheduler, the collector and the stop of the world a patch is written in (built-in denial)`, "the runtime itself"},
+		{"std runtime dep", "internal/bytealg.IndexByte", `package "internal/bytealg" is built into the runtime (go list -deps runtime): its code runs inside the scheduler, the collector and the stop of the world a patch is written in (built-in denial)`, "go list -deps runtime"},
+		{"std runtime tree", "internal/runtime/maps.(*Map).Get", `package "internal/runtime/maps" is built into the runtime (go list -deps runtime): its code runs inside the scheduler, the collector and the stop of the world a patch is written in (built-in denial)`, "internal/runtime/..."},
+		{"std runtime sub", "runtime/debug.SetGCPercent", `package "runtime/debug" is bound to the runtime by linkname (built-in denial)`, "runtime/... is not built into the runtime but bound to it"},
+		{"std reflect", "reflect.Value.Call", `package "reflect" is entered from assembly stubs and linknamed helpers of the runtime (makeFuncStub, methodValueCall, typedmemmove) (built-in denial)`, "the runtime jumps into it"},
+		{"std plugin", "plugin.Open", `package "plugin" is the loader that opens patches (built-in denial)`, "explicitly denied"},
+		{"std intrinsic package", "sync/atomic.AddInt32", `package "sync/atomic" holds compiler intrinsics: calls to its functions become instructions and never reach a patch (built-in denial)`, "every function an intrinsic, though allow.packages sync/... covers it"},
+		{"std intrinsic function", "math.Floor", "math.Floor is a compiler intrinsic: calls to it become instructions and never reach a patch (built-in denial)", "one function of a package the policy allows"},
+		{"std intrinsic sync", "sync.runtime_LoadAcquintptr", "sync.runtime_LoadAcquintptr is a compiler intrinsic: calls to it become instructions and never reach a patch (built-in denial)", "sync is ordinary but for its intrinsics"},
+		{"std sync", "sync.(*Mutex).Lock", "", "sync is ordinary code: allow.packages sync/... allows it"},
+		{"std math", "math.Log", "", "math is allowed, but for its intrinsics"},
+		{"std allowed", "net/textproto.(*Reader).ReadLine", "", "the standard library is allowed like any package"},
+		{"std other", "net/http.(*Server).Serve", notAllowed, "the standard library is allowed like any package"},
+		{"std vendor", "vendor/golang.org/x/net/http2/hpack.NewEncoder", notAllowed, "std's vendored packages too"},
 		{"hotfix", "github.com/gohotfix/hotfix/patcher.Apply", `package "github.com/gohotfix/hotfix/patcher" is part of hotfix itself (built-in denial)`, "even though allow.packages github.com/gohotfix/... covers it"},
 		{"hotfix root", "github.com/gohotfix/hotfix.Start", `package "github.com/gohotfix/hotfix" is part of hotfix itself (built-in denial)`, "the module root"},
 		{"hotfix lookalike", "github.com/gohotfix/hotfixer.F", "", "a path prefix is not a package prefix"},
@@ -192,9 +202,9 @@ func TestPermitsHandBuilt(t *testing.T) {
 		},
 		{
 			name:   "builtin allowed by hand",
-			p:      &Policy{Allow: Rules{Packages: []string{"sync"}}},
-			sym:    "sync.(*Once).Do",
-			want:   `policy: denied: sync.(*Once).Do: package "sync" is part of the Go standard library (built-in denial)`,
+			p:      &Policy{Allow: Rules{Packages: []string{"runtime"}}},
+			sym:    "runtime.gopark",
+			want:   `policy: denied: runtime.gopark: package "runtime" is built into the runtime (go list -deps runtime): its code runs inside the scheduler, the collector and the stop of the world a patch is written in (built-in denial)`,
 			reason: "built-in denials hold even where Parse was bypassed",
 		},
 		{

@@ -196,6 +196,9 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	if err := inRelease(host.bin, opt.Funcs); err != nil {
 		return nil, err
 	}
+	if err := notStandard(opt.Funcs); err != nil {
+		return nil, err
+	}
 	var denied []error
 	for _, fn := range opt.Funcs {
 		if opt.Policy != nil {
@@ -629,6 +632,18 @@ func builtFrom(bi *debug.BuildInfo, rev string) error {
 	}
 	if settings["vcs.modified"] == "true" {
 		return fmt.Errorf("built from a modified tree at %.12s, whose source no revision holds: build the release from a clean checkout", settings["vcs.revision"])
+	}
+	return nil
+}
+
+// notStandard refuses -func for a standard-library function: its fixed
+// code is in a Go root, not in the tree the patch is built from, which
+// would give the patch the release's own code.
+func notStandard(funcs []string) error {
+	for _, fn := range funcs {
+		if n, err := symbol.Parse(fn); err == nil && policy.Standard(n.Package) {
+			return fmt.Errorf("%w: -func %s: a standard-library function: hotfix build does not yet build fixes from a new Go release's root", ErrRefused, fn)
+		}
 	}
 	return nil
 }
