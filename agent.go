@@ -94,9 +94,10 @@ type Agent struct {
 	signers map[string]signer
 
 	// Owned by the loop goroutine (and by Start before it runs).
-	files   map[string]*fileState  // path -> what it holds
-	patches map[string]*patchState // patch ID -> state in this process
-	opened  int                    // plugins opened in this process
+	files    map[string]*fileState  // path -> what it holds
+	patches  map[string]*patchState // patch ID -> state in this process
+	deferred []string               // files Start left to the loop: no manifest
+	opened   int                    // plugins opened in this process
 }
 
 // patchQuiet is how long a patch file without its trailer must go
@@ -244,9 +245,9 @@ func usableDir(dir string, mode os.FileMode) error {
 // startup brings the process to the state the directory asks for: every
 // patch file, applied in sequence order (the order does not change what
 // runs: patches are layered by sequence, see apply). Files that do not
-// even look like patches (no readable manifest) are left to the watcher,
-// which reports every file already there: junk in the directory does not
-// hold up Start, and so main. What the ledger says was applied by an
+// even look like patches (no readable manifest) are left to the loop,
+// which refuses them first thing: junk in the directory does not hold up
+// Start, and so main. What the ledger says was applied by an
 // earlier process is not applied in this one until its file is seen again.
 func (a *Agent) startup() {
 	start := time.Now()
@@ -268,6 +269,8 @@ func (a *Agent) startup() {
 		p := filepath.Join(a.pol.PatchDir, de.Name())
 		if m, err := loader.PeekManifest(p); err == nil {
 			cands = append(cands, cand{p, m.Sequence})
+		} else {
+			a.deferred = append(a.deferred, p)
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
@@ -304,6 +307,15 @@ func (a *Agent) reconcileLedger(present map[string]bool) {
 
 func (a *Agent) loop(ctx context.Context) {
 	defer close(a.done)
+	for _, p := range a.deferred {
+		if ctx.Err() != nil {
+			return
+		}
+		if a.files[p] == nil {
+			a.ready(p, 0, time.Time{})
+		}
+	}
+	a.deferred = nil
 	for {
 		select {
 		case <-ctx.Done():

@@ -12,10 +12,10 @@
 // within a format are ignored by older readers, and a reader refuses a format
 // it does not know with [ErrUnsupportedFormat] rather than guessing.
 //
-// Memory is the truth and the file follows it. An applied, reverted or
-// failed entry is on disk before Record returns; refusals that come in a
-// flood are written in batches (BatchDelay), so junk in the patch
-// directory costs one rewrite per batch, not one per file; Forget drops the
+// Memory is the truth and the file follows it. An entry is on disk before
+// Record returns, but for refusals of files without a readable manifest
+// (junk), which in a flood are written in batches (BatchDelay): junk in the
+// patch directory costs one rewrite per batch, not one per file; Forget drops the
 // refusals of files that are gone. A write that fails (a full disk) keeps
 // the change in memory and is retried with backoff until it succeeds.
 //

@@ -214,11 +214,12 @@ func Read(dir string) ([]Entry, error) {
 // The replaced entry is dropped whole: fields of the old entry that e
 // leaves empty are not carried over.
 //
-// An applied, reverted or failed entry is on disk when Record returns nil.
-// A refused entry may be batched with the refusals that follow it (a
-// flood of junk files must not cost one rewrite of the file each): it is
-// written within [BatchDelay]. Losing it to a crash loses nothing the agent
-// needs; the file is read and refused again at the next start.
+// An entry is on disk when Record returns nil, but for one: a refusal of a
+// file whose manifest could not be read (no ID: junk, a truncated copy) may
+// be batched with the ones that follow it, as a flood of junk files must
+// not cost one rewrite of the file each. It is written within
+// [BatchDelay]. Losing it to a crash loses nothing the agent needs; the
+// file is read and refused again at the next start.
 //
 // An error means the change is in memory but not on disk yet; the flusher
 // keeps trying, and [Ledger.OnFlush] hears of the outcome.
@@ -245,7 +246,7 @@ func (l *Ledger) Record(e Entry) error {
 	e.UpdatedAt = time.Now().UTC() // UTC also drops the monotonic reading, which JSON cannot hold
 	l.entries[e.key()] = e
 	l.f.dirty = true
-	if e.State == Refused && l.batching() {
+	if e.State == Refused && e.ID == "" && l.batching() {
 		l.kick()
 		return nil
 	}

@@ -220,14 +220,7 @@ func TestHostile(t *testing.T) {
 			waitDecided(t, h, cases)
 			t.Logf("%d files decided in %v", len(cases), time.Since(start).Round(time.Millisecond))
 
-			entries, err := ledger.Read(filepath.Join(e.dir, "state"))
-			if err != nil {
-				t.Fatalf("read ledger: %v", err)
-			}
-			byFile := map[string]ledger.Entry{}
-			for _, le := range entries {
-				byFile[le.File] = le
-			}
+			byFile := waitLedger(t, h, filepath.Join(e.dir, "state"))
 			maps := mappedFiles(t, h.pid, e.dir)
 			for _, c := range cases {
 				t.Run(strings.TrimSuffix(c.name, ".so"), func(t *testing.T) {
@@ -326,6 +319,37 @@ func sameAsVerify(t *testing.T, e *hostileEnv, c hostileCase, h *hostProc) {
 
 // waitDecided waits until every case has its log record: a refusal, or for
 // a duplicate the record that says it is applied already.
+// waitLedger waits until every refusal logged is in the ledger, which may
+// write a burst of refusals as one batch (ledger.BatchDelay) after the
+// log lines, and returns the entries by file name.
+func waitLedger(t *testing.T, h *hostProc, state string) map[string]ledger.Entry {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, err := ledger.Read(state)
+		if err != nil {
+			t.Fatalf("read ledger: %v", err)
+		}
+		byFile := map[string]ledger.Entry{}
+		for _, le := range entries {
+			byFile[le.File] = le
+		}
+		var missing []string
+		for _, r := range h.records("patch refused") {
+			if _, ok := byFile[fmt.Sprint(r["file"])]; !ok {
+				missing = append(missing, fmt.Sprint(r["file"]))
+			}
+		}
+		if len(missing) == 0 {
+			return byFile
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refusals logged but not in the ledger after 10s: %v", missing)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func waitDecided(t *testing.T, h *hostProc, cases []hostileCase) {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
