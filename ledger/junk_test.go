@@ -82,6 +82,7 @@ func TestForget(t *testing.T) {
 	}
 	want := []Entry{
 		{File: "other.so", SHA256: "11", State: Refused},
+		{ID: "old", File: "junk.so", State: Refused},
 		{ID: "p", File: "junk.so", State: Reverted},
 	}
 	if diff := cmp.Diff(want, readT(t, dir), ignoreStamps); diff != "" {

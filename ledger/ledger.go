@@ -256,10 +256,12 @@ func (l *Ledger) Record(e Entry) error {
 	return nil
 }
 
-// Forget drops the refused entries of the file name in patch_dir: the
-// file is gone, and its refusal says nothing about code that runs. Applied,
-// reverted and failed entries stay: they are the history of this host's
-// code. The change is batched as a refusal is.
+// Forget drops the refusals of the file name in patch_dir that were made
+// before its manifest could be read (no ID: junk, a truncated copy): the
+// file is gone, and they say nothing about any patch. Every entry with a
+// patch ID stays, refusals too: an operator (or the fleet playbook, which
+// removes a refused file) still needs to read why that patch was refused.
+// The change is batched as such a refusal is.
 func (l *Ledger) Forget(file string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -267,7 +269,7 @@ func (l *Ledger) Forget(file string) {
 		return
 	}
 	for k, e := range l.entries {
-		if e.File == file && e.State == Refused {
+		if e.File == file && e.State == Refused && e.ID == "" {
 			delete(l.entries, k)
 			l.f.dirty = true
 		}
