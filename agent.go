@@ -289,20 +289,25 @@ func (a *Agent) startup() {
 // reconcileLedger closes what earlier processes left in the ledger: an
 // entry "applied" by another process instance (not PID: a container's
 // service is PID 1 at every start) describes code that no longer runs, and
-// the refusals of files no longer in patch_dir describe nothing.
+// the refusals of junk no longer in patch_dir are compacted.
 func (a *Agent) reconcileLedger(present map[string]bool) {
 	for _, e := range a.ledger.Entries() {
-		switch {
-		case e.State == ledger.Applied && e.Instance != ledger.Instance():
+		if e.State == ledger.Applied && e.Instance != ledger.Instance() {
 			e.State = ledger.Reverted
 			e.Reason = "process restarted and the patch file is no longer in patch_dir"
 			if err := a.ledger.Record(e); err != nil {
 				a.log.Error("ledger write failed", "file", a.ledger.Path(), "patch", e.ID, "reason", err)
 			}
-		case e.State == ledger.Refused && !present[e.File]:
-			a.ledger.Forget(e.File)
 		}
 	}
+	a.ledger.Compact(func(file string) bool { return present[file] })
+}
+
+// present reports whether patch_dir holds the file name, as far as the
+// agent has seen; for ledger.Compact.
+func (a *Agent) present(name string) bool {
+	_, ok := a.files[filepath.Join(a.pol.PatchDir, name)]
+	return ok
 }
 
 func (a *Agent) loop(ctx context.Context) {
@@ -329,7 +334,7 @@ func (a *Agent) loop(ctx context.Context) {
 				a.ready(ev.Path, ev.Settle, ev.First)
 			case watcher.Removed:
 				a.forgetFile(ev.Path)
-				a.ledger.Forget(filepath.Base(ev.Path))
+				a.ledger.Compact(a.present)
 			}
 		case err, ok := <-a.patchW.Errors():
 			if ok {

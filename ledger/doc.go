@@ -15,9 +15,10 @@
 // Memory is the truth and the file follows it. An entry is on disk before
 // Record returns, but for refusals of files without a readable manifest
 // (junk), which in a flood are written in batches (BatchDelay): junk in the
-// patch directory costs one rewrite per batch, not one per file; Forget drops the
-// refusals of files that are gone. A write that fails (a full disk) keeps
-// the change in memory and is retried with backoff until it succeeds.
+// patch directory costs one rewrite per batch, not one per file; Compact
+// keeps only the KeepGone most recent of those whose file is gone. A write
+// that fails (a full disk) keeps the change in memory and is retried with
+// backoff until it succeeds.
 //
 // A file name is written exactly: a name that is not UTF-8 also goes,
 // base64, in file_bytes. Each entry names the process instance that wrote

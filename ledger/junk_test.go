@@ -3,8 +3,6 @@ package ledger
 import (
 	"fmt"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestFileNamesRoundTrip(t *testing.T) {
@@ -65,28 +63,41 @@ func TestRefusalsAreBatched(t *testing.T) {
 	}
 }
 
-func TestForget(t *testing.T) {
+func TestCompact(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	l := openT(t, dir)
+	const n = KeepGone + 50
+	for i := range n {
+		recordT(t, l, Entry{File: fmt.Sprintf("junk%03d.so", i), SHA256: "11", State: Refused})
+	}
 	recordT(t, l,
-		Entry{File: "junk.so", SHA256: "11", State: Refused},
-		Entry{File: "junk.so", SHA256: "22", State: Refused},
-		Entry{ID: "old", File: "junk.so", State: Refused},
-		Entry{ID: "p", File: "junk.so", State: Reverted},
-		Entry{File: "other.so", SHA256: "11", State: Refused},
+		Entry{ID: "old", File: "junk000.so", State: Refused},
+		Entry{ID: "p", File: "junk001.so", State: Reverted},
+		Entry{File: "here.so", SHA256: "11", State: Refused},
 	)
-	l.Forget("junk.so")
+	l.Compact(func(file string) bool { return file == "here.so" })
 	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	want := []Entry{
-		{File: "other.so", SHA256: "11", State: Refused},
-		{ID: "old", File: "junk.so", State: Refused},
-		{ID: "p", File: "junk.so", State: Reverted},
+	got := map[string]bool{}
+	junk := 0
+	for _, e := range readT(t, dir) {
+		got[e.ID+"/"+e.File] = true
+		if e.ID == "" && e.File != "here.so" {
+			junk++
+		}
 	}
-	if diff := cmp.Diff(want, readT(t, dir), ignoreStamps); diff != "" {
-		t.Errorf("after Forget (-want +got):\n%s", diff)
+	if junk != KeepGone {
+		t.Errorf("%d refusals of gone junk kept, want %d", junk, KeepGone)
+	}
+	for _, k := range []string{"old/junk000.so", "p/junk001.so", "/here.so", fmt.Sprintf("/junk%03d.so", n-1)} {
+		if !got[k] {
+			t.Errorf("%s dropped: entries with an ID, of present files, and the most recent junk stay", k)
+		}
+	}
+	if got["/junk000.so"] {
+		t.Errorf("the oldest gone junk refusal was kept")
 	}
 }
 

@@ -256,27 +256,37 @@ func (l *Ledger) Record(e Entry) error {
 	return nil
 }
 
-// Forget drops the refusals of the file name in patch_dir that were made
-// before its manifest could be read (no ID: junk, a truncated copy): the
-// file is gone, and they say nothing about any patch. Every entry with a
-// patch ID stays, refusals too: an operator (or the fleet playbook, which
-// removes a refused file) still needs to read why that patch was refused.
-// The change is batched as such a refusal is.
-func (l *Ledger) Forget(file string) {
+// KeepGone is how many refusals of junk files that are gone Compact keeps,
+// the most recent: enough for an operator, or the fleet playbook (which
+// removes a file its host refused), to read why; not a ledger that grows
+// with every junk file ever dropped.
+const KeepGone = 100
+
+// Compact drops the refusals made before a file's manifest could be read
+// (no patch ID: junk, a truncated copy, a bad signature) whose file is no
+// longer in patch_dir, but the KeepGone most recent. Every entry with a
+// patch ID stays. The change is batched as such a refusal is.
+func (l *Ledger) Compact(present func(file string) bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lock == nil {
 		return
 	}
-	for k, e := range l.entries {
-		if e.File == file && e.State == Refused && e.ID == "" {
-			delete(l.entries, k)
-			l.f.dirty = true
+	var gone []Entry
+	for _, e := range l.entries {
+		if e.ID == "" && e.State == Refused && !present(e.File) {
+			gone = append(gone, e)
 		}
 	}
-	if l.f.dirty {
-		l.kick()
+	if len(gone) <= KeepGone {
+		return
 	}
+	slices.SortFunc(gone, func(a, b Entry) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	for _, e := range gone[KeepGone:] {
+		delete(l.entries, e.key())
+	}
+	l.f.dirty = true
+	l.kick()
 }
 
 // sorted returns the entries in the order of [Ledger.Entries]; the caller
