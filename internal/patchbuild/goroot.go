@@ -301,7 +301,7 @@ func inRoot(files map[string][]byte, dir string) bool {
 // a.in.GoRoot has them, once it has checked that the root is one of the
 // release's Go.
 func (a *analysis) loadStd(ctx context.Context) error {
-	v, err := goOut(ctx, a.in.Fix, goRootEnv(a.in.GoRoot), "env", "GOVERSION")
+	v, err := rootVersion(ctx, a.in.Fix, a.in.GoRoot)
 	if err != nil {
 		return fmt.Errorf("-goroot %s: %w", a.in.GoRoot, err)
 	}
@@ -366,3 +366,15 @@ func (b *pluginBuild) inPrivateRoot(files map[string][]byte) map[string][]byte {
 }
 
 func privateRootDir(tmp string) string { return filepath.Join(tmp, "goroot") }
+
+// rootVersion returns the Go release of the root dir: the first line of
+// its VERSION file, as release archives and the toolchains the go command
+// downloads have it, or else what its go command says. A go command of
+// another release reports its own version whatever GOROOT says.
+func rootVersion(ctx context.Context, dir, root string) (string, error) {
+	if b, err := os.ReadFile(filepath.Join(root, "VERSION")); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		return strings.TrimSpace(line), nil
+	}
+	return goOut(ctx, dir, goRootEnv(root), "env", "GOVERSION")
+}

@@ -117,6 +117,10 @@ func TestGoRootFacts(t *testing.T) {
 	if got, err := goOut(ctx, app, goRootEnv(priv), "env", "GOROOT"); err != nil || got != priv {
 		t.Errorf("go env GOROOT with GOROOT=%s GOTOOLCHAIN=local: %q, %v", priv, got, err)
 	}
+	// The root's release, from its VERSION file.
+	if v, err := rootVersion(ctx, app, priv); err != nil || v != goEnv(t, "GOVERSION") {
+		t.Errorf("rootVersion(%s) = %q, %v; want %s", priv, v, err, goEnv(t, "GOVERSION"))
+	}
 	// The same program from the copy and from the root: the same bytes,
 	// with -trimpath, so the plugin's unchanged packages keep the host's
 	// fingerprints.
@@ -177,6 +181,9 @@ func otherReleaseFacts(t *testing.T, app, priv string) {
 		t.Errorf("GOROOT=%s GOTOOLCHAIN=%s go env GOROOT: %q, %v; want the switched toolchain's root %s", priv, other, got, err, otherRoot)
 	}
 	env := []string{"GOROOT=" + otherRoot, "GOTOOLCHAIN=local"}
+	if v, err := runWith(ctx, app, "go", env, "env", "GOVERSION"); err != nil || strings.TrimSpace(v) != local {
+		t.Errorf("%s's go command with GOROOT=%s: go env GOVERSION = %q, %v; want its own %s (so rootVersion reads VERSION)", local, otherRoot, v, err, local)
+	}
 	out, err := runWith(ctx, app, "go", env, "build", "-o", os.DevNull, ".")
 	if err == nil || !strings.Contains(out, "does not match go tool version") {
 		t.Errorf("%s's go command building with %s's root: %v\n%s\nwant a version mismatch", local, other, err, out)
