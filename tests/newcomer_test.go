@@ -115,7 +115,7 @@ func TestFuncNameErrors(t *testing.T) {
 	for fn, want := range map[string]string{
 		"example.com/hostapp/greet.Helo": "-func example.com/hostapp/greet.Helo: not in the release binary: no function of that name; did you mean example.com/hostapp/greet.Hello?",
 		"nosuch.Func":                    "-func nosuch.Func: not in the release binary: no package nosuch in it",
-		"net/http.(*ServeMux).ServeHTTP": "-func net/http.(*ServeMux).ServeHTTP: a standard-library function: hotfix build does not yet build fixes from a new Go release's root",
+		"net/http.(*ServeMux).ServeHTTP": "-func net/http.(*ServeMux).ServeHTTP: a standard-library function: its fixed code is in a new Go release's root; build without -func, with -goroot DIR",
 	} {
 		out, err := run(f.src, f.hotfix, "build", "-binary", f.host, "-policy", "policy.yaml", "-o", filepath.Join(t.TempDir(), "x.so"), "-func", fn)
 		if err == nil || !strings.Contains(out, want) {

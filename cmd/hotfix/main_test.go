@@ -117,7 +117,7 @@ func TestHelp(t *testing.T) {
 		if code != 0 || errs != "" {
 			t.Errorf("hotfix %v: exit %d, stderr %q", args, code, errs)
 		}
-		for _, want := range []string{"usage: hotfix build", "-binary string", "-policy string", `(default "hotfix.yaml")`, "-dry-run"} {
+		for _, want := range []string{"usage: hotfix build", "-binary string", "-policy string", `(default "hotfix.yaml")`, "-dry-run", "-goroot string"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("hotfix %v: stdout lacks %q:\n%s", args, want, out)
 			}
@@ -128,7 +128,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("hotfix %v: exit %d:\n%s", args, code, out)
 		}
 	}
-	for _, args := range [][]string{{}, {"nosuch"}, {"build", "-nosuch"}, {"help", "nosuch"}} {
+	for _, args := range [][]string{{}, {"nosuch"}, {"build", "-nosuch"}, {"help", "nosuch"}, {"build", "-goroot", "/x", "-func", "net/textproto.readMIMEHeader"}} {
 		if code, out, errs := hotfix(t, args...); code != 2 || out != "" || errs == "" {
 			t.Errorf("hotfix %v: exit %d, stdout %q, stderr %q; want 2, nothing, a reason", args, code, out, errs)
 		}

@@ -29,6 +29,10 @@ type analyzeInput struct {
 	// means the one the go command in Fix selects. Some facts about the
 	// export data depend on it (funcLits).
 	GoVersion string
+	// GoRoot is a Go root holding the fixed standard library (hotfix build
+	// -goroot): the release's standard packages are compared with its.
+	// "" compares the packages of modules only.
+	GoRoot string
 }
 
 // analysis is one comparison of the release with the fix.
@@ -40,6 +44,9 @@ type analysis struct {
 	base   map[string]*packages.Package // by import path, files only
 	fix    map[string]*packages.Package
 	cgo    map[string]bool // packages with a changed cgo file
+	// releaseRoot is the Go root of the release's toolchain, set when the
+	// standard library is compared (GoRoot).
+	releaseRoot string
 }
 
 // analyze compares the release source with the fix, package by package,
@@ -62,7 +69,7 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	fmt.Fprintf(in.Log, "comparing the working tree with the release source\n")
 	var berr, ferr error
-	both(func() { a.base, berr = loadFiles(ctx, in.Base) }, func() { a.fix, ferr = loadFiles(ctx, in.Fix) })
+	both(func() { a.base, berr = loadFiles(ctx, in.Base, in.GoRoot != "") }, func() { a.fix, ferr = loadFiles(ctx, in.Fix, false) })
 	if berr != nil {
 		return nil, fmt.Errorf("release source: %w", berr)
 	}
@@ -74,10 +81,15 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return nil, err
 	}
 	a.plan.Main = a.main
+	if in.GoRoot != "" {
+		if err := a.loadStd(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.plan.imports = map[string][]string{}
 	for path, p := range a.base {
-		for imp := range p.Imports {
-			a.plan.imports[path] = append(a.plan.imports[path], imp)
+		for _, ip := range p.Imports {
+			a.plan.imports[path] = append(a.plan.imports[path], importedPath(ip))
 		}
 	}
 	changed := a.changedPackages()
@@ -86,27 +98,24 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return a.plan, nil
 	}
 	fmt.Fprintf(in.Log, "type-checking %d changed package(s) in both trees\n", len(changed))
-	var bt, ft map[string]*packages.Package
-	both(func() { bt, berr = loadTyped(ctx, in.Base, changed, in.Flags) }, func() { ft, ferr = loadTyped(ctx, in.Fix, changed, in.Flags) })
-	if berr != nil {
-		return nil, fmt.Errorf("release source: %w", berr)
-	}
-	if ferr != nil {
-		return nil, fmt.Errorf("working tree: %w", ferr)
+	bt, ft, err := a.loadChanged(ctx, changed)
+	if err != nil {
+		return nil, err
 	}
 	for _, path := range changed {
 		if a.cgo[path] {
 			continue // refused as a whole: what cgo generates is not the source
 		}
-		bs, err := newSide(in.Base, bt[path])
+		broot, froot := a.roots(path)
+		bs, err := newSide(broot, bt[path])
 		if err != nil {
 			return nil, err
 		}
-		fs, err := newSide(in.Fix, ft[path])
+		fs, err := newSide(froot, ft[path])
 		if err != nil {
 			return nil, err
 		}
-		d := &pkgDiff{a: a, path: path, main: bt[path].Name == "main" && path == a.main, b: bs, f: fs}
+		d := &pkgDiff{a: a, path: path, main: bt[path].Name == "main" && path == a.main, std: a.std(path), b: bs, f: fs}
 		d.decls()
 		if err := d.targets(); err != nil {
 			return nil, err
@@ -114,6 +123,50 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	a.plan.sort()
 	return a.plan, nil
+}
+
+// loadChanged type-checks the changed packages in both trees: the fix's
+// standard packages against the release's imports (typeStd), the others
+// with go/packages.
+func (a *analysis) loadChanged(ctx context.Context, changed []string) (bt, ft map[string]*packages.Package, err error) {
+	var mods []string
+	for _, path := range changed {
+		if !a.std(path) {
+			mods = append(mods, path)
+		}
+	}
+	var berr, ferr error
+	both(func() { bt, berr = loadTyped(ctx, a.in.Base, changed, a.in.Flags) }, func() { ft, ferr = loadTyped(ctx, a.in.Fix, mods, a.in.Flags) })
+	if berr != nil {
+		return nil, nil, fmt.Errorf("release source: %w", berr)
+	}
+	if ferr != nil {
+		return nil, nil, fmt.Errorf("working tree: %w", ferr)
+	}
+	for _, path := range changed {
+		if !a.std(path) || a.cgo[path] {
+			continue
+		}
+		if ft[path], err = typeStd(a.fix[path], bt[path]); err != nil {
+			return nil, nil, fmt.Errorf("-goroot %s: %w", a.in.GoRoot, err)
+		}
+	}
+	return bt, ft, nil
+}
+
+// std reports whether path is a package of the standard library compared
+// with a new Go root's.
+func (a *analysis) std(path string) bool {
+	return a.in.GoRoot != "" && stdPackage(path) && a.base[path] != nil && a.base[path].Module == nil
+}
+
+// roots returns the directories the positions of a package's files are
+// given relative to, in the release and in the fix.
+func (a *analysis) roots(path string) (base, fix string) {
+	if a.std(path) {
+		return filepath.Join(a.releaseRoot, "src"), filepath.Join(a.in.GoRoot, "src")
+	}
+	return a.in.Base, a.in.Fix
 }
 
 // changedPackages returns the packages linked into the release whose
@@ -201,8 +254,8 @@ func (a *analysis) releasePackages() map[string]bool {
 			return
 		}
 		seen[path] = true
-		for imp := range p.Imports {
-			walk(imp)
+		for _, ip := range p.Imports {
+			walk(importedPath(ip))
 		}
 	}
 	walk(a.main)
@@ -271,8 +324,10 @@ func (a *analysis) changedFiles(bp, fp *packages.Package) []string {
 }
 
 func (a *analysis) rootOf(path string) string {
-	if strings.HasPrefix(path, a.in.Base+string(filepath.Separator)) {
-		return a.in.Base
+	for _, root := range []string{a.in.Base, filepath.Join(a.releaseRoot, "src"), filepath.Join(a.in.GoRoot, "src")} {
+		if strings.HasPrefix(path, root+string(filepath.Separator)) {
+			return root
+		}
 	}
 	return a.in.Fix
 }
@@ -293,7 +348,9 @@ func importsC(path string) bool {
 	return false
 }
 
-func loadFiles(ctx context.Context, dir string) (map[string]*packages.Package, error) {
+// loadFiles lists the packages the module at dir builds, of every module,
+// and with std those of the standard library.
+func loadFiles(ctx context.Context, dir string, std bool) (map[string]*packages.Package, error) {
 	cfg := &packages.Config{
 		Context: ctx,
 		Dir:     dir,
@@ -308,7 +365,7 @@ func loadFiles(ctx context.Context, dir string) (map[string]*packages.Package, e
 	}
 	m := map[string]*packages.Package{}
 	for _, p := range pkgs {
-		if p.Module == nil {
+		if p.Module == nil && !(std && stdPackage(p.PkgPath)) {
 			continue // the standard library comes with the toolchain
 		}
 		m[p.PkgPath] = p
@@ -317,6 +374,9 @@ func loadFiles(ctx context.Context, dir string) (map[string]*packages.Package, e
 }
 
 func loadTyped(ctx context.Context, dir string, paths, flags []string) (map[string]*packages.Package, error) {
+	if len(paths) == 0 {
+		return map[string]*packages.Package{}, nil // no pattern would load "."
+	}
 	var build []string
 	for _, f := range flags {
 		if !strings.HasPrefix(f, "-ldflags") {

@@ -38,6 +38,7 @@ type Options struct {
 	Binary   string             // the release binary itself; when set, Base is not built
 	Main     string             // main package of the release (pattern relative to Dir); "" to find it
 	Funcs    []string           // target functions, as linker symbols; none: found by comparing Base with Dir
+	GoRoot   string             // a Go root with the fixed standard library (a point release); "": modules only
 	Policy   *policy.Policy     // the allowed targets and the build flags; nil allows every target
 	Flags    []string           // go build flags of the release; nil: from Policy (see Flags)
 	Version  string             // "" for a unique default
@@ -150,6 +151,16 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	}
 	if err := useHostToolchain(opt); err != nil {
 		return nil, err
+	}
+	if opt.GoRoot != "" {
+		abs, err := filepath.Abs(opt.GoRoot)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(abs, "src")); err != nil {
+			return nil, fmt.Errorf("-goroot %s: not a Go root: %w", opt.GoRoot, err)
+		}
+		opt.GoRoot = abs
 	}
 	if len(opt.Funcs) > 0 {
 		return buildFuncs(ctx, opt)
@@ -277,7 +288,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	}
 	took := Timings{Release: time.Since(t0)}
 	t0 = time.Now()
-	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: host.bin.BuildInfo().GoVersion})
+	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: host.bin.BuildInfo().GoVersion, GoRoot: opt.GoRoot})
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +296,9 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	took.Analysis = time.Since(t0)
 	res := &Result{Plan: plan, Took: took}
 	fmt.Fprintf(opt.Plan, "release %s (%s), working tree %s\n", wt.rev[:12], opt.baseName(), absDir)
+	if opt.GoRoot != "" {
+		fmt.Fprintf(opt.Plan, "standard library: %s, the fixes from %s\n", plan.goroot, opt.GoRoot)
+	}
 	if err := plan.Write(opt.Plan); err != nil {
 		return nil, err
 	}
@@ -391,10 +405,15 @@ type pluginBuild struct {
 // finish builds the plugin, adds the manifest, checks the result against
 // the host and writes it.
 func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
-	files, env, err := shadowModCache(b.tmp, b.files)
+	files, err := b.privateRoot(opt)
 	if err != nil {
 		return nil, err
 	}
+	files, _, err = shadowModCache(b.tmp, files)
+	if err != nil {
+		return nil, err
+	}
+	env := shadowEnv(b.tmp)
 	overlayFile, err := writeOverlay(b.tmp, files)
 	if err != nil {
 		return nil, err
@@ -490,7 +509,7 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 		if err != nil {
 			return nil, err
 		}
-		for path, src := range regen {
+		for path, src := range b.inPrivateRoot(regen) {
 			if _, ok := files[path]; ok || !strings.HasPrefix(path, modCache()+string(filepath.Separator)) {
 				files[path] = src
 			}
@@ -642,7 +661,7 @@ func builtFrom(bi *debug.BuildInfo, rev string) error {
 func notStandard(funcs []string) error {
 	for _, fn := range funcs {
 		if n, err := symbol.Parse(fn); err == nil && policy.Standard(n.Package) {
-			return fmt.Errorf("%w: -func %s: a standard-library function: hotfix build does not yet build fixes from a new Go release's root", ErrRefused, fn)
+			return fmt.Errorf("%w: -func %s: a standard-library function: its fixed code is in a new Go release's root; build without -func, with -goroot DIR", ErrRefused, fn)
 		}
 	}
 	return nil

@@ -89,6 +89,7 @@ type pkgDiff struct {
 	a       *analysis
 	path    string
 	main    bool // the release's main package
+	std     bool // a standard package, compared with a new Go root's (goroot.go)
 	b, f    *side
 	changed []*change
 	// addedConsts are declarations of the fix's new unexported constants,

@@ -32,7 +32,9 @@
 //     lines), mainpkg.go (package main rewritten for the plugin),
 //     sources.go (the overlay the plugin compiles), internal.go (an
 //     importable package that links an internal one), modcache.go (a
-//     private module cache for a bumped dependency's patched files);
+//     private module cache for a bumped dependency's patched files),
+//     goroot.go (the standard library compared with a newer Go root's,
+//     and built in a private copy of the release's root);
 //   - the go build: build.go (the build, the generated main, the manifest),
 //     gocmd.go (git worktree of the release, the host build, go and git
 //     commands), escape.go (every replaced function's parameters keep

@@ -54,6 +54,10 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
 		d.refuse(pos, sym, "generic function changed", "a generic function of package main: the patch's copy of main cannot hold a second generic copy of it")
 		return
 	}
+	if d.std {
+		d.refuse(pos, sym, "generic function changed", stdSpliceOnly)
+		return
+	}
 	g := &genericFunc{pkg: d.path, sym: sym, pos: pos, sig: types.TypeString(ff.obj.Type(), qualifyName),
 		copyName: fmt.Sprintf("hotfixG%d", len(d.a.plan.generics)), name: ff.decl.Name.Name}
 	sig := ff.obj.Type().(*types.Signature)

@@ -188,8 +188,10 @@ func findMain(ctx context.Context, dir string) (string, error) {
 	return mains[0], nil
 }
 
+// goOut runs the go command: the one of the Go root env names, if it
+// names one (goBinary).
 func goOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	return run(ctx, dir, env, "go", args...)
+	return run(ctx, dir, env, goBinary(env), args...)
 }
 
 func run(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
@@ -218,7 +220,7 @@ func writeFileAtomic(path string, b []byte) error {
 // runAll runs the go command and returns what it printed on both outputs
 // (the compiler's -m diagnostics go to stderr).
 func runAll(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(ctx, goBinary(env), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()

@@ -3,6 +3,8 @@ package patchbuild
 import (
 	"slices"
 	"strings"
+
+	"github.com/gohotfix/hotfix/policy"
 )
 
 // The plugin's main package imports the package of every target, so that
@@ -16,6 +18,11 @@ import (
 // importable reports whether a package at path from may import pkg under
 // Go's rule for internal directories.
 func importable(from, pkg string) bool {
+	if strings.HasPrefix(pkg, "vendor/") && !policy.Standard(from) {
+		// The standard library's vendored packages: "use of vendored
+		// package not allowed" outside it.
+		return false
+	}
 	elems := strings.Split(pkg, "/")
 	for i, e := range elems {
 		if e != "internal" {

@@ -59,13 +59,22 @@ func shadowModCache(tmp string, files map[string][]byte) (map[string][]byte, []s
 }
 
 // shadowEnv is the environment for a go command that must see the patched
-// dependencies shadowModCache wrote under tmp, if it wrote any.
+// dependencies shadowModCache wrote under tmp, if it wrote any, and the
+// private Go root privateRoot made there, if it made one (goroot.go).
 func shadowEnv(tmp string) []string {
-	shadow := filepath.Join(tmp, "modcache")
-	if _, err := os.Stat(shadow); err != nil {
-		return nil
+	var env []string
+	if shadow := filepath.Join(tmp, "modcache"); exists(shadow) {
+		env = append(env, "GOMODCACHE="+shadow)
 	}
-	return []string{"GOMODCACHE=" + shadow}
+	if root := privateRootDir(tmp); exists(root) {
+		env = append(env, goRootEnv(root)...)
+	}
+	return env
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // moduleDir returns the module directory of a path relative to the module

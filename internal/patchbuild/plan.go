@@ -30,6 +30,7 @@ type Plan struct {
 	generics []*genericFunc      // changed generic functions (generic.go)
 	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)
 	escapes  []*paramSet         // replaced functions' parameters (escape.go)
+	goroot   string              // the release's Go root, when standard packages were compared (goroot.go)
 }
 
 // Target is one function the patch replaces.

@@ -51,7 +51,10 @@ func (d *pkgDiff) settle() {
 		return
 	}
 	why := ""
-	if d.hasGeneric() {
+	switch {
+	case d.std:
+		why = stdSpliceOnly
+	case d.hasGeneric():
 		why = "the package also has a changed generic function, whose copy needs the release's package as it is: ship them in two patches"
 	}
 	for _, f := range d.carried {

@@ -25,7 +25,7 @@ import (
 // a rebuilt package (rebuild.go) can carry it, and only when no other
 // package refers to it.
 func (d *pkgDiff) newSignature(k string, bf, ff *funcDecl) bool {
-	if d.main || bf.obj == nil || ff.obj == nil ||
+	if d.main || d.std || bf.obj == nil || ff.obj == nil ||
 		bf.decl.Body == nil || ff.decl.Body == nil || bf.decl.Type.TypeParams != nil || ff.decl.Type.TypeParams != nil ||
 		directives([]*ast.CommentGroup{bf.decl.Doc}) != directives([]*ast.CommentGroup{ff.decl.Doc}) {
 		return false

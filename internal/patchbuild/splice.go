@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gohotfix/hotfix/policy"
 )
 
 // splice builds, for each file of the release that holds a changed
@@ -135,7 +137,9 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 		path, _ := strconv.Unquote(is.Path.Value)
 		name := "_"
 		if pn != nil {
-			name = pn.Name()
+			// The package's path, as needed and used have it: a
+			// standard package's vendored import is vendor/... there.
+			name, path = pn.Name(), pn.Imported().Path()
 		} else if is.Name != nil {
 			name = is.Name.Name
 		}
@@ -165,13 +169,14 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 		if p, ok := byName[k.name]; ok && p != k.path {
 			return nil, fmt.Errorf("%s: the new code uses %s for %s, the release's file for %s: rename the import in the fix", rel(d.b.root, tf.Name()), k.name, k.path, p)
 		}
+		src := strconv.Quote(sourceImport(d.path, k.path))
 		switch {
 		case k.name == ".":
-			add = append(add, ". "+strconv.Quote(k.path))
+			add = append(add, ". "+src)
 		case k.name == needed[k]:
-			add = append(add, strconv.Quote(k.path))
+			add = append(add, src)
 		default:
-			add = append(add, k.name+" "+strconv.Quote(k.path))
+			add = append(add, k.name+" "+src)
 		}
 	}
 	if len(add) == 0 {
@@ -265,4 +270,18 @@ func usesOutside(n ast.Node, info *types.Info, pkg *types.Package, skip func(tok
 		}
 		return true
 	})
+}
+
+// sourceImport returns how a file of package pkg writes the import of the
+// package at path: a standard package imports the standard library's
+// vendored copy of golang.org/x/net as golang.org/x/net, which is
+// vendor/golang.org/x/net to the type checker and the linker
+// (`go list -f {{.ImportMap}} net/http`).
+func sourceImport(pkg, path string) string {
+	if policy.Standard(pkg) {
+		if p, ok := strings.CutPrefix(path, "vendor/"); ok {
+			return p
+		}
+	}
+	return path
 }

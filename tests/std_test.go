@@ -1,0 +1,139 @@
+package tests
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohotfix/hotfix/loader"
+)
+
+// TestStdFixGoRoot: a standard-library fix from a Go point release, live in
+// a net/http service built by the release before it. The point release is
+// made here: a hard-linked copy of the Go root of the toolchain the tests
+// run with (Go 1.27's lives in the module cache), with a new bound in
+// net/textproto's readMIMEHeader (a header line longer than 1024 bytes is
+// a protocol error), written as a new file so the link to the release's is
+// broken. The host allows net/textproto, so `hotfix flags` builds it with
+// -gcflags=net/textproto=-l, and no function of it is inlined into the
+// binary (the fixture's host, whose policy does not allow it, has some).
+// One patch, built with `hotfix build -goroot`, carries the standard
+// library's fix and the application's (greet.Hello answers v1): under
+// load, a request with a 2000-byte header that the release answers is
+// refused with 400 once the file is dropped, and answered again once it
+// is deleted.
+func TestStdFixGoRoot(t *testing.T) {
+	f := requireFixture(t)
+	root := stdPointRelease(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join("testdata", "stdpolicy.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	gitRelease(t, src)
+	flags := mustFlags(t, src, f.hotfix)
+	if !strings.Contains(flags, "-gcflags=net/textproto=-l") {
+		t.Fatalf("hotfix flags for a policy allowing net/textproto: %s", flags)
+	}
+	host := filepath.Join(t.TempDir(), "host")
+	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
+	if got := inlinedFrom(t, host, "net/textproto."); len(got) != 0 {
+		t.Errorf("built with -gcflags=net/textproto=-l, the host still has net/textproto inlined: %v", got)
+	}
+	if got := inlinedFrom(t, f.host, "net/textproto."); len(got) == 0 {
+		t.Errorf("the fixture's host, built without -l on net/textproto, has none of its functions inlined: the check above proves nothing")
+	}
+
+	if err := copyTree(filepath.Join("testdata", "patches", "v1"), src); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "std.so")
+	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-goroot", root, "-version", "std1", "-o", patch)
+	t.Logf("hotfix build -goroot:\n%s", out)
+	for _, fn := range []string{"net/textproto.readMIMEHeader", "example.com/hostapp/greet.Hello"} {
+		if !strings.Contains(out, fn) {
+			t.Errorf("the plan does not replace %s", fn)
+		}
+	}
+
+	dir := newWorkDir(t, "stdpolicy.yaml")
+	h := startHost(t, host, dir)
+	long := strings.Repeat("a", 2000)
+	wantStatus(t, h, long, http.StatusOK, "the release accepts a 2000-byte header line")
+	h.waitGreet("v0")
+	load := startFieldLoad(h, "/greet?name=x", [][2]string{{"hello", "hello"}, {"x", "x"}, {"v0", "v1"}})
+	drop(t, dir, patch, "std.so")
+	h.waitRecord("patch applied", 1)
+	h.waitGreet("v1")
+	wantStatus(t, h, long, http.StatusBadRequest, "the fix refuses a header line over 1024 bytes")
+	wantStatus(t, h, strings.Repeat("a", 1000), http.StatusOK, "and accepts one under the bound")
+	remove(t, dir, "std.so")
+	h.waitRecord("patch reverted", 1)
+	h.waitGreet("v0")
+	wantStatus(t, h, long, http.StatusOK, "reverted: the release's code accepts it again")
+	t.Logf("%d calls under load, each answered by one whole version", load.finish(t))
+}
+
+// stdPointRelease makes a Go point release of the toolchain the tests run
+// with: `cp -al` of its root, and net/textproto/reader.go rewritten with a
+// bound on a header line's length.
+func stdPointRelease(t *testing.T) string {
+	t.Helper()
+	goroot := mustRun(t, ".", "go", "env", "GOROOT")
+	dir := filepath.Join(t.TempDir(), "go")
+	mustRun(t, ".", "cp", "-al", goroot, dir)
+	// A module cache's directories are read-only: let the test write
+	// one file, and remove the copy afterwards.
+	t.Cleanup(func() { run(".", "chmod", "-R", "u+w", dir) })
+	file := filepath.Join(dir, "src", "net", "textproto", "reader.go")
+	mustRun(t, ".", "chmod", "u+w", filepath.Dir(file))
+	b := readFile(file)
+	old := "\t\tkv, err := r.readContinuedLineSlice(maxMemory, mustHaveFieldNameColon)\n\t\tif len(kv) == 0 {\n\t\t\treturn m, err\n\t\t}\n"
+	if strings.Count(string(b), old) != 1 {
+		t.Fatalf("%s: no header loop to bound", file)
+	}
+	fixed := strings.Replace(string(b), old, old+"\t\tif len(kv) > 1024 {\n\t\t\treturn m, ProtocolError(\"header line too long\")\n\t\t}\n", 1)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// inlinedFrom returns the functions whose names start with prefix that the
+// binary has inlined somewhere.
+func inlinedFrom(t *testing.T, bin, prefix string) []string {
+	t.Helper()
+	b, err := loader.ReadBinary(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := b.InlinedWithPrefix(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// wantStatus sends a GET with an X-Long header of value v and fails the
+// test unless h answers with the status want.
+func wantStatus(t *testing.T, h *hostProc, v string, want int, why string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+h.addr+"/greet?name=x", nil)
+	req.Header.Set("X-Long", v)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET with a %d-byte header: %v", len(v), err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("GET with a %d-byte header: %s, want %d: %s\n%s", len(v), resp.Status, want, why, h.logs)
+	}
+}
