@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/hotfix-bench.XXXXXX)}
 COUNT=${BENCH_COUNT:-10}
+mkdir -p "$OUT"
 echo "raw results in $OUT"
 
 echo "== pause and call overhead (patcher, in process)"
