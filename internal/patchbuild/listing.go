@@ -69,14 +69,15 @@ func parseListing(text string) (listing, error) {
 }
 
 // parseHeader parses a symbol's header line, or returns nil. The name may
-// hold spaces (type:func(int) string); it is what precedes the kind, the
+// hold spaces (type:func(int) string); it is what precedes the kind: the
 // first field from the right, past the key=value fields and the flag
-// words, that looks like one (S followed by capitals).
+// words (in any order: arm64 prints "leaf" last), that looks like one
+// (S followed by capitals).
 func parseHeader(line string) *objSym {
 	f := strings.Split(line, " ")
 	i := len(f) - 1
 	s := &objSym{size: -1}
-	for ; i > 0 && strings.Contains(f[i], "="); i-- {
+	for ; i > 0 && (strings.Contains(f[i], "=") || isFlagWord(f[i])); i-- {
 		if v, ok := strings.CutPrefix(f[i], "size="); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
@@ -84,8 +85,6 @@ func parseHeader(line string) *objSym {
 			}
 			s.size = n
 		}
-	}
-	for ; i > 0 && isFlagWord(f[i]); i-- {
 		s.static = s.static || f[i] == "static"
 		s.dupok = s.dupok || f[i] == "dupok"
 	}

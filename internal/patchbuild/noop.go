@@ -216,7 +216,7 @@ func gcflagsFor(flags []string, pkg string) (string, error) {
 		}
 		pat, value, _ := strings.Cut(v, "=")
 		pat = strings.TrimSpace(pat)
-		if strings.HasPrefix(pat, ".") || strings.HasPrefix(pat, "/") {
+		if pat == "." || pat == ".." || strings.HasPrefix(pat, "./") || strings.HasPrefix(pat, "../") {
 			return "", fmt.Errorf("-gcflags=%s: a relative pattern, matched against the release build's directory", v)
 		}
 		if matchPackage(pat, pkg) {
