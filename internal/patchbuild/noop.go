@@ -84,7 +84,7 @@ func outerOf(name string) string {
 
 // errNoop refuses the targets whose new code is the release's.
 func errNoop(names []string, named bool) error {
-	hint := "the change does not reach its code: it is elsewhere, the compiler optimizes it away, or the fixed source never reached the compiler"
+	hint := "its change compiles to the release's code, or the fixed source never reached the compiler"
 	if named {
 		hint = "the working tree does not change it: name the functions the fix changes"
 	}
