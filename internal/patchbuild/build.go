@@ -441,9 +441,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 			return nil, err
 		}
 	}
-	if targets, err = b.dropNoops(opt, targets, listed); err != nil {
-		return nil, err
-	}
+	targets, noop := b.noops(opt, targets, listed)
 	elfBytes, err := os.ReadFile(soFile)
 	if err != nil {
 		return nil, err
@@ -474,6 +472,9 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	}
 	if _, err := (admit.Checks{Binary: b.host.bin, Policy: opt.Policy, Shape: admit.FileShape(b.host.bin)}).Admit(f, opt.Out); err != nil {
 		return nil, fmt.Errorf("self-check against %s: %w", b.host.bin.Path, err)
+	}
+	if noop != nil {
+		return nil, noop
 	}
 	if err := writeFileAtomic(opt.Out, out); err != nil {
 		return nil, err

@@ -134,11 +134,15 @@ func startListing(ctx context.Context, dir string, env, flags []string, overlay 
 	return c
 }
 
-// dropNoops compares each target's new code with the release's (see the
-// top of this file) and returns the targets to ship, after noopRule. If
-// the packages could not be compiled the release's way, a warning says
-// the check was not done, and every target ships.
-func (b *pluginBuild) dropNoops(opt Options, targets []loader.Target, c <-chan listed) ([]loader.Target, error) {
+// noops compares each target's new code with the release's (see the top
+// of this file) and returns, after noopRule, the targets to ship and the
+// refusal of those whose code is the release's. The caller refuses the
+// patch with it once the patch has passed every other check: a no-op is
+// what a patch that would be admitted must not be, and another refusal
+// (an inlined target, say) says more. If the packages could not be
+// compiled the release's way, a warning says the check was not done,
+// and every target ships.
+func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan listed) ([]loader.Target, error) {
 	l, ok := <-c
 	if !ok {
 		return targets, nil
@@ -154,10 +158,7 @@ func (b *pluginBuild) dropNoops(opt Options, targets []loader.Target, c <-chan l
 		ts[i].same = t.PluginSymbol == "" && m.same(t.Name) == nil
 	}
 	drop, refuse := noopRule(ts)
-	if len(refuse) > 0 {
-		return nil, errNoop(refuse, b.plan == nil)
-	}
-	fmt.Fprintf(opt.Log, "compared with the release's code (%.2fs): %d of %d target(s) changed\n", l.took.Seconds(), len(targets)-len(drop), len(targets))
+	fmt.Fprintf(opt.Log, "compared with the release's code (%.2fs): %d of %d target(s) changed\n", l.took.Seconds(), len(targets)-len(drop)-len(refuse), len(targets))
 	var keep []loader.Target
 	for _, t := range targets {
 		if slices.Contains(drop, t.Name) {
@@ -165,6 +166,9 @@ func (b *pluginBuild) dropNoops(opt Options, targets []loader.Target, c <-chan l
 			continue
 		}
 		keep = append(keep, t)
+	}
+	if len(refuse) > 0 {
+		return keep, errNoop(refuse, b.plan == nil)
 	}
 	return keep, nil
 }
