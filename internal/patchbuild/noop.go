@@ -36,8 +36,12 @@ import (
 // the release's bytes are what the linker makes of the fix's at the
 // release's address (noopmatch.go). Anything not proven so is treated as
 // changed: a missed no-op costs a useless patch, a false refusal costs a
-// fix. The second compile reuses the build cache like any other, and
-// adds one compile of each target's package the first time.
+// fix. The second compile runs next to the plugin's build and reuses the
+// build cache like any other: measured here, 0.1 s more on a warm build,
+// and the first time one compile of each target's package (net/http: 6 s
+// on 2 cores). Of the functions of fmt, strconv, net/http, net/url and
+// encoding/json in a real host, compiled again from the same source,
+// 1317 of 1323 were proven the same on amd64, 1133 of 1139 on arm64.
 
 // noopTarget is a target and what the comparison found.
 type noopTarget struct {
@@ -49,9 +53,10 @@ type noopTarget struct {
 // noopRule decides which targets the patch drops (their new code is the
 // release's, and nothing says it should not be) and which it refuses: a
 // target whose own source changed and whose code, and its closures', is
-// the release's. A function whose change is in its closures keeps its
-// own code; a closure or a caller replaced with a changed function may
-// compile as before. A patch that would replace nothing is refused whole.
+// the release's. A function whose only change is in its closures (each a
+// function of its own) compiles as before, and so may a closure or a
+// caller replaced along with a changed function: those are dropped. A
+// patch that would replace nothing is refused whole.
 func noopRule(ts []noopTarget) (drop, refuse []string) {
 	differs := map[string]bool{} // outer functions with a target that differs
 	for _, t := range ts {
