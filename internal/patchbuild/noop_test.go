@@ -126,9 +126,10 @@ func TestNoopCompiled(t *testing.T) {
 	}
 }
 
-func testNoopCompiled(t *testing.T, env []string) {
-	ctx := context.Background()
-	dir := t.TempDir()
+// buildNoopRelease writes the release's module and builds it with flags.
+func buildNoopRelease(t *testing.T, env, flags []string) (dir string, bin *loader.Binary) {
+	t.Helper()
+	dir = t.TempDir()
 	for name, src := range map[string]string{"go.mod": "module example.com/noop\n\ngo 1.26\n", "main.go": noopMain, "p/p.go": noopRelease} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
 			t.Fatal(err)
@@ -137,15 +138,21 @@ func testNoopCompiled(t *testing.T, env []string) {
 			t.Fatal(err)
 		}
 	}
-	flags := []string{"-trimpath", "-gcflags=example.com/noop/p=-l"}
 	host := filepath.Join(dir, "host")
-	if out, err := runAll(ctx, dir, env, append(append([]string{"build"}, flags...), "-o", host, ".")...); err != nil {
+	if out, err := runAll(context.Background(), dir, env, append(append([]string{"build"}, flags...), "-o", host, ".")...); err != nil {
 		t.Fatalf("build the release: %v\n%s", err, out)
 	}
 	bin, err := loader.ReadBinary(host)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, bin
+}
+
+func testNoopCompiled(t *testing.T, env []string) {
+	ctx := context.Background()
+	flags := []string{"-trimpath", "-gcflags=example.com/noop/p=-l"}
+	dir, bin := buildNoopRelease(t, env, flags)
 	pkgs := []string{"example.com/noop/p"}
 
 	// Compiled again from the release's source, every function of p is
