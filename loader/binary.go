@@ -141,6 +141,37 @@ func (b *Binary) Code(name string, n int) ([]byte, error) {
 	return nil, errorf(ErrSymbol, "%s: address %#x in no code section", name, v)
 }
 
+// Symbol returns the link address and size of a function or data object
+// of the binary's symbol table, by its name there: an assembly function's
+// body is NAME.abi0. A binary linked with plugin support names its type
+// descriptors, static data and jump tables; no binary names its string
+// literals, which the linker lays out under one go:string.* marker.
+func (b *Binary) Symbol(name string) (addr, size uint64, ok bool) {
+	if v, ok := b.img.funcs[name]; ok {
+		return v, b.img.sizes[name], true
+	}
+	if v, ok := b.img.objects[name]; ok {
+		return v, b.img.objSizes[name], true
+	}
+	return 0, 0, false
+}
+
+// Bytes returns n bytes of the binary's image from link address addr, code
+// or data, as the file holds them: before any patch, and before the
+// dynamic loader relocates anything (nothing, in a non-PIE executable).
+func (b *Binary) Bytes(addr uint64, n int) ([]byte, error) {
+	for _, s := range b.img.mapped {
+		if n >= 0 && s.holds(addr, uint64(n)) {
+			p := make([]byte, n)
+			if err := b.readAt(p, s.offset+(addr-s.addr)); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
+	}
+	return nil, errorf(ErrSymbol, "%d bytes at %#x: in no section of %s with bytes in the file", n, addr, b.Path)
+}
+
 func (b *Binary) readAt(p []byte, off uint64) error {
 	f, err := os.Open(b.file)
 	if err != nil {

@@ -25,10 +25,12 @@ type image struct {
 	// alias of a global function taken off (see ownCode).
 	own      map[string]uint64
 	objects  map[string]uint64 // symbol name -> value, OBJECT symbols
+	objSizes map[string]uint64 // symbol name -> size, OBJECT symbols
 	pkgHash  map[string]string // package path -> link fingerprint (hex)
 	machine  elf.Machine
 	fileType elf.Type
 	code     []section // executable sections
+	mapped   []section // every section loaded with bytes from the file: code and data
 	pclntab  section   // .gopclntab
 	text     uint64    // runtime.text: function entries in .gopclntab count from it
 }
@@ -57,7 +59,7 @@ func readImage(r io.ReaderAt, want map[string]bool) (img *image, err error) {
 	if err != nil {
 		return nil, errorf(ErrFormat, "not an ELF file: %v", err)
 	}
-	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, sizes: map[string]uint64{}, own: map[string]uint64{}, objects: map[string]uint64{}, pkgHash: map[string]string{}}
+	img = &image{machine: f.Machine, fileType: f.Type, funcs: map[string]uint64{}, sizes: map[string]uint64{}, own: map[string]uint64{}, objects: map[string]uint64{}, objSizes: map[string]uint64{}, pkgHash: map[string]string{}}
 	if f.Class != elf.ELFCLASS64 {
 		return img, nil // the caller names the class/machine mismatch
 	}
@@ -104,6 +106,9 @@ func (img *image) addSections(f *elf.File) {
 			continue
 		}
 		sec := section{s.Addr, s.Size, s.Offset}
+		if s.Flags&elf.SHF_ALLOC != 0 {
+			img.mapped = append(img.mapped, sec)
+		}
 		if s.Flags&elf.SHF_EXECINSTR != 0 {
 			img.code = append(img.code, sec)
 		}
@@ -178,7 +183,7 @@ func (img *image) addSymbols(syms []elf.Symbol) (hashSyms []elf.Symbol) {
 				img.funcs[name], img.sizes[name] = s.Value, s.Size
 			}
 		case elf.STT_OBJECT:
-			img.objects[s.Name] = s.Value
+			img.objects[s.Name], img.objSizes[s.Name] = s.Value, s.Size
 			if strings.HasPrefix(s.Name, pkgHashPrefix) && s.Size > 0 && s.Size <= 64 {
 				hashSyms = append(hashSyms, s)
 			}

@@ -29,6 +29,11 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	if !strings.Contains(c.buildOut, "github.com/mccutchen/go-httpbin/v2/httpbin.preflight.func1") {
 		t.Errorf("the plan does not replace the closure of preflight:\n%s", c.buildOut)
 	}
+	// preflight's change is all in its closure: its own code is the
+	// release's, and the patch leaves it out (issue 26, item 4).
+	if !strings.Contains(c.buildOut, "note: github.com/mccutchen/go-httpbin/v2/httpbin.preflight: not replaced: its new machine code is the release's") {
+		t.Errorf("the build does not leave out preflight, whose code is the release's:\n%s", c.buildOut)
+	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hotfix.yaml"), c.policy, 0o644); err != nil {
 		t.Fatal(err)

@@ -423,15 +423,10 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	soFile := filepath.Join(b.tmp, "patch.so")
-	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
-	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
-	args = append(args, "-o", soFile, b.pkgPattern)
-	if _, err := goOut(ctx, b.dir, env, args...); err != nil {
-		if strings.Contains(err.Error(), "when dynamic linking") {
-			// Assembly that uses R15 after a global access: the go
-			// command builds plugins with -dynlink, which reserves it.
-			return nil, fmt.Errorf("%w: assembly not buildable into a plugin: a package the patch links has assembly that -dynlink rejects (upgrade it in a release first):\n%v", ErrRefused, err)
-		}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the no-op check's compile, if the build stops early
+	listed := startListing(ctx, b.dir, env, opt.Flags, overlayFile, noopPackages(b.targets))
+	if err := b.goBuild(ctx, opt, env, overlayFile, soFile); err != nil {
 		return nil, err
 	}
 	targets := b.targets
@@ -446,6 +441,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 			return nil, err
 		}
 	}
+	targets, noop := b.noops(opt, targets, listed)
 	elfBytes, err := os.ReadFile(soFile)
 	if err != nil {
 		return nil, err
@@ -477,10 +473,29 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if _, err := (admit.Checks{Binary: b.host.bin, Policy: opt.Policy, Shape: admit.FileShape(b.host.bin)}).Admit(f, opt.Out); err != nil {
 		return nil, fmt.Errorf("self-check against %s: %w", b.host.bin.Path, err)
 	}
+	if noop != nil {
+		return nil, noop
+	}
 	if err := writeFileAtomic(opt.Out, out); err != nil {
 		return nil, err
 	}
 	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
+}
+
+// goBuild builds the plugin into soFile.
+func (b *pluginBuild) goBuild(ctx context.Context, opt Options, env []string, overlayFile, soFile string) error {
+	fmt.Fprintf(opt.Log, "building patch %s (plugin %s) for %d function(s)\n", b.m.version, b.pluginPath, len(b.targets))
+	args := append([]string{"build", "-buildmode=plugin", "-overlay", overlayFile}, opt.Flags...)
+	args = append(args, "-o", soFile, b.pkgPattern)
+	if _, err := goOut(ctx, b.dir, env, args...); err != nil {
+		if strings.Contains(err.Error(), "when dynamic linking") {
+			// Assembly that uses R15 after a global access: the go
+			// command builds plugins with -dynlink, which reserves it.
+			return fmt.Errorf("%w: assembly not buildable into a plugin: a package the patch links has assembly that -dynlink rejects (upgrade it in a release first):\n%v", ErrRefused, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // toAdopt checks, before the plugin is built, that every replaced

@@ -40,6 +40,11 @@
 //     commands), escape.go (every replaced function's parameters keep
 //     their escape analysis), adopt.go (the release's fingerprint written
 //     into a rebuilt package's plugin);
+//   - the no-op check: noop.go (a target whose new machine code is the
+//     release's is refused: the targets' packages compiled once more as
+//     the release was), listing.go (the compiler's -S listing: bytes and
+//     relocations by name), noopmatch.go (a compiled function against the
+//     release binary's bytes, reference by reference);
 //   - carried new code: rebuild.go (a package compiled from the fix's
 //     files: new functions, variables and their initializers, types,
 //     methods, imports, removed objects, changed constants), added.go (new
