@@ -299,6 +299,12 @@ func (a *Agent) record(file string, m *loader.Manifest, sha string, tm ledger.Ti
 	if old, ok := a.status[key]; ok && state != ledger.Applied {
 		s.AppliedAt = old.AppliedAt
 	}
+	if old, ok := a.status[key]; ok && (state == ledger.Applied || state == ledger.Failed) {
+		// Still running on a signer the policy no longer trusts (a failed
+		// revert leaves the code in place): keep saying so until a reload
+		// decides again.
+		s.Revoked = old.Revoked
+	}
 	if state == ledger.Applied {
 		s.AppliedAt = now
 	}

@@ -113,7 +113,7 @@ func (a *Agent) Metrics() Metrics {
 	}
 	for _, s := range a.status {
 		m.Patches[s.State]++
-		if s.State == StateApplied && s.Revoked != "" {
+		if s.Revoked != "" { // kept only while its code runs (record)
 			m.Revoked++
 		}
 	}

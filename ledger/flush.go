@@ -20,12 +20,15 @@ const (
 )
 
 type flushState struct {
-	dirty   bool      // memory holds changes the file lacks
-	last    time.Time // the last write, successful or not
-	err     error     // the last write's error; nil once one succeeds
-	writes  int       // successful writes of the file
-	onFlush func(error)
-	write   func(dir, path string, data []byte) error
+	dirty bool      // memory holds changes the file lacks
+	last  time.Time // the last write, successful or not
+	err   error     // the last write's error; nil once one succeeds
+	// recovered: a write succeeded after one failed, and the flusher has
+	// not said so yet.
+	recovered bool
+	writes    int // successful writes of the file
+	onFlush   func(error)
+	write     func(dir, path string, data []byte) error
 
 	kickc      chan struct{}
 	stop, done chan struct{}
@@ -84,6 +87,12 @@ func (l *Ledger) flushLocked() error {
 		l.kick()
 		return err
 	}
+	if l.f.err != nil {
+		// Whoever wrote it (a Record, or the flusher), the flusher says so,
+		// outside the lock.
+		l.f.recovered = true
+		l.kick()
+	}
 	l.f.dirty, l.f.err = false, nil
 	l.f.writes++
 	return nil
@@ -105,11 +114,12 @@ func (l *Ledger) flusher() {
 				return
 			}
 			l.mu.Lock()
-			failing := l.f.err != nil
 			err := l.flushLocked()
+			recovered := l.f.recovered
+			l.f.recovered = false
 			notify := l.f.onFlush
 			l.mu.Unlock()
-			if notify != nil && (err != nil || failing) {
+			if notify != nil && (err != nil || recovered) {
 				notify(err)
 			}
 			if err == nil {

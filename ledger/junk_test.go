@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func TestFileNamesRoundTrip(t *testing.T) {
@@ -112,5 +114,36 @@ func TestInstance(t *testing.T) {
 	}
 	if len(Instance()) != 32 {
 		t.Errorf("Instance() = %q, want 128 bits in hex", Instance())
+	}
+}
+
+// TestRecoveryByRecordIsHeard: when the write that succeeds after failures
+// is a Record's, not the flusher's retry, OnFlush still hears of it.
+func TestRecoveryByRecordIsHeard(t *testing.T) {
+	t.Parallel()
+	l := openT(t, t.TempDir())
+	heard := make(chan error, 16)
+	l.OnFlush(func(err error) { heard <- err })
+	broken := errors.New("disk full")
+	l.mu.Lock()
+	l.f.write = func(string, string, []byte) error { return broken }
+	l.mu.Unlock()
+	if err := l.Record(Entry{ID: "a", File: "a.so", State: Applied}); !errors.Is(err, broken) {
+		t.Fatalf("Record with a broken disk: %v", err)
+	}
+	l.mu.Lock()
+	l.f.write = writeAtomic
+	l.mu.Unlock()
+	recordT(t, l, Entry{ID: "b", File: "b.so", State: Applied})
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case err := <-heard:
+			if err == nil {
+				return
+			}
+		case <-deadline:
+			t.Fatal("OnFlush never heard that writes work again")
+		}
 	}
 }

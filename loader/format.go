@@ -254,7 +254,7 @@ type ReadOptions struct {
 
 // stagePrefix names the private copies being written or not yet opened;
 // whatever has it in the private directory when an agent starts is left
-// over from a process that ended (RemoveStaged).
+// over from a process that ended (RemoveUnmapped).
 const stagePrefix = ".read-"
 
 // Decode splits the bytes of a patch file and verifies its signature, if

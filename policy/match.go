@@ -52,7 +52,7 @@ func (p *Policy) Permits(sym string) error {
 		return denied(r)
 	}
 	if o := n.Outer(); o.Receiver == "" {
-		if r := intrinsic(o.Package + "." + o.Func); r != "" {
+		if r := stdFuncDenial(o.Package, o.Func); r != "" {
 			return denied(r)
 		}
 	}

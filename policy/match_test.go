@@ -125,6 +125,7 @@ func TestPermits(t *testing.T) {
 		{"std intrinsic function", "math.Floor", "math.Floor is a compiler intrinsic: calls to it become instructions and never reach a patch (built-in denial)", "one function of a package the policy allows"},
 		{"std intrinsic sync", "sync.runtime_LoadAcquintptr", "sync.runtime_LoadAcquintptr is a compiler intrinsic: calls to it become instructions and never reach a patch (built-in denial)", "sync is ordinary but for its intrinsics"},
 		{"std sync", "sync.(*Mutex).Lock", "", "sync is ordinary code: allow.packages sync/... allows it"},
+		{"std runtime code", "sync.runtime_Semacquire", "sync.runtime_Semacquire is the runtime's code under this name (//go:linkname in package runtime): replacing it patches the runtime (built-in denial)", "the runtime implements it for sync"},
 		{"std math", "math.Log", "", "math is allowed, but for its intrinsics"},
 		{"std allowed", "net/textproto.(*Reader).ReadLine", "", "the standard library is allowed like any package"},
 		{"std other", "net/http.(*Server).Serve", notAllowed, "the standard library is allowed like any package"},

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -41,6 +42,40 @@ var intrinsicFuncs = map[string]bool{
 	"crypto/internal/constanttime.Select": true, "crypto/internal/constanttime.boolToUint8": true,
 }
 
+// runtimeProvided are functions that standard packages declare and the
+// runtime implements, under their names, with //go:linkname (time.Sleep,
+// sync.runtime_Semacquire, internal/poll.runtime_pollWait): their code is
+// the runtime's. By package, space-separated; the union of the Go
+// releases CI runs (TestRuntimeProvidedPinned reads the runtime's sources).
+var runtimeProvided = map[string]string{
+	"arena":                            "runtime_arena_arena_Free runtime_arena_arena_New runtime_arena_arena_Slice runtime_arena_heapify runtime_arena_newArena",
+	"crypto/fips140":                   "isBypassed setBypass unsetBypass",
+	"crypto/internal/boring":           "runtime_arg0",
+	"crypto/internal/boring/bcache":    "registerCache",
+	"crypto/internal/fips140":          "fatal getIndicator setIndicator",
+	"crypto/internal/fips140deps/time": "monoTime",
+	"crypto/internal/sysrand":          "fatal",
+	"crypto/rand":                      "fatal",
+	"crypto/subtle":                    "setDITDisabled setDITEnabled",
+	"crypto/x509/internal/macos":       "syscall",
+	"internal/coverage/cfile":          "getCovCounterList",
+	"internal/godebug":                 "registerMetric setNewIncNonDefault setUpdate",
+	"internal/poll":                    "runtime_Semacquire runtime_Semrelease runtime_ignoreHangup runtime_isPollServerDescriptor runtime_pollClose runtime_pollOpen runtime_pollReset runtime_pollServerInit runtime_pollSetDeadline runtime_pollUnblock runtime_pollWait runtime_pollWaitCanceled runtime_unignoreHangup",
+	"internal/sync":                    "fatal runtime_SemacquireMutex runtime_Semrelease runtime_canSpin runtime_doSpin runtime_nanotime throw",
+	"internal/synctest":                "IsInBubble Run Wait acquire associate disassociate inBubble isAssociated release",
+	"internal/syscall/unix":            "gostring",
+	"internal/syscall/windows":         "CanUseLongPaths GetSystemDirectory QueryPerformanceCounter QueryPerformanceFrequency",
+	"maps":                             "clone",
+	"os":                               "executablePath ignoreSIGSYS restoreSIGSYS runtime_args runtime_beforeExit sigpipe",
+	"os/signal":                        "signalWaitUntilIdle signal_disable signal_enable signal_ignore signal_ignored signal_recv",
+	"sync":                             "event fatal runtime_Semacquire runtime_SemacquireRWMutex runtime_SemacquireRWMutexR runtime_SemacquireWaitGroup runtime_Semrelease runtime_canSpin runtime_doSpin runtime_notifyListAdd runtime_notifyListCheck runtime_notifyListNotifyAll runtime_notifyListNotifyOne runtime_notifyListWait runtime_procPin runtime_procUnpin runtime_registerPoolCleanup throw",
+	"syscall":                          "Exit Getpagesize cgocaller chdir chroot1 closeFD compileCallback dup2child execve exit fcntl1 forkx getpid ioctl now rawSyscall rawSyscall10X rawSyscall6 rawSyscall6X rawsyscalln runtimeClearenv runtimeSetenv runtimeUnsetenv runtime_AfterExec runtime_AfterFork runtime_AfterForkInChild runtime_BeforeExec runtime_BeforeFork runtime_doAllThreadsSyscall runtime_envs setgid setgroups1 setpgid setrlimit1 setsid setuid syscall syscall10 syscall10X syscall6 syscall6X syscallX syscalln write1",
+	"syscall/js":                       "setEventHandler",
+	"time":                             "Sleep newTimer now resetTimer runtimeIsBubbled runtimeNano runtimeNow stopTimer",
+	"unique":                           "runtime_blockUntilEmptyCleanupQueue",
+	"weak":                             "runtime_makeStrongFromWeak runtime_registerWeakPointer",
+}
+
 // stdDenials are the standard packages no policy may allow, each with why:
 // a root is one package, or a tree with "/...".
 var stdDenials = []struct {
@@ -75,11 +110,16 @@ func stdDenial(pkg string) string {
 	return ""
 }
 
-// intrinsic returns why the function sym (package-qualified, no receiver)
-// cannot be patched as a compiler intrinsic, or "".
-func intrinsic(fn string) string {
+// stdFuncDenial returns why the function pkg.name (no receiver) cannot be
+// patched whatever the policy says, or "": a compiler intrinsic, or the
+// runtime's code under a standard package's name.
+func stdFuncDenial(pkg, name string) string {
+	fn := pkg + "." + name
 	if intrinsicFuncs[fn] {
 		return fmt.Sprintf("%s is a compiler intrinsic: calls to it become instructions and never reach a patch (built-in denial)", fn)
+	}
+	if slices.Contains(strings.Fields(runtimeProvided[pkg]), name) {
+		return fmt.Sprintf("%s is the runtime's code under this name (//go:linkname in package runtime): replacing it patches the runtime (built-in denial)", fn)
 	}
 	return ""
 }

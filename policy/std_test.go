@@ -66,7 +66,7 @@ func TestIntrinsicsPinned(t *testing.T) {
 	}
 	for _, m := range ms {
 		pkg, fn := m[1], m[2]
-		if builtinDenial(pkg) == "" && intrinsic(pkg+"."+fn) == "" {
+		if builtinDenial(pkg) == "" && stdFuncDenial(pkg, fn) == "" {
 			t.Errorf("%s.%s is a compiler intrinsic but not denied", pkg, fn)
 		}
 	}
@@ -75,5 +75,38 @@ func TestIntrinsicsPinned(t *testing.T) {
 		if m := regexp.MustCompile(`simdPackage = "([^"]+)"`).FindSubmatch(simd); m != nil && builtinDenial(string(m[1])) == "" {
 			t.Errorf("%s holds compiler intrinsics but is not denied", m[1])
 		}
+	}
+}
+
+// linknameDirective matches the runtime's //go:linkname local pkg.Name.
+var linknameDirective = regexp.MustCompile(`(?m)^//go:linkname [A-Za-z0-9_]+ ([a-z0-9/]+)\.([A-Za-z0-9_]+)$`)
+
+// TestRuntimeProvidedPinned reads the runtime's sources: every function it
+// names in another standard package with //go:linkname (mostly its own
+// code under that name, as time.Sleep) is denied.
+func TestRuntimeProvidedPinned(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(goCmd(t, "env", "GOROOT"), "src", "runtime", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("runtime sources: %v", err)
+	}
+	n := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range linknameDirective.FindAllStringSubmatch(string(src), -1) {
+			pkg, fn := m[1], m[2]
+			if pkg == "runtime" || pkg == "main" {
+				continue
+			}
+			n++
+			if builtinDenial(pkg) == "" && stdFuncDenial(pkg, fn) == "" {
+				t.Errorf("%s.%s is named by //go:linkname in %s but not denied", pkg, fn, filepath.Base(f))
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("%d linknames found: the runtime's form changed, update linknameDirective", n)
 	}
 }
