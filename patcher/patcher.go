@@ -270,11 +270,7 @@ func (p *Patcher) readBack(patch string, rank int64, rs []Redirect, ws []write) 
 			want = s.layers[len(s.layers)-1].to
 		}
 		if got := jumpTarget(r.From); got != want {
-			undo := make([]write, len(ws))
-			for i, w := range ws {
-				undo[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
-			}
-			_, _, _, uerr := commitRetry(undo)
+			uerr := undo(ws)
 			err := fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, r.From, got, want)
 			return &PatchError{Patch: patch, Func: r.Func, Op: "apply", Err: errors.Join(err, uerr)}
 		}
@@ -307,15 +303,22 @@ func (p *Patcher) readBackRevert(patch string, next map[uintptr][]layer, ws []wr
 			err = fmt.Errorf("%w: entry %#x leads to %#x, want %#x", ErrNotLive, w.addr, got, want)
 		}
 		if err != nil {
-			undo := make([]write, len(ws))
-			for i, w := range ws {
-				undo[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
-			}
-			_, _, _, uerr := commitRetry(undo)
+			uerr := undo(ws)
 			return &PatchError{Patch: patch, Func: s.fn, Op: "revert", Err: errors.Join(err, uerr)}
 		}
 	}
 	return nil
+}
+
+// undo puts back what ws wrote, after a read-back found one of them not
+// live: the caller then reports the whole operation failed.
+func undo(ws []write) error {
+	back := make([]write, len(ws))
+	for i, w := range ws {
+		back[i] = write{fn: w.fn, addr: w.addr, old: w.new, new: w.old}
+	}
+	_, _, _, err := commitRetry(back)
+	return err
 }
 
 // current returns the bytes this process last wrote at from, or orig.
