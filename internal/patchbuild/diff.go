@@ -339,7 +339,8 @@ func (d *pkgDiff) initializer(s *side, v *types.Var) string {
 }
 
 // blankVars compares the initializers of "var _ = ..." declarations,
-// which run at start-up like any other.
+// which run at start-up like any other, except those that do nothing when
+// they run (pureInit).
 func (d *pkgDiff) blankVars() {
 	list := func(s *side) []*ast.ValueSpec {
 		var out []*ast.ValueSpec
@@ -349,7 +350,7 @@ func (d *pkgDiff) blankVars() {
 					for _, sp := range g.Specs {
 						vs := sp.(*ast.ValueSpec)
 						for _, n := range vs.Names {
-							if n.Name == "_" {
+							if n.Name == "_" && !pureSpec(vs, s.info()) {
 								out = append(out, vs)
 								break
 							}
@@ -391,10 +392,15 @@ func (d *pkgDiff) constant(bo, fo *types.Const) {
 	if bt != ft {
 		detail = "type " + short(bt) + " → " + short(ft)
 	}
-	if importers := d.importers(); bo.Exported() && !d.main && len(importers) > 0 {
-		detail += ": every package that imports " + d.path + " was compiled with the old value (" + strings.Join(importers, ", ") + ")"
-		d.refuse(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail)
-		return
+	// Another package holds the old value only where its source names the
+	// constant: a version string bumped with the fix (VERSION = "2.10.27")
+	// is named by none, often.
+	if bo.Exported() && !d.main {
+		if users := d.outsideUses(bo.Name(), false); len(users) > 0 {
+			detail += ": " + strings.Join(users, ", ") + " refer(s) to it, compiled with the old value"
+			d.refuse(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail)
+			return
+		}
 	}
 	users := d.users(bo, fo)
 	d.carry(d.f.pos(fo.Pos()), d.obj(bo.Name()), "constant changed", detail+": its users are replaced")
