@@ -48,6 +48,9 @@ type Target struct {
 	generic *genericFunc // a shape function of a changed generic function
 	plugin  string       // its new code, relative to the plugin path
 	iface   string       // a method's name is a method of this interface
+	// ifaceCalls are the methods its new code may call through an
+	// interface (ifacecalls.go).
+	ifaceCalls []string
 }
 
 // Finding is one refusal or note, for a file:line, an object and a rule.
@@ -169,7 +172,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 	if bin != nil {
 		p.shapeTargets(bin) // genericplan.go
 	}
-	var keep []*Target
+	var keep, dropped []*Target
 	replaced := map[string]bool{}
 	for _, t := range p.Targets {
 		replaced[t.Name] = true
@@ -198,12 +201,10 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "dead code in the release: nothing to redirect; the patch's code calls its own copy"})
 					continue
 				}
-				// A method the linker dropped has no code behind its
-				// type's method table: an interface built at run time
-				// from the release's type descriptor would call none.
-				// Called directly, the patch's code calls its own copy.
+				// A method the linker dropped: decided once the targets
+				// that stay are known (droppedMethods).
 				if t.iface != "" {
-					p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code), and the interface " + t.iface + " has a method of that name: reached through it, the release's type has no code to call"})
+					dropped = append(dropped, t)
 					continue
 				}
 				p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "a method the release's linker dropped (dead code): no interface of the program has its name, so only the patch's direct calls reach it, and they call the patch's copy"})
@@ -225,6 +226,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		keep = append(keep, t)
 	}
 	p.Targets = keep
+	p.droppedMethods(dropped)
 	if p.mainPkg != nil && bin != nil {
 		for _, v := range p.mainPkg.vars {
 			if len(v.UsedBy) > 0 && !bin.HasObject("main."+v.Name) {
@@ -234,4 +236,27 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		}
 	}
 	p.sort()
+}
+
+// droppedMethods decides the targets that are methods the release's
+// linker dropped, whose name an interface of the program has (see
+// ifacecalls.go): refused where the code of a target that stays calls a
+// method of that name through an interface, noted otherwise.
+func (p *Plan) droppedMethods(dropped []*Target) {
+	callers := map[string][]string{}
+	for _, t := range p.Targets {
+		for _, m := range t.ifaceCalls {
+			callers[m] = append(callers[m], shortSym(t.Name))
+		}
+	}
+	for _, t := range dropped {
+		n, _ := symbol.Parse(t.Name)
+		if by := callers[n.Func]; len(by) > 0 {
+			p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary",
+				Detail: "a method the release's linker dropped (dead code), and the patch's " + strings.Join(by, ", ") + " call(s) " + n.Func + " through an interface (" + t.iface + " has it): on a value the release made, that call finds no code"})
+			continue
+		}
+		p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary",
+			Detail: "a method the release's linker dropped (dead code): no code of the release or the patch calls " + n.Func + " through an interface, so only the patch's direct calls reach it, and they call the patch's copy"})
+	}
 }

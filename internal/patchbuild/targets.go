@@ -44,7 +44,7 @@ func (d *pkgDiff) target(c *change) {
 	case !c.own:
 		why = "closures changed"
 	}
-	t := &Target{Name: sym, Pos: pos, Reason: why, Signature: sig, pkg: d.path, main: d.main, changed: true}
+	t := &Target{Name: sym, Pos: pos, Reason: why, Signature: sig, pkg: d.path, main: d.main, changed: true, ifaceCalls: d.ifaceCalls(c.key)}
 	if c.f.decl.Recv != nil {
 		t.iface = d.interfaceWith(c.f.decl.Name.Name)
 	}
