@@ -51,13 +51,16 @@ type noopTarget struct {
 }
 
 // noopRule decides which targets the patch drops (their new code is the
-// release's, and nothing says it should not be) and which it refuses: a
-// target whose own source changed and whose code, and its closures', is
-// the release's. A function whose only change is in its closures (each a
-// function of its own) compiles as before, and so may a closure or a
-// caller replaced along with a changed function: those are dropped. A
-// patch that would replace nothing is refused whole.
-func noopRule(ts []noopTarget) (drop, refuse []string) {
+// release's) and which it refuses. A function whose only change is in its
+// closures (each a function of its own) compiles as before, and so may a
+// closure or a caller replaced along with a changed function, and a body
+// whose change the compiler sees through (a bare return made explicit, as
+// linters ask: go-mail's fix of GO-2025-3988 has five beside its real
+// changes): those are dropped, and each is named in a note. A function
+// the operator named with -func (named) whose code, and its closures', is
+// the release's is refused: the operator said it changed. A patch that
+// would replace nothing is refused whole.
+func noopRule(ts []noopTarget, named bool) (drop, refuse []string) {
 	differs := map[string]bool{} // outer functions with a target that differs
 	for _, t := range ts {
 		if !t.same {
@@ -67,7 +70,7 @@ func noopRule(ts []noopTarget) (drop, refuse []string) {
 	for _, t := range ts {
 		switch {
 		case !t.same:
-		case t.change && !differs[outerOf(t.name)]:
+		case named && t.change && !differs[outerOf(t.name)]:
 			refuse = append(refuse, t.name)
 		default:
 			drop = append(drop, t.name)
@@ -162,7 +165,7 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 		ts[i] = noopTarget{name: t.Name, change: b.plan == nil || b.plan.target(t.Name).changed}
 		ts[i].same = t.PluginSymbol == "" && m.same(t.Name) == nil
 	}
-	drop, refuse := noopRule(ts)
+	drop, refuse := noopRule(ts, b.plan == nil)
 	fmt.Fprintf(opt.Log, "compared with the release's code (%.2fs): %d of %d target(s) changed\n", l.took.Seconds(), len(targets)-len(drop)-len(refuse), len(targets))
 	var keep []loader.Target
 	for _, t := range targets {

@@ -238,26 +238,31 @@ func TestNoopRule(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		ts           []noopTarget
+		named        bool // the targets were named with -func
 		drop, refuse []string
 		reason       string
 	}{
-		{"named, unchanged", []noopTarget{{name: h, same: true, change: true}}, nil, []string{h},
+		{"named, unchanged", []noopTarget{{name: h, same: true, change: true}}, true, nil, []string{h},
 			"-func on a tree that does not change it: the issue's case"},
-		{"named, one of two unchanged", []noopTarget{{name: g, change: true}, {name: h, same: true, change: true}}, nil, []string{h},
+		{"named, one of two unchanged", []noopTarget{{name: g, change: true}, {name: h, same: true, change: true}}, true, nil, []string{h},
 			"the operator said H changed; it did not"},
-		{"all changed", []noopTarget{{name: g, change: true}, {name: h, change: true}}, nil, nil, "nothing to say"},
-		{"only its closure changed", []noopTarget{{name: g, same: true, change: true}, {name: g1, change: true}}, []string{g}, nil,
+		{"changed body, same code", []noopTarget{{name: g, change: true}, {name: h, same: true, change: true}}, false, []string{h}, nil,
+			"a change the compiler sees through, beside a real one: H is dropped, named in a note"},
+		{"only changed bodies with the same code", []noopTarget{{name: h, same: true, change: true}}, false, nil, []string{h},
+			"the fix's every change compiles to the release's code: refused whole"},
+		{"all changed", []noopTarget{{name: g, change: true}, {name: h, change: true}}, false, nil, nil, "nothing to say"},
+		{"only its closure changed", []noopTarget{{name: g, same: true, change: true}, {name: g1, change: true}}, false, []string{g}, nil,
 			"a closure's body is its own function: G's code is the release's, and G need not be replaced"},
-		{"unchanged closure of a changed function", []noopTarget{{name: g, change: true}, {name: g1, same: true}}, []string{g1}, nil,
+		{"unchanged closure of a changed function", []noopTarget{{name: g, change: true}, {name: g1, same: true}}, false, []string{g1}, nil,
 			"closures are replaced with their function whether or not they changed"},
-		{"escape caller compiled as before", []noopTarget{{name: h, change: true}, {name: c, same: true}}, []string{c}, nil,
+		{"escape caller compiled as before", []noopTarget{{name: h, change: true}, {name: c, same: true}}, false, []string{c}, nil,
 			"a caller replaced for an escape change need not compile differently"},
-		{"nothing but unchanged callers", []noopTarget{{name: c, same: true}}, nil, []string{c},
+		{"nothing but unchanged callers", []noopTarget{{name: c, same: true}}, false, nil, []string{c},
 			"a patch that replaces nothing is refused whole"},
-		{"not proven", []noopTarget{{name: h, change: true}}, nil, nil, "unknown is changed: never refuse a fix for what cannot be proven"},
+		{"not proven", []noopTarget{{name: h, change: true}}, false, nil, nil, "unknown is changed: never refuse a fix for what cannot be proven"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			drop, refuse := noopRule(tc.ts)
+			drop, refuse := noopRule(tc.ts, tc.named)
 			if diff := cmp.Diff([2][]string{tc.drop, tc.refuse}, [2][]string{drop, refuse}); diff != "" {
 				t.Errorf("noopRule: [drop, refuse] (-want +got) (%s):\n%s", tc.reason, diff)
 			}
