@@ -81,6 +81,15 @@ func helperA(x int) int { return x + 1 }
 func helperB(x int) int { return x + 2 }
 
 func Helpers() int { return helperA(1) + helperB(2) }
+
+const version = "1.0.0"
+
+// Banner and Log both refer to the version's string, through static data
+// (an interface's copy of the string header): a changed version changes
+// both, whichever is compared first.
+func Banner() string { return fmt.Sprint("v", version) }
+
+func Log() string { return fmt.Sprint("log ", version) }
 `
 
 // noopFixes are the fix's changes to noopRelease, each to one function.
@@ -104,7 +113,7 @@ import (
 
 func main() {
 	n := len(os.Args)
-	fmt.Println(p.Same("x", n), p.Word(n), p.Const(n), p.Call(n), p.Branch(n), p.Str("y"), p.Static(n), p.Helpers())
+	fmt.Println(p.Same("x", n), p.Word(n), p.Const(n), p.Call(n), p.Branch(n), p.Str("y"), p.Static(n), p.Helpers(), p.Banner(), p.Log())
 }
 `
 
@@ -224,6 +233,27 @@ func testNoopCompiled(t *testing.T, env []string) {
 			continue
 		}
 		t.Logf("%s: %v", f.fn, err)
+	}
+	testNoopShared(t, ctx, dir, env, flags, bin)
+}
+
+// testNoopShared: read-only data two functions refer to, found different
+// for the first, is different for the second too (a matcher once kept
+// only that it had compared it: nats-server's VERSION bump).
+func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []string, bin *loader.Binary) {
+	fixed := strings.Replace(noopRelease, `version = "1.0.0"`, `version = "1.0.1"`, 1)
+	fix, err := compileListing(ctx, dir, env, flags, overlay(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMatcher(bin, fix)
+	for _, fn := range []string{"Banner", "Log", "Banner"} {
+		if err := m.same("example.com/noop/p." + fn); err == nil {
+			t.Errorf("%s: the same as the release's, want different: the version it prints changed", fn)
+		}
+	}
+	if err := m.same("example.com/noop/p.Word"); err != nil {
+		t.Errorf("Word, unchanged: %v", err)
 	}
 }
 

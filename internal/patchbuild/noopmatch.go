@@ -26,8 +26,12 @@ import (
 type matcher struct {
 	bin  *loader.Binary
 	syms listing
-	seen map[symAt]bool // read-only data proven, or being proven, at an address
-	tls  *uint32        // the g slot's offset from FS (amd64), once seen
+	// seen holds the read-only data compared at an address: nil when
+	// proven the same, or being proven further up the chain (a cycle of
+	// references is the same if all else is), else why it is not.
+	seen   map[symAt]error
+	proven []symAt // the keys of seen proven the same, in order
+	tls    *uint32 // the g slot's offset from FS (amd64), once seen
 }
 
 type symAt struct {
@@ -36,7 +40,7 @@ type symAt struct {
 }
 
 func newMatcher(bin *loader.Binary, syms listing) *matcher {
-	return &matcher{bin: bin, syms: syms, seen: map[symAt]bool{}}
+	return &matcher{bin: bin, syms: syms, seen: map[symAt]error{}}
 }
 
 // same returns nil when the release's function name is the code the
@@ -178,13 +182,22 @@ func (m *matcher) readOnlyAt(s *objSym, at uint64) error {
 		return fmt.Errorf("refers to %s (%s), whose release copy cannot be identified", s.name, s.kind)
 	}
 	k := symAt{s.name, at}
-	if m.seen[k] {
-		return nil // proven, or being proven further up this chain
+	if err, ok := m.seen[k]; ok {
+		return err
 	}
-	m.seen[k] = true
+	m.seen[k] = nil
+	from := len(m.proven)
 	if err := m.bytesAt(s, at); err != nil {
-		return fmt.Errorf("refers to %s: %w", strings.TrimSpace(s.name), err)
+		// What was proven while k was taken for the same is proven no
+		// more: forget it, to be compared again.
+		for _, p := range m.proven[from:] {
+			delete(m.seen, p)
+		}
+		m.proven = m.proven[:from]
+		m.seen[k] = fmt.Errorf("refers to %s: %w", strings.TrimSpace(s.name), err)
+		return m.seen[k]
 	}
+	m.proven = append(m.proven, k)
 	return nil
 }
 
