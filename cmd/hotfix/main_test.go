@@ -180,3 +180,38 @@ func TestPolicyFootguns(t *testing.T) {
 		t.Errorf("hotfix status reads HOTFIX_POLICY: exit %d: %s", code, errs)
 	}
 }
+
+// TestFlagsStdHelpers: a policy allowing net/http gets, on standard
+// error, the allow entries for the internal and vendored packages a fix
+// to it may span; standard output stays the flags alone, for $(hotfix
+// flags).
+func TestFlagsStdHelpers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":      "module example.com/m\n\ngo 1.26\n",
+		"main.go":     "package main\n\nimport \"net/http\"\n\nfunc main() { http.ListenAndServe(\":0\", nil) }\n",
+		"hotfix.yaml": "patch_dir: p\nstate_dir: s\nallow:\n  packages: [net/http]\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	const flags = "-trimpath -tags=hotfix -ldflags=-checklinkname=0 -gcflags=net/http=-l\n"
+	code, out, errs := hotfix(t, "flags")
+	if code != 0 || out != flags || !strings.Contains(errs, "note: a fix to net/http may also change packages it imports that hotfix.yaml does not allow: net/http/internal/..., ") {
+		t.Errorf("hotfix flags: exit %d\nstdout: %q\nstderr: %s", code, out, errs)
+	}
+	code, out, errs = hotfix(t, "flags", "-explain")
+	listed := false
+	for _, l := range strings.Split(errs, "\n") {
+		listed = listed || strings.Join(strings.Fields(l), " ") == "vendor/golang.org/x/net/http/httpguts not allowed"
+	}
+	if code != 0 || out != flags || !listed || !strings.Contains(errs, "    - net/http/internal/...\n") {
+		t.Errorf("hotfix flags -explain: exit %d\nstdout: %q\nstderr: %s", code, out, errs)
+	}
+}
