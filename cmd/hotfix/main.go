@@ -381,7 +381,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if fs.NArg() == 0 {
-		c := patchbuild.MeasureCoverage(bin, p)
+		c, err := patchbuild.MeasureCoverage(bin, p)
+		if err != nil {
+			return err
+		}
 		printCoverage(stdout, *binary, c, *all)
 		if n, _ := c.Total(); n == 0 && !*all {
 			return fmt.Errorf("the policy %s allows no function of %s: each of allow.packages must name a package linked into the binary", *pol, *binary)
@@ -606,7 +609,10 @@ type statusJSON struct {
 }
 
 // printCoverage prints how many functions of each package a patch could
-// replace, and why each other one cannot be.
+// replace, and why not each other one: every refused entry, and with a
+// policy every inlined function (the host was not built with the policy's
+// -l, or the function is generic); with -all, the inlined ones by count
+// only, as every package built without -l has hundreds.
 func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool) {
 	n, ok := c.Total()
 	scope := "the policy allows"
@@ -618,6 +624,8 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 		pct = 100 * float64(ok) / float64(n)
 	}
 	fmt.Fprintf(w, "%s: %d of %d functions %s can be patched (%.2f%%)\n", binary, ok, n, scope, pct)
+	inl, ref := c.NotPatchable()
+	fmt.Fprintf(w, "not patchable: %d inlined into other functions (no jump at an entry reaches their copies), %d with an entry that cannot be redirected\n", inl, ref)
 	var kinds []string
 	for k, v := range c.Shapes {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, v))
@@ -625,14 +633,19 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 	sort.Strings(kinds)
 	fmt.Fprintf(w, "by shape: %s\n", strings.Join(kinds, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE")
+	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE\tINLINED ELSEWHERE")
 	for _, pc := range c.Packages {
-		fmt.Fprintf(tw, "%s\t%d/%d\n", printable.String(pc.Path), pc.Patchable, pc.Functions)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%d\n", printable.String(pc.Path), pc.Patchable, pc.Functions, len(pc.Inlined))
 	}
 	tw.Flush()
 	for _, pc := range c.Packages {
 		for _, r := range pc.Refused {
 			fmt.Fprintf(w, "cannot be patched: %s: %s\n", printable.String(r.Object), printable.String(r.Detail))
+		}
+		for _, r := range pc.Inlined {
+			if !all {
+				fmt.Fprintf(w, "inlined elsewhere: %s\n", printable.String(r.Detail))
+			}
 		}
 	}
 }
