@@ -128,7 +128,9 @@ func (v values) read(file string) error {
 		}
 		name := fs[0]
 		if i := strings.LastIndex(name, "-"); i > 0 {
-			name = name[:i] // drop -GOMAXPROCS
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // drop -GOMAXPROCS, absent when it is 1
+			}
 		}
 		for i := 2; i+1 < len(fs); i += 2 {
 			x, err := strconv.ParseFloat(fs[i], 64)
