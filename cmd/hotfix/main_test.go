@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +214,34 @@ func TestFlagsStdHelpers(t *testing.T) {
 	}
 	if code != 0 || out != flags || !listed || !strings.Contains(errs, "    - net/http/internal/...\n") {
 		t.Errorf("hotfix flags -explain: exit %d\nstdout: %q\nstderr: %s", code, out, errs)
+	}
+}
+
+// TestVerifyCoverageInlined: coverage names the allowed functions that
+// other functions of the binary inlined, here in this test binary, built
+// without the policy's -l on the standard package encoding/json.
+func TestVerifyCoverageInlined(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "hotfix.yaml")
+	yaml := "patch_dir: " + filepath.Join(dir, "patches") + "\nstate_dir: " + filepath.Join(dir, "state") + "\nallow:\n  packages: [encoding/json]\n"
+	if err := os.WriteFile(pol, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := hotfix(t, "verify", "-binary", self, "-policy", pol)
+	if strings.Contains(errs, "no symbol table") {
+		t.Skip("test binary linked without a symbol table")
+	}
+	var inlined int
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "not patchable: ") {
+			fmt.Sscanf(l, "not patchable: %d inlined", &inlined)
+		}
+	}
+	if code != 0 || inlined == 0 || !strings.Contains(out, "INLINED ELSEWHERE") || !strings.Contains(out, "\ninlined elsewhere: admit: target inlined: encoding/json.") {
+		t.Errorf("hotfix verify -binary (a build without -l on the allowed package): exit %d, %d inlined\nstdout: %s\nstderr: %s", code, inlined, out, errs)
 	}
 }
