@@ -82,17 +82,13 @@ func (p *Policy) StdHelpers(g Graph) []StdHelpers {
 	return out
 }
 
-// isHelper reports whether the standard package pkg can only be someone
-// else's helper: vendored, or internal below a tree of the standard
-// library.
-func isHelper(pkg string) bool {
+// IsHelper reports whether pkg is a standard package that can only be
+// another standard package's helper, whose import path an operator does
+// not name for its own sake: vendored, or internal below a tree of the
+// standard library.
+func IsHelper(pkg string) bool {
 	return Standard(pkg) && (strings.HasPrefix(pkg, "vendor/") || strings.Contains(pkg, "/internal/") || strings.HasSuffix(pkg, "/internal"))
 }
-
-// IsHelper reports whether pkg is a helper kind of standard package
-// (vendored or internal to a tree of the standard library), whose import
-// path an operator does not name for its own sake.
-func IsHelper(pkg string) bool { return isHelper(pkg) }
 
 func (p *Policy) noInline(pkg string) bool {
 	for _, pat := range p.NoInlinePatterns() {
