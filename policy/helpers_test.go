@@ -204,3 +204,32 @@ func TestStdHelpersGoList(t *testing.T) {
 		t.Errorf("Unbuilt: net/http is built, got %q", none)
 	}
 }
+
+func TestHelperTree(t *testing.T) {
+	tests := []struct {
+		pkg    string
+		helper bool
+		tree   string
+		reason string
+	}{
+		{"net/http/internal/ascii", true, "net/http/internal", "internal below net/http: net/http's own"},
+		{"net/http/internal", true, "net/http/internal", "the internal package itself"},
+		{"crypto/internal/fips140/tls13", true, "crypto/internal", "internal to a parent tree: crypto/tls imports it"},
+		{"vendor/golang.org/x/net/http/httpguts", true, "vendor/golang.org/x/net", "vendored: the tree is the vendored module"},
+		{"vendor/golang.org/x/crypto/internal/poly1305", true, "vendor/golang.org/x/crypto", "vendored first, internal second"},
+		{"internal/godebug", false, "", "top-level internal/...: every package's, nobody's helper"},
+		{"net/http/httptrace", false, "", "a package of its own, named for its own sake"},
+		{"golang.org/x/net/internal/socks", false, "", "a module's package: not standard"},
+	}
+	for _, tt := range tests {
+		if got := IsHelper(tt.pkg); got != tt.helper {
+			t.Errorf("IsHelper(%q) = %v, want %v: %s", tt.pkg, got, tt.helper, tt.reason)
+		}
+		if !tt.helper {
+			continue
+		}
+		if got := helperTree(tt.pkg); got != tt.tree {
+			t.Errorf("helperTree(%q) = %q, want %q: %s", tt.pkg, got, tt.tree, tt.reason)
+		}
+	}
+}
