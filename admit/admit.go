@@ -137,6 +137,13 @@ func NotInlined(bin *loader.Binary, fn string, replaced func(caller string) bool
 	if err != nil {
 		return fmt.Errorf("read inline trees: %w", err)
 	}
+	return NotInlinedAt(fn, sites, replaced)
+}
+
+// NotInlinedAt is NotInlined over fn's sites already read, all of them
+// (loader.Binary.Inlined or AllInlined): coverage asks it of every
+// function of a binary.
+func NotInlinedAt(fn string, sites []loader.InlineSite, replaced func(caller string) bool) error {
 	var left []loader.InlineSite
 	for _, s := range sites {
 		if !replaced(s.Caller) {

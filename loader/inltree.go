@@ -350,6 +350,30 @@ func (b *Binary) IndexInlined() error {
 	return b.inl.err
 }
 
+// AllInlined returns every function inlined somewhere in the binary, by
+// name, with its sites in address order as Inlined returns them: one walk
+// of the inline trees for all, where Inlined walks them once per function
+// (a few milliseconds each), which a question about every function of a
+// large binary cannot afford. Safe for concurrent use.
+func (b *Binary) AllInlined() (map[string][]InlineSite, error) {
+	all := map[string][]InlineSite{}
+	err := b.withPcln(func(p *pcln) error {
+		names := map[uint32]string{}
+		return p.walk(func(off uint32, s inlSite) {
+			name, ok := names[off]
+			if !ok {
+				name, _ = p.cstring(p.funcnametab + uint64(off))
+				names[off] = name
+			}
+			all[name] = append(all[name], p.site(s))
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
 // InlinedWithPrefix returns the names of the functions inlined somewhere
 // in the binary whose names start with prefix. A generic function's
 // shape instantiation may exist only inlined, into a package built

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -225,5 +226,42 @@ func BenchmarkInlined(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAllInlined: the one walk AllInlined makes for every function finds
+// the sites Inlined finds for each, on a real binary (the go command).
+func TestAllInlined(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	bin, err := ReadBinary(strings.TrimSpace(string(out)) + "/bin/go")
+	if err != nil {
+		t.Skip(err)
+	}
+	all, err := bin.AllInlined()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 1000 {
+		t.Fatalf("%d functions inlined in the go command, want thousands", len(all))
+	}
+	if _, ok := all["runtime.main"]; ok {
+		t.Error("runtime.main among the inlined functions")
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for i := 0; i < len(names); i += len(names) / 40 {
+		want, err := bin.Inlined(names[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, all[names[i]]); diff != "" {
+			t.Errorf("%s: AllInlined differs from Inlined (-Inlined +AllInlined):\n%s", names[i], diff)
+		}
 	}
 }

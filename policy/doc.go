@@ -61,7 +61,9 @@
 // identical flags (plugin.Open fails with "plugin was built with a different
 // version of package" otherwise). [Policy.BuildFlags] derives those flags from
 // allow, so that `hotfix flags` and `hotfix build` run next to the same
-// hotfix.yaml agree.
+// hotfix.yaml agree. [Policy.StdHelpers] names what those flags leave out
+// for an allowed standard package: the internal and vendored packages a
+// fix to it may span, under import paths of their own.
 //
 // A [Policy] is a plain value: its methods only read it and are safe for
 // concurrent use.

@@ -75,21 +75,21 @@ func (p *Policy) ModuleBuildFlags(ctx context.Context, dir string) ([]string, er
 }
 
 // Unbuilt returns the patterns of NoInlinePatterns that match no package
-// the module at dir builds (a misspelled allow entry, say), or nothing
-// when go list cannot say.
-func (p *Policy) Unbuilt(ctx context.Context, dir string) []string {
-	out, err := goList(ctx, dir, "-deps", "-f", "{{.ImportPath}}", "./...")
-	if err != nil {
-		return nil
-	}
-	pkgs := strings.Fields(out)
+// of g, what the module builds (a misspelled allow entry, say).
+func (p *Policy) Unbuilt(g Graph) []string {
 	var none []string
 	for _, pat := range p.NoInlinePatterns() {
 		e, err := parsePackageEntry(pat)
-		if pat == "main" || err != nil || slices.ContainsFunc(pkgs, e.matches) {
+		if pat == "main" || err != nil {
 			continue
 		}
-		none = append(none, pat)
+		built := false
+		for pkg := range g {
+			built = built || e.matches(pkg)
+		}
+		if !built {
+			none = append(none, pat)
+		}
 	}
 	return none
 }

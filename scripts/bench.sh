@@ -40,5 +40,24 @@ echo "== what allowing a third-party package costs: golang.org/x/net/http2/... b
 )
 cat "$OUT/http2.txt"
 
+echo "== what allowing a standard package costs: net/http built with -l, alone and with its helpers (hotfix flags -explain)"
+(
+	cd scripts/stdtax
+	# One test binary per build, run in turn: drift of a loaded machine
+	# hits the three alike, and cpu-ns/op leaves out the waits for a CPU.
+	# One P (-test.cpu 1): the client and the server take turns on it, so
+	# the CPU time counts no idle P spinning for work, which varied by
+	# ±15% from run to run with two Ps on a loaded machine (±8% with one).
+	go test -c -o "$OUT/std.default.test" .
+	go test $("$OUT/hotfix" flags -policy net-http.yaml 2>/dev/null) -c -o "$OUT/std.net-http.test" .
+	go test $("$OUT/hotfix" flags -policy net-http-helpers.yaml 2>/dev/null) -c -o "$OUT/std.helpers.test" .
+	for i in $(seq $((2 * COUNT))); do
+		for b in default net-http helpers; do
+			"$OUT/std.$b.test" -test.run '^$' -test.bench . -test.benchtime 0.5s -test.cpu 1 | sed -n "s/^Benchmark\([A-Za-z]*\)/BenchmarkStd\1\/$b/p" >>"$OUT/std.txt"
+		done
+	done
+)
+cat "$OUT/std.txt"
+
 echo
-go run ./scripts/benchtable "$OUT/patcher.txt" "$OUT/live.txt" "$OUT/inline.txt" "$OUT/http2.txt"
+go run ./scripts/benchtable "$OUT/patcher.txt" "$OUT/live.txt" "$OUT/inline.txt" "$OUT/http2.txt" "$OUT/std.txt"

@@ -1,7 +1,7 @@
 // Command hotfix builds, checks and inspects live patches for Go services
 // that run the hotfix agent.
 //
-//	hotfix flags   [-policy hotfix.yaml]
+//	hotfix flags   [-policy hotfix.yaml] [-explain]
 //	hotfix build   [-base REV] [-binary APP] [-main PKG] [-goroot DIR] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...
 //	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
 //	hotfix verify  -binary APP [-policy hotfix.yaml | -all]
@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -51,7 +52,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"flags", "[-policy hotfix.yaml]", "print the go build flags a host and its patches must use", runFlags},
+	{"flags", "[-policy hotfix.yaml] [-explain]", "print the go build flags a host and its patches must use", runFlags},
 	{"build", "[-base REV] [-binary APP] [-main PKG] [-goroot DIR] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...", "build a patch from the working tree (and, with -goroot, a newer Go root's standard library) against the release at REV", runBuild},
 	{"verify", "-binary APP [-policy hotfix.yaml] [FIX.so]", "run every pre-load check of FIX.so against APP, offline; without FIX.so, report which functions of APP a patch could replace", runVerify},
 	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
@@ -217,6 +218,7 @@ func loadPolicy(path string) (*policy.Policy, error) {
 func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("flags")
 	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
+	explain := fs.Bool("explain", false, "say on standard error, for each allowed standard package, which of its internal and vendored packages a fix may also change, and the allow lines for them")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -234,10 +236,50 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintln(stdout, strings.Join(flags, " "))
-	for _, pat := range p.Unbuilt(ctx, ".") {
+	g, err := policy.ListGraph(ctx, ".")
+	if err != nil {
+		return nil // go list cannot say: the flags stand, with no advice
+	}
+	for _, pat := range p.Unbuilt(g) {
 		fmt.Fprintf(stderr, "warning: %s allows %s, which matches no package this module builds (misspelled?)\n", *pol, pat)
 	}
+	printStdHelpers(stderr, *pol, p.StdHelpers(g), g, *explain)
 	return nil
+}
+
+// printStdHelpers offers the allow entries a standard package's fixes
+// often need (policy.StdHelpers): one note per package an operator names
+// (net/http, not its internal or vendored helpers, whose own helpers
+// would otherwise chase each other), or with explain every package,
+// helper by helper, with the entries to add.
+func printStdHelpers(w io.Writer, pol string, hs []policy.StdHelpers, g policy.Graph, explain bool) {
+	for _, h := range hs {
+		if !explain {
+			if len(h.Missing) > 0 && !policy.IsHelper(h.Package) {
+				fmt.Fprintf(w, "note: a fix to %s may also change packages it imports that %s does not allow: %s (hotfix flags -explain)\n",
+					h.Package, pol, strings.Join(policy.SuggestPackages(h.Package, h.Missing, g), ", "))
+			}
+			continue
+		}
+		fmt.Fprintf(w, "%s is compiled with -l: no other package inlines its functions, and it inlines none of the packages it calls.\n", h.Package)
+		fmt.Fprintf(w, "  a fix to it may also change its internal and vendored packages:\n")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, pkg := range h.Helpers {
+			state := "allowed (compiled with -l)"
+			if slices.Contains(h.Missing, pkg) {
+				state = "not allowed"
+			}
+			fmt.Fprintf(tw, "    %s\t%s\n", pkg, state)
+		}
+		tw.Flush()
+		if len(h.Missing) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  to allow them, add to allow.packages in %s, and rebuild the host:\n", pol)
+		for _, e := range policy.SuggestPackages(h.Package, h.Missing, g) {
+			fmt.Fprintf(w, "    - %s\n", e)
+		}
+	}
 }
 
 type multi []string
@@ -339,7 +381,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if fs.NArg() == 0 {
-		c := patchbuild.MeasureCoverage(bin, p)
+		c, err := patchbuild.MeasureCoverage(bin, p)
+		if err != nil {
+			return err
+		}
 		printCoverage(stdout, *binary, c, *all)
 		if n, _ := c.Total(); n == 0 && !*all {
 			return fmt.Errorf("the policy %s allows no function of %s: each of allow.packages must name a package linked into the binary", *pol, *binary)
@@ -564,7 +609,10 @@ type statusJSON struct {
 }
 
 // printCoverage prints how many functions of each package a patch could
-// replace, and why each other one cannot be.
+// replace, and why not each other one: every refused entry, and with a
+// policy every inlined function (the host was not built with the policy's
+// -l, or the function is generic); with -all, the inlined ones by count
+// only, as every package built without -l has hundreds.
 func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool) {
 	n, ok := c.Total()
 	scope := "the policy allows"
@@ -576,6 +624,8 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 		pct = 100 * float64(ok) / float64(n)
 	}
 	fmt.Fprintf(w, "%s: %d of %d functions %s can be patched (%.2f%%)\n", binary, ok, n, scope, pct)
+	inl, ref := c.NotPatchable()
+	fmt.Fprintf(w, "not patchable: %d inlined into other functions (no jump at an entry reaches their copies), %d with an entry that cannot be redirected\n", inl, ref)
 	var kinds []string
 	for k, v := range c.Shapes {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, v))
@@ -583,14 +633,19 @@ func printCoverage(w io.Writer, binary string, c *patchbuild.Coverage, all bool)
 	sort.Strings(kinds)
 	fmt.Fprintf(w, "by shape: %s\n", strings.Join(kinds, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE")
+	fmt.Fprintln(tw, "PACKAGE\tPATCHABLE\tINLINED ELSEWHERE")
 	for _, pc := range c.Packages {
-		fmt.Fprintf(tw, "%s\t%d/%d\n", printable.String(pc.Path), pc.Patchable, pc.Functions)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%d\n", printable.String(pc.Path), pc.Patchable, pc.Functions, len(pc.Inlined))
 	}
 	tw.Flush()
 	for _, pc := range c.Packages {
 		for _, r := range pc.Refused {
 			fmt.Fprintf(w, "cannot be patched: %s: %s\n", printable.String(r.Object), printable.String(r.Detail))
+		}
+		for _, r := range pc.Inlined {
+			if !all {
+				fmt.Fprintf(w, "inlined elsewhere: %s\n", printable.String(r.Detail))
+			}
 		}
 	}
 }

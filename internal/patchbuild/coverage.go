@@ -18,12 +18,16 @@ type Coverage struct {
 	Shapes   map[string]int // patchable functions by kind of shape
 }
 
-// PackageCoverage is one package's share.
+// PackageCoverage is one package's share. A function is patchable when
+// the admission pipeline would take a patch replacing it alone: it is
+// inlined into no other function of the binary (the "inlined" step), and
+// its entry can be redirected (the "shape" step), in that order.
 type PackageCoverage struct {
 	Path      string
-	Functions int
-	Patchable int
-	Refused   []Finding // Object: the function, Detail: why
+	Functions int       // in the symbol table, or only inlined
+	Patchable int       // neither of the two below
+	Inlined   []Finding // Object: the function, Detail: its first site
+	Refused   []Finding // not inlined, but its entry cannot be redirected
 }
 
 // Total sums the packages.
@@ -35,12 +39,35 @@ func (c *Coverage) Total() (functions, patchable int) {
 	return functions, patchable
 }
 
+// NotPatchable sums the packages' inlined and refused functions.
+func (c *Coverage) NotPatchable() (inlined, refused int) {
+	for _, p := range c.Packages {
+		inlined += len(p.Inlined)
+		refused += len(p.Refused)
+	}
+	return inlined, refused
+}
+
 // MeasureCoverage classifies every function of bin that pol allows, or
-// with pol nil every function outside the runtime's own packages.
-func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
+// with pol nil every function outside the runtime's own packages. The
+// functions counted include those the binary holds only inlined (no
+// symbol of their own): their source is there to fix, and no patch can
+// reach them. It fails only when the binary's inline trees cannot be
+// read, without which nothing can be called patchable.
+func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) (*Coverage, error) {
+	inlined, err := bin.AllInlined()
+	if err != nil {
+		return nil, err
+	}
+	funcs := bin.Funcs()
+	for n := range inlined {
+		if _, ok := bin.Func(n); !ok {
+			funcs = append(funcs, n) // inlined everywhere: no symbol
+		}
+	}
 	byPkg := map[string]*PackageCoverage{}
 	c := &Coverage{Shapes: map[string]int{}}
-	for _, fn := range bin.Funcs() {
+	for _, fn := range funcs {
 		n, err := symbol.Parse(fn)
 		if err != nil || !counted(fn, n, pol) {
 			continue
@@ -51,6 +78,11 @@ func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
 			byPkg[n.Package] = pc
 		}
 		pc.Functions++
+		// A patch of fn alone: no caller is replaced with it.
+		if err := admit.NotInlinedAt(fn, inlined[fn], func(string) bool { return false }); err != nil {
+			pc.Inlined = append(pc.Inlined, Finding{Object: fn, Rule: "inlined elsewhere", Detail: err.Error()})
+			continue
+		}
 		plan, err := admit.OfflineShape(bin, fn)
 		if err != nil {
 			pc.Refused = append(pc.Refused, Finding{Object: fn, Rule: "cannot be redirected", Detail: err.Error()})
@@ -63,7 +95,7 @@ func MeasureCoverage(bin *loader.Binary, pol *policy.Policy) *Coverage {
 		c.Packages = append(c.Packages, *pc)
 	}
 	sort.Slice(c.Packages, func(i, j int) bool { return c.Packages[i].Path < c.Packages[j].Path })
-	return c
+	return c, nil
 }
 
 func counted(fn string, n symbol.Name, pol *policy.Policy) bool {

@@ -69,6 +69,16 @@ func main() {
 		def, al := v.med("BenchmarkHTTP2"+b+"/default", "ns/op"), v.med("BenchmarkHTTP2"+b+"/allowed", "ns/op")
 		row("x/net/http2 allowed (-l on it), "+strings.ToLower(b), fmt.Sprintf("%+.1f%% (%.1f vs %.1f µs per request)", (al/def-1)*100, al/1e3, def/1e3), "within 3%", "")
 	}
+	for _, b := range []string{"Gets", "Posts"} {
+		for _, unit := range []string{"ns/op", "cpu-ns/op"} {
+			def, alone, helpers := "BenchmarkStd"+b+"/default", "BenchmarkStd"+b+"/net-http", "BenchmarkStd"+b+"/helpers"
+			if v.med(def, unit) == 0 {
+				continue
+			}
+			row("net/http allowed (-l on it) / with its helpers, HTTP/1.1 "+strings.ToLower(b)+", "+unit, fmt.Sprintf("%.3f× / %.3f× (medians %.1f / %.1f vs %.1f µs per request)",
+				v.ratio(alone, def, unit), v.ratio(helpers, def, unit), v.med(alone, unit)/1e3, v.med(helpers, unit)/1e3, v.med(def, unit)/1e3), "within 3%", "")
+		}
+	}
 	tw.Flush()
 }
 
@@ -118,7 +128,9 @@ func (v values) read(file string) error {
 		}
 		name := fs[0]
 		if i := strings.LastIndex(name, "-"); i > 0 {
-			name = name[:i] // drop -GOMAXPROCS
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // drop -GOMAXPROCS, absent when it is 1
+			}
 		}
 		for i := 2; i+1 < len(fs); i += 2 {
 			x, err := strconv.ParseFloat(fs[i], 64)
@@ -129,6 +141,22 @@ func (v values) read(file string) error {
 		}
 	}
 	return sc.Err()
+}
+
+// ratio is the median, over the runs, of a's value over b's in the same
+// run: benchmarks run in turn (scripts/bench.sh) meet the same state of a
+// loaded machine, which the ratio of the two medians would mix up.
+func (v values) ratio(a, b, unit string) float64 {
+	xs, ys := v[a+" "+unit], v[b+" "+unit]
+	var rs []float64
+	for i := range min(len(xs), len(ys)) {
+		rs = append(rs, xs[i]/ys[i])
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	sort.Float64s(rs)
+	return rs[len(rs)/2]
 }
 
 func (v values) med(name, unit string) float64 {

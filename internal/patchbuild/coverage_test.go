@@ -1,0 +1,97 @@
+package patchbuild
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gohotfix/hotfix/loader"
+	"github.com/gohotfix/hotfix/policy"
+)
+
+// TestCoverageInlined: a function counts as patchable only if no other
+// function of the binary holds an inlined copy of it, the admission
+// pipeline's "inlined" step. A host built with the policy's flags (-l on
+// the allowed packages) has none in them; the same host built without has
+// them in a module package and in a standard one, among them a function
+// inlined everywhere, which has no symbol and still counts.
+func TestCoverageInlined(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary twice")
+	}
+	pol, err := policy.Parse([]byte("patch_dir: p\nstate_dir: s\nallow:\n  packages: [example.com/cov/lib, net/url]\n"), "hotfix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		flags   []string
+		inlined bool
+	}{
+		{"default build", nil, true},
+		{"hotfix flags", pol.BuildFlags(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := MeasureCoverage(coverageHost(t, tt.flags), pol)
+			if err != nil {
+				t.Fatalf("measure coverage: %v", err)
+			}
+			for _, pkg := range []string{"example.com/cov/lib", "net/url"} {
+				i := slices.IndexFunc(c.Packages, func(p PackageCoverage) bool { return p.Path == pkg })
+				if i < 0 {
+					t.Fatalf("no package %s in %+v", pkg, c.Packages)
+				}
+				pc := c.Packages[i]
+				t.Logf("%s: %d/%d patchable, %d inlined elsewhere", pkg, pc.Patchable, pc.Functions, len(pc.Inlined))
+				if got := len(pc.Inlined) > 0; got != tt.inlined {
+					t.Errorf("%s: inlined elsewhere %v, want %v: %+v", pkg, got, tt.inlined, pc.Inlined)
+				}
+				if pc.Patchable+len(pc.Inlined)+len(pc.Refused) != pc.Functions {
+					t.Errorf("%s: %d patchable + %d inlined + %d refused != %d functions", pkg, pc.Patchable, len(pc.Inlined), len(pc.Refused), pc.Functions)
+				}
+				if pkg != "example.com/cov/lib" {
+					continue
+				}
+				small := slices.ContainsFunc(pc.Inlined, func(f Finding) bool {
+					return f.Object == "example.com/cov/lib.Small" && strings.Contains(f.Detail, "inlined into main.main")
+				})
+				if small != tt.inlined {
+					t.Errorf("lib.Small (inlined everywhere without -l) among the inlined: %v, want %v: %+v", small, tt.inlined, pc.Inlined)
+				}
+			}
+		})
+	}
+}
+
+// coverageHost builds a host calling a small function of its own module
+// and of net/url, with flags.
+func coverageHost(t *testing.T, flags []string) *loader.Binary {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"go.mod":     "module example.com/cov\n\ngo 1.26\n",
+		"main.go":    "package main\n\nimport (\n\t\"fmt\"\n\t\"net/url\"\n\t\"os\"\n\n\t\"example.com/cov/lib\"\n)\n\nfunc main() {\n\tu, err := url.Parse(os.Args[0])\n\tfmt.Println(lib.Small(len(os.Args)), u, err, url.PathEscape(os.Args[0]))\n}\n",
+		"lib/lib.go": "package lib\n\n// Small is inlined into every caller unless lib is built with -l.\nfunc Small(x int) int { return x*3 + 1 }\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := filepath.Join(dir, "host")
+	// -tags and -ldflags of the policy's flags are the patcher's door,
+	// which a host without the hotfix module does not have: harmless.
+	if out, err := runAll(context.Background(), dir, nil, append(append([]string{"build"}, flags...), "-o", host, ".")...); err != nil {
+		t.Fatalf("build the host: %v\n%s", err, out)
+	}
+	bin, err := loader.ReadBinary(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}

@@ -1,0 +1,3 @@
+module example.com/stdtax
+
+go 1.26.0
