@@ -251,7 +251,11 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		took.Patch = time.Since(t0)
 		r.Took = took
 	}
-	if errors.Is(err, loader.ErrIncompatible) && strings.Contains(err.Error(), "export data changed") {
+	// -func compiles the working tree's module packages as they are, and
+	// refuses standard ones: any other package is the release's source.
+	if hint := flagsHint(err, opt.Flags, func(pkg string) bool { return !stdPackage(pkg) }); hint != "" {
+		err = fmt.Errorf("%w\n%s", err, hint)
+	} else if errors.Is(err, loader.ErrIncompatible) && strings.Contains(err.Error(), "export data changed") {
 		err = fmt.Errorf("%w\nWith -func, the packages are compiled from the working tree as it is: a line added or removed anywhere in such a package moves the positions its export data records. Keep the line count of the package, or build without -func, which fits each changed body into the release's lines and compares every declaration", err)
 	}
 	return r, err
@@ -322,7 +326,9 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	}
 	t0 = time.Now()
 	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan, mainPkg: mainPkg})
-	if err != nil && errors.Is(err, loader.ErrIncompatible) {
+	if hint := flagsHint(err, opt.Flags, plan.compiles); hint != "" {
+		err = fmt.Errorf("%w\n%s", err, hint)
+	} else if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
 			err = fmt.Errorf("%w\n%s", err, d)
 		}
