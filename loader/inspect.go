@@ -155,7 +155,8 @@ func ignoredSetting(key string) bool {
 }
 
 // compatible compares the build information of a patch with the binary's
-// and names the first difference.
+// and names the first difference. Of the -gcflags it sees only the last
+// one; samePackages compares what each package was really compiled with.
 func compatible(patch, bin *debug.BuildInfo) error {
 	if patch.GoVersion != bin.GoVersion {
 		return errorf(ErrIncompatible, "patch built with %s, this binary with %s", printable.String(patch.GoVersion), bin.GoVersion)
@@ -223,10 +224,33 @@ func modString(m *debug.Module) string {
 	return s
 }
 
+// PackageError is the refusal of a patch in which the linker's fingerprint
+// of Package differs from the binary's. It is ErrIncompatible (errors.Is);
+// `hotfix build` reads Package to say what the likely cause is.
+type PackageError struct {
+	Package string
+	msg     string
+}
+
+func (e *PackageError) Error() string        { return ErrIncompatible.Error() + ": " + e.msg }
+func (e *PackageError) Is(target error) bool { return target == ErrIncompatible }
+
 // samePackages catches what would make plugin.Open fail with "plugin was
 // built with a different version of package X" (runtime/plugin.go): a
 // failed Open marks the module bad and poisons later loads, so it must
 // never be tried. The fingerprints are the linker's pkghashbytes symbols.
+//
+// They are also what compares the -gcflags the two builds really used,
+// package by package: the build information keeps only the last -gcflags
+// (compatible compares that), so a difference in an earlier pattern, such
+// as -l on one more package, shows nowhere else. A package's fingerprint
+// is the hash of its export data: its inlinable bodies and the escape
+// analysis of its functions, everything code compiled in other packages
+// relies on. -l on a package with an inlinable function changes it; on
+// one without, only that package's own code changes, which nothing else
+// was compiled against; and the release's inlining of a target is read
+// from its inline tables by admission's inlined step, whatever the flags
+// (TestGcflagsFacts, TestGcflagsChecked).
 func samePackages(patch, bin map[string]string) error {
 	pkgs := make([]string, 0, len(patch))
 	for p := range patch {
@@ -235,7 +259,7 @@ func samePackages(patch, bin map[string]string) error {
 	sort.Strings(pkgs)
 	for _, p := range pkgs {
 		if h, ok := bin[p]; ok && h != patch[p] {
-			return errorf(ErrIncompatible, "package %s in the patch differs from this binary's (export data changed: a changed signature, type, constant or inlinable body, or other -gcflags); plugin.Open would fail with %q", printable.String(p), "plugin was built with a different version of package "+p)
+			return &PackageError{Package: p, msg: fmt.Sprintf("package %s in the patch differs from this binary's (export data changed: a changed signature, type, constant or inlinable body, or other -gcflags for it); plugin.Open would fail with %q", printable.String(p), "plugin was built with a different version of package "+p)}
 		}
 	}
 	return nil

@@ -137,3 +137,45 @@ func wantStatus(t *testing.T, h *hostProc, v string, want int, why string) {
 		t.Fatalf("GET with a %d-byte header: %s, want %d: %s\n%s", len(v), resp.Status, want, why, h.logs)
 	}
 }
+
+// TestStdGoFlag: `hotfix build -go goX.Y.Z` takes the root of that Go
+// release as the go command fetches it (GOTOOLCHAIN=goX.Y.Z go env
+// GOROOT), with the releases this machine has only: GOPROXY=off makes any
+// download an error. The release's own Go names its own root, whose
+// standard library is the release's: nothing to patch. The other Go
+// (1.27 for a 1.26 release, or the reverse) is refused naming both
+// versions, before the go command is asked for it; a malformed version is
+// a usage error naming the flag.
+func TestStdGoFlag(t *testing.T) {
+	f := requireFixture(t)
+	t.Setenv("GOPROXY", "off")
+	src := filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	gitRelease(t, src)
+	local := mustRun(t, ".", "go", "env", "GOVERSION")
+	root := mustRun(t, ".", "go", "env", "GOROOT")
+	build := func(v string) (string, error) {
+		return run(src, f.hotfix, "build", "-binary", f.host, "-policy", "policy.yaml", "-go", v, "-o", filepath.Join(t.TempDir(), "std.so"))
+	}
+
+	t0 := time.Now()
+	out, err := build(local)
+	t.Logf("hotfix build -go %s (%s):\n%s", local, time.Since(t0).Round(time.Millisecond), out)
+	if err == nil || !strings.Contains(out, "-go "+local+": its Go root is "+root) || !strings.Contains(out, "nothing to patch") {
+		t.Errorf("hotfix build -go %s for a release of %s: %v; want its root %s and nothing to patch:\n%s", local, local, err, root, out)
+	}
+	other := "go1.27.3"
+	if strings.HasPrefix(local, "go1.27") {
+		other = "go1.26.8"
+	}
+	out, err = build(other)
+	if err == nil || !strings.Contains(out, "refused: -go "+other+": it is "+other+" and the release "+local) || strings.Contains(out, "its Go root is") {
+		t.Errorf("hotfix build -go %s for a release of %s: %v; want a refusal naming both, before the root is looked up:\n%s", other, local, err, out)
+	}
+	out, err = build("go1.26.x")
+	if err == nil || !strings.Contains(out, `usage: -go "go1.26.x": not a Go release`) {
+		t.Errorf("hotfix build -go go1.26.x: %v; want a usage error naming -go:\n%s", err, out)
+	}
+}

@@ -2,7 +2,7 @@
 // that run the hotfix agent.
 //
 //	hotfix flags   [-policy hotfix.yaml] [-explain]
-//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-goroot DIR] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...
+//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...
 //	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
 //	hotfix verify  -binary APP [-policy hotfix.yaml | -all]
 //	hotfix inspect [-json] FIX.so
@@ -53,7 +53,7 @@ type command struct {
 
 var commands = []command{
 	{"flags", "[-policy hotfix.yaml] [-explain]", "print the go build flags a host and its patches must use", runFlags},
-	{"build", "[-base REV] [-binary APP] [-main PKG] [-goroot DIR] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...", "build a patch from the working tree (and, with -goroot, a newer Go root's standard library) against the release at REV", runBuild},
+	{"build", "[-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-func NAME]...", "build a patch from the working tree (and, with -goroot or -go, a newer Go root's standard library) against the release at REV", runBuild},
 	{"verify", "-binary APP [-policy hotfix.yaml] [FIX.so]", "run every pre-load check of FIX.so against APP, offline; without FIX.so, report which functions of APP a patch could replace", runVerify},
 	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
 	{"keygen", "-o NAME", "write an ed25519 key pair NAME.key (private) and NAME.pub", runKeygen},
@@ -299,6 +299,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	dryRun := fs.Bool("dry-run", false, "print the plan (functions to replace, refusals) and stop")
 	goroot := fs.String("goroot", "", "a Go root whose standard library holds the fixes (a point release of the release's Go); its standard packages are compared with the release's")
+	goRelease := fs.String("go", "", "a Go release, e.g. go1.26.9: -goroot of its root, as the go command fetches it (GOTOOLCHAIN=go1.26.9 go env GOROOT)")
 	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable; default: every changed function)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -309,8 +310,16 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dryRun && len(funcs) > 0 {
 		return fmt.Errorf("%w: -dry-run prints the plan of a build without -func", errUsage)
 	}
-	if *goroot != "" && len(funcs) > 0 {
-		return fmt.Errorf("%w: -goroot finds the changed standard functions itself; it takes no -func", errUsage)
+	if *goroot != "" && *goRelease != "" {
+		return fmt.Errorf("%w: -go names a Go root as -goroot does: give one of them", errUsage)
+	}
+	if (*goroot != "" || *goRelease != "") && len(funcs) > 0 {
+		return fmt.Errorf("%w: -goroot and -go find the changed standard functions themselves; they take no -func", errUsage)
+	}
+	if *goRelease != "" {
+		if err := patchbuild.CheckGoRelease(*goRelease); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	p, err := loadPolicy(*pol)
 	if err != nil {
@@ -330,7 +339,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "warning: an agent under %s will refuse this patch: %v\n", *pol, err)
 	}
 	opt := patchbuild.Options{
-		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs, Policy: p, GoRoot: *goroot,
+		Dir: ".", Base: *base, Binary: *binary, Main: *mainPkg, Funcs: funcs, Policy: p, GoRoot: *goroot, Go: *goRelease,
 		Version: *version, Key: key, Out: *out, DryRun: *dryRun, Plan: stdout, Log: stderr,
 	}
 	if opt.Out == "" {

@@ -180,3 +180,29 @@ func TestPolicyFootguns(t *testing.T) {
 		t.Errorf("hotfix status reads HOTFIX_POLICY: exit %d: %s", code, errs)
 	}
 }
+
+// TestBuildGoUsage: `hotfix build -go` refuses, as a usage error (exit 2)
+// naming the flag and before anything is built or fetched, a value that
+// names no Go release, and -go given with -goroot or -func.
+func TestBuildGoUsage(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		want   string
+		reason string
+	}{
+		{"garbage", []string{"-go", "1.26.x"}, `-go "1.26.x": not a Go release`, "not a version at all"},
+		{"lang", []string{"-go", "go1.27"}, "-go go1.27: a language version", "GOTOOLCHAIN=go1.27 names no toolchain"},
+		{"suffix", []string{"-go", "go1.26.9-custom"}, "not a Go release", "no release of that name to fetch"},
+		{"with-goroot", []string{"-go", "go1.26.8", "-goroot", "/usr/local/go"}, "-go names a Go root as -goroot does", "two roots for one build"},
+		{"with-func", []string{"-go", "go1.26.8", "-func", "net/http.readRequest"}, "they take no -func", "-go finds the changed functions itself, like -goroot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := hotfix(t, append([]string{"build", "-policy", "/nonexistent.yaml"}, tt.args...)...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("hotfix build %s: exit %d, %s\nwant exit 2 with %q: %s", strings.Join(tt.args, " "), code, errs, tt.want, tt.reason)
+			}
+		})
+	}
+}

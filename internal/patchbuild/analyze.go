@@ -33,6 +33,9 @@ type analyzeInput struct {
 	// -goroot): the release's standard packages are compared with its.
 	// "" compares the packages of modules only.
 	GoRoot string
+	// RootFlag is how the operator named GoRoot, for messages: "-goroot
+	// DIR", or "-go go1.26.9" for the root the go command fetched.
+	RootFlag string
 }
 
 // analysis is one comparison of the release with the fix.
@@ -148,10 +151,18 @@ func (a *analysis) loadChanged(ctx context.Context, changed []string) (bt, ft ma
 			continue
 		}
 		if ft[path], err = typeStd(a.fix[path], bt[path]); err != nil {
-			return nil, nil, fmt.Errorf("-goroot %s: %w", a.in.GoRoot, err)
+			return nil, nil, fmt.Errorf("%s: %w", a.rootFlag(), err)
 		}
 	}
 	return bt, ft, nil
+}
+
+// rootFlag names the fixed Go root in messages as the operator named it.
+func (a *analysis) rootFlag() string {
+	if a.in.RootFlag != "" {
+		return a.in.RootFlag
+	}
+	return "-goroot " + a.in.GoRoot
 }
 
 // std reports whether path is a package of the standard library compared

@@ -39,6 +39,7 @@ type Options struct {
 	Main     string             // main package of the release (pattern relative to Dir); "" to find it
 	Funcs    []string           // target functions, as linker symbols; none: found by comparing Base with Dir
 	GoRoot   string             // a Go root with the fixed standard library (a point release); "": modules only
+	Go       string             // a Go release (go1.26.9) whose root, as the go command fetches it, is GoRoot; "": none
 	Policy   *policy.Policy     // the allowed targets and the build flags; nil allows every target
 	Flags    []string           // go build flags of the release; nil: from Policy (see Flags)
 	Version  string             // "" for a unique default
@@ -152,6 +153,14 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 	if err := useHostToolchain(opt); err != nil {
 		return nil, err
 	}
+	if opt.Go != "" && opt.GoRoot != "" {
+		return nil, fmt.Errorf("-go %s and -goroot %s: name the fixed Go root once", opt.Go, opt.GoRoot)
+	}
+	if opt.Go != "" {
+		if err := CheckGoRelease(opt.Go); err != nil {
+			return nil, err
+		}
+	}
 	if opt.GoRoot != "" {
 		abs, err := filepath.Abs(opt.GoRoot)
 		if err != nil {
@@ -242,7 +251,11 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		took.Patch = time.Since(t0)
 		r.Took = took
 	}
-	if errors.Is(err, loader.ErrIncompatible) && strings.Contains(err.Error(), "export data changed") {
+	// -func compiles the working tree's module packages as they are, and
+	// refuses standard ones: any other package is the release's source.
+	if hint := flagsHint(err, opt.Flags, func(pkg string) bool { return !stdPackage(pkg) }); hint != "" {
+		err = fmt.Errorf("%w\n%s", err, hint)
+	} else if errors.Is(err, loader.ErrIncompatible) && strings.Contains(err.Error(), "export data changed") {
 		err = fmt.Errorf("%w\nWith -func, the packages are compiled from the working tree as it is: a line added or removed anywhere in such a package moves the positions its export data records. Keep the line count of the package, or build without -func, which fits each changed body into the release's lines and compares every declaration", err)
 	}
 	return r, err
@@ -288,11 +301,10 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	}
 	took := Timings{Release: time.Since(t0)}
 	t0 = time.Now()
-	plan, err := analyze(ctx, analyzeInput{Base: wt.dir, Fix: absDir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: host.bin.BuildInfo().GoVersion, GoRoot: opt.GoRoot})
+	plan, err := analyzeRelease(ctx, &opt, wt.dir, absDir, mainPkg, tmp, host)
 	if err != nil {
 		return nil, err
 	}
-	plan.check(host.bin, opt.Policy)
 	took.Analysis = time.Since(t0)
 	res := &Result{Plan: plan, Took: took}
 	fmt.Fprintf(opt.Plan, "release %s (%s), working tree %s\n", wt.rev[:12], opt.baseName(), absDir)
@@ -314,7 +326,9 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	}
 	t0 = time.Now()
 	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan, mainPkg: mainPkg})
-	if err != nil && errors.Is(err, loader.ErrIncompatible) {
+	if hint := flagsHint(err, opt.Flags, plan.compiles); hint != "" {
+		err = fmt.Errorf("%w\n%s", err, hint)
+	} else if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {
 			err = fmt.Errorf("%w\n%s", err, d)
 		}
@@ -324,6 +338,30 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 		r.Plan, r.Took = plan, took
 	}
 	return r, err
+}
+
+// analyzeRelease compares the release's source at base with the fix at
+// dir, and checks the plan against the release's binary. With opt.Go it
+// first sets opt.GoRoot to that release's root, now that the release's Go
+// is known: a release that does not fit it is refused before it is
+// fetched.
+func analyzeRelease(ctx context.Context, opt *Options, base, dir, mainPkg, tmp string, host *hostInfo) (*Plan, error) {
+	release := host.bin.BuildInfo().GoVersion
+	rootFlag := "-goroot " + opt.GoRoot
+	if opt.Go != "" {
+		root, err := toolchainRoot(ctx, tmp, release, opt.Go)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opt.Log, "-go %s: its Go root is %s\n", opt.Go, root)
+		opt.GoRoot, rootFlag = root, "-go "+opt.Go
+	}
+	plan, err := analyze(ctx, analyzeInput{Base: base, Fix: dir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: release, GoRoot: opt.GoRoot, RootFlag: rootFlag})
+	if err != nil {
+		return nil, err
+	}
+	plan.check(host.bin, opt.Policy)
+	return plan, nil
 }
 
 // releaseBinary is the release the patch is for: the binary given with

@@ -303,10 +303,10 @@ func inRoot(files map[string][]byte, dir string) bool {
 func (a *analysis) loadStd(ctx context.Context) error {
 	v, err := rootVersion(ctx, a.in.Fix, a.in.GoRoot)
 	if err != nil {
-		return fmt.Errorf("-goroot %s: %w", a.in.GoRoot, err)
+		return fmt.Errorf("%s: %w", a.rootFlag(), err)
 	}
 	if why := fixRootFits(a.in.GoVersion, v); why != "" {
-		return fmt.Errorf("%w: -goroot %s: %s", ErrRefused, a.in.GoRoot, why)
+		return fmt.Errorf("%w: %s: %s", ErrRefused, a.rootFlag(), why)
 	}
 	if a.releaseRoot, err = goOut(ctx, a.in.Base, nil, "env", "GOROOT"); err != nil {
 		return err
@@ -321,7 +321,7 @@ func (a *analysis) loadStd(ctx context.Context) error {
 	fmt.Fprintf(a.in.Log, "comparing %d standard package(s) of %s with %s\n", len(paths), a.releaseRoot, a.in.GoRoot)
 	std, err := listStd(ctx, a.in.Fix, a.in.GoRoot, paths, a.in.Flags)
 	if err != nil {
-		return fmt.Errorf("-goroot %s: %w", a.in.GoRoot, err)
+		return fmt.Errorf("%s: %w", a.rootFlag(), err)
 	}
 	for path, p := range std {
 		a.fix[path] = p

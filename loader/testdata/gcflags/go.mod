@@ -1,0 +1,3 @@
+module example.com/gcflags
+
+go 1.26.0
