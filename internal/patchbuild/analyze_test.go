@@ -59,6 +59,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "dep-vendor", targets: []string{"example.com/dep/parse.Field"}, reason: "a vendored dependency is compared like the module"},
 		{name: "dep-bump", targets: []string{"example.com/dep/parse.Field"}, notes: []string{"requirement changed", "requirement changed"}, reason: "a bumped dependency: go.mod noted, its changed package compared"},
 		{name: "new-helper", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"new package-level object"}, reason: "a new unexported helper, called by a changed body: the package is rebuilt, on Go 1.26 too", goVer: "go1.26.8"},
+		{name: "const-foreign-type", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"constant added"}, reason: "a new constant of time.Duration cannot be written into the release's file: the package is rebuilt"},
 		{name: "const-added", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"constant added"}, reason: "a new unexported constant is declared at the end of the package"},
 		{name: "not-in-release", notes: []string{"not in the release"}, reason: "packages the binary does not link are ignored"},
 		// Refused.
