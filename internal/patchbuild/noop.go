@@ -17,7 +17,9 @@ import (
 // A patch whose new code is the release's is admitted, applied, and
 // changes nothing: a fix the compiler optimizes away, a -func target the
 // tree does not change, an overlay the go command ignores. The build
-// refuses such a target, naming it.
+// refuses such a patch, and a -func target whose code is the release's,
+// naming it; from a diff, such a target beside targets that changed is
+// left out, named in a note (noopRule).
 //
 // The plugin's own code cannot be compared with the release's: it is
 // compiled with -dynlink, which reaches globals through the GOT (a LEAQ
@@ -45,9 +47,8 @@ import (
 
 // noopTarget is a target and what the comparison found.
 type noopTarget struct {
-	name   string
-	same   bool // proven: its new code is the release's
-	change bool // its own source changed: named with -func, or its body in the diff
+	name string
+	same bool // proven: its new code is the release's
 }
 
 // noopRule decides which targets the patch drops (their new code is the
@@ -70,7 +71,7 @@ func noopRule(ts []noopTarget, named bool) (drop, refuse []string) {
 	for _, t := range ts {
 		switch {
 		case !t.same:
-		case named && t.change && !differs[outerOf(t.name)]:
+		case named && !differs[outerOf(t.name)]:
 			refuse = append(refuse, t.name)
 		default:
 			drop = append(drop, t.name)
@@ -159,11 +160,14 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 		fmt.Fprintf(opt.Plan, "warning: no-op check not done: %v\n", l.err)
 		return targets, nil
 	}
-	m := newMatcher(b.host.bin, l.syms)
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	m := newMatcher(b.host.bin, l.syms, names)
 	ts := make([]noopTarget, len(targets))
 	for i, t := range targets {
-		ts[i] = noopTarget{name: t.Name, change: b.plan == nil || b.plan.target(t.Name).changed}
-		ts[i].same = t.PluginSymbol == "" && m.same(t.Name) == nil
+		ts[i] = noopTarget{name: t.Name, same: t.PluginSymbol == "" && m.same(t.Name) == nil}
 	}
 	drop, refuse := noopRule(ts, b.plan == nil)
 	fmt.Fprintf(opt.Log, "compared with the release's code (%.2fs): %d of %d target(s) changed\n", l.took.Seconds(), len(targets)-len(drop)-len(refuse), len(targets))

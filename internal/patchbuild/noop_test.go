@@ -90,6 +90,12 @@ const version = "1.0.0"
 func Banner() string { return fmt.Sprint("v", version) }
 
 func Log() string { return fmt.Sprint("log ", version) }
+
+// Outer's code refers to its closure by name.
+func Outer(x int) int {
+	f := func() int { return x * 2 }
+	return f()
+}
 `
 
 // noopFixes are the fix's changes to noopRelease, each to one function.
@@ -113,7 +119,7 @@ import (
 
 func main() {
 	n := len(os.Args)
-	fmt.Println(p.Same("x", n), p.Word(n), p.Const(n), p.Call(n), p.Branch(n), p.Str("y"), p.Static(n), p.Helpers(), p.Banner(), p.Log())
+	fmt.Println(p.Same("x", n), p.Word(n), p.Const(n), p.Call(n), p.Branch(n), p.Str("y"), p.Static(n), p.Helpers(), p.Banner(), p.Log(), p.Outer(n))
 }
 `
 
@@ -173,7 +179,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMatcher(bin, same)
+	m := newMatcher(bin, same, nil)
 	n := map[string][2]int{}
 	for _, fn := range bin.Funcs() {
 		sn, err := symbol.Parse(fn)
@@ -220,7 +226,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = newMatcher(bin, fix)
+	m = newMatcher(bin, fix, nil)
 	for _, fn := range []string{"Same", "Same.func1", "Word", "Helpers"} {
 		if err := m.same("example.com/noop/p." + fn); err != nil {
 			t.Errorf("%s, unchanged by the fix: %v, want the same", fn, err)
@@ -246,7 +252,7 @@ func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMatcher(bin, fix)
+	m := newMatcher(bin, fix, nil)
 	for _, fn := range []string{"Banner", "Log", "Banner"} {
 		if err := m.same("example.com/noop/p." + fn); err == nil {
 			t.Errorf("%s: the same as the release's, want different: the version it prints changed", fn)
@@ -254,6 +260,21 @@ func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []
 	}
 	if err := m.same("example.com/noop/p.Word"); err != nil {
 		t.Errorf("Word, unchanged: %v", err)
+	}
+
+	// A closure's new body: Outer's bytes are the release's, and it is
+	// the same only if the patch redirects its closure too.
+	fixed = strings.Replace(noopRelease, "x * 2", "x * 3", 1)
+	fix, err = compileListing(ctx, dir, env, flags, overlay(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const outer, closure = "example.com/noop/p.Outer", "example.com/noop/p.Outer.func1"
+	if err := newMatcher(bin, fix, []string{outer}).same(outer); err == nil {
+		t.Errorf("Outer, whose closure changed and is not redirected: the same as the release's, want different")
+	}
+	if err := newMatcher(bin, fix, []string{outer, closure}).same(outer); err != nil {
+		t.Errorf("Outer, with its closure redirected: %v, want the same", err)
 	}
 }
 
@@ -272,24 +293,24 @@ func TestNoopRule(t *testing.T) {
 		drop, refuse []string
 		reason       string
 	}{
-		{"named, unchanged", []noopTarget{{name: h, same: true, change: true}}, true, nil, []string{h},
+		{"named, unchanged", []noopTarget{{name: h, same: true}}, true, nil, []string{h},
 			"-func on a tree that does not change it: the issue's case"},
-		{"named, one of two unchanged", []noopTarget{{name: g, change: true}, {name: h, same: true, change: true}}, true, nil, []string{h},
+		{"named, one of two unchanged", []noopTarget{{name: g}, {name: h, same: true}}, true, nil, []string{h},
 			"the operator said H changed; it did not"},
-		{"changed body, same code", []noopTarget{{name: g, change: true}, {name: h, same: true, change: true}}, false, []string{h}, nil,
+		{"changed body, same code", []noopTarget{{name: g}, {name: h, same: true}}, false, []string{h}, nil,
 			"a change the compiler sees through, beside a real one: H is dropped, named in a note"},
-		{"only changed bodies with the same code", []noopTarget{{name: h, same: true, change: true}}, false, nil, []string{h},
+		{"only changed bodies with the same code", []noopTarget{{name: h, same: true}}, false, nil, []string{h},
 			"the fix's every change compiles to the release's code: refused whole"},
-		{"all changed", []noopTarget{{name: g, change: true}, {name: h, change: true}}, false, nil, nil, "nothing to say"},
-		{"only its closure changed", []noopTarget{{name: g, same: true, change: true}, {name: g1, change: true}}, false, []string{g}, nil,
+		{"all changed", []noopTarget{{name: g}, {name: h}}, false, nil, nil, "nothing to say"},
+		{"only its closure changed", []noopTarget{{name: g, same: true}, {name: g1}}, false, []string{g}, nil,
 			"a closure's body is its own function: G's code is the release's, and G need not be replaced"},
-		{"unchanged closure of a changed function", []noopTarget{{name: g, change: true}, {name: g1, same: true}}, false, []string{g1}, nil,
+		{"unchanged closure of a changed function", []noopTarget{{name: g}, {name: g1, same: true}}, false, []string{g1}, nil,
 			"closures are replaced with their function whether or not they changed"},
-		{"escape caller compiled as before", []noopTarget{{name: h, change: true}, {name: c, same: true}}, false, []string{c}, nil,
+		{"escape caller compiled as before", []noopTarget{{name: h}, {name: c, same: true}}, false, []string{c}, nil,
 			"a caller replaced for an escape change need not compile differently"},
 		{"nothing but unchanged callers", []noopTarget{{name: c, same: true}}, false, nil, []string{c},
 			"a patch that replaces nothing is refused whole"},
-		{"not proven", []noopTarget{{name: h, change: true}}, false, nil, nil, "unknown is changed: never refuse a fix for what cannot be proven"},
+		{"not proven", []noopTarget{{name: h}}, false, nil, nil, "unknown is changed: never refuse a fix for what cannot be proven"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			drop, refuse := noopRule(tc.ts, tc.named)

@@ -26,6 +26,13 @@ import (
 type matcher struct {
 	bin  *loader.Binary
 	syms listing
+	// redirected are the functions the patch redirects. A function of the
+	// listing the release names but the patch does not redirect is the
+	// same thing only if its code is the same too: a closure whose
+	// captures changed, or a function whose signature changed, keeps the
+	// release's code, and a caller that refers to it by name would run
+	// that old code if it were left out as the same.
+	redirected map[string]bool
 	// seen holds the read-only data compared at an address: nil when
 	// proven the same, or being proven further up the chain (a cycle of
 	// references is the same if all else is), else why it is not.
@@ -39,8 +46,12 @@ type symAt struct {
 	at   uint64
 }
 
-func newMatcher(bin *loader.Binary, syms listing) *matcher {
-	return &matcher{bin: bin, syms: syms, seen: map[symAt]error{}}
+func newMatcher(bin *loader.Binary, syms listing, redirected []string) *matcher {
+	m := &matcher{bin: bin, syms: syms, seen: map[symAt]error{}, redirected: map[string]bool{}}
+	for _, n := range redirected {
+		m.redirected[n] = true
+	}
+	return m
 }
 
 // same returns nil when the release's function name is the code the
@@ -132,6 +143,9 @@ func (m *matcher) refersTo(r objReloc, ref uint64) error {
 		if addr != at {
 			return fmt.Errorf("refers to %#x, the fix to %s at %#x", at, name, addr)
 		}
+		if s != nil && s.kind == "STEXT" && !m.redirected[name] {
+			return m.prove(symAt{name, at}, func() error { return m.same(name) })
+		}
 		return nil
 	}
 	if s != nil {
@@ -181,20 +195,25 @@ func (m *matcher) readOnlyAt(s *objSym, at uint64) error {
 	if s.kind != "SRODATA" {
 		return fmt.Errorf("refers to %s (%s), whose release copy cannot be identified", s.name, s.kind)
 	}
-	k := symAt{s.name, at}
+	return m.prove(symAt{s.name, at}, func() error { return m.bytesAt(s, at) })
+}
+
+// prove compares what k names once: while it is being compared it is
+// taken for the same (a cycle of references is the same if all else is);
+// what was proven while a comparison that failed was taken for the same
+// is forgotten, to be compared again.
+func (m *matcher) prove(k symAt, compare func() error) error {
 	if err, ok := m.seen[k]; ok {
 		return err
 	}
 	m.seen[k] = nil
 	from := len(m.proven)
-	if err := m.bytesAt(s, at); err != nil {
-		// What was proven while k was taken for the same is proven no
-		// more: forget it, to be compared again.
+	if err := compare(); err != nil {
 		for _, p := range m.proven[from:] {
 			delete(m.seen, p)
 		}
 		m.proven = m.proven[:from]
-		m.seen[k] = fmt.Errorf("refers to %s: %w", strings.TrimSpace(s.name), err)
+		m.seen[k] = fmt.Errorf("refers to %s: %w", strings.TrimSpace(k.name), err)
 		return m.seen[k]
 	}
 	m.proven = append(m.proven, k)
