@@ -72,7 +72,7 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	}
 	fmt.Fprintf(in.Log, "comparing the working tree with the release source\n")
 	var berr, ferr error
-	both(func() { a.base, berr = loadFiles(ctx, in.Base, in.GoRoot != "") }, func() { a.fix, ferr = loadFiles(ctx, in.Fix, false) })
+	both(func() { a.base, berr = loadFiles(ctx, in.Base, in.GoRoot != "", in.Flags) }, func() { a.fix, ferr = loadFiles(ctx, in.Fix, false, in.Flags) })
 	if berr != nil {
 		return nil, fmt.Errorf("release source: %w", berr)
 	}
@@ -361,11 +361,12 @@ func importsC(path string) bool {
 
 // loadFiles lists the packages the module at dir builds, of every module,
 // and with std those of the standard library.
-func loadFiles(ctx context.Context, dir string, std bool) (map[string]*packages.Package, error) {
+func loadFiles(ctx context.Context, dir string, std bool, flags []string) (map[string]*packages.Package, error) {
 	cfg := &packages.Config{
-		Context: ctx,
-		Dir:     dir,
-		Mode:    packages.NeedName | packages.NeedFiles | packages.NeedEmbedFiles | packages.NeedImports | packages.NeedModule,
+		Context:    ctx,
+		Dir:        dir,
+		BuildFlags: listFlags(flags), // the build's -tags pick its files
+		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedEmbedFiles | packages.NeedImports | packages.NeedModule,
 	}
 	// "all": the module's packages and every package they import, from
 	// whatever module (a replaced directory, vendor/, the module cache),

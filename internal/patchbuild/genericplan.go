@@ -36,7 +36,7 @@ func (p *Plan) shapeTargets(bin *loader.Binary) {
 				g.shapes = append(g.shapes, args)
 			}
 			p.Targets = append(p.Targets, &Target{Name: fn, Pos: g.pos, Reason: reason, Signature: g.sig, pkg: g.pkg,
-				changed: true, generic: g, plugin: g.copySym(args) + rest})
+				changed: true, generic: g, plugin: g.copySym(args) + rest, ifaceCalls: []string{anyMethod}})
 		}
 		p.inlinedShapes(bin, g, prefix, suffix)
 		dictName := g.name

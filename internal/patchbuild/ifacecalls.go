@@ -4,8 +4,6 @@ import (
 	"go/ast"
 	"go/types"
 	"slices"
-
-	"golang.org/x/tools/go/types/typeutil"
 )
 
 // A method the release's linker dropped has no code behind the release's
@@ -18,6 +16,10 @@ import (
 // redirects, and of every function of their package they call, in turn.
 // (A value the patch's own code converts gets the plugin's itab, whose
 // methods are the plugin's: that way is safe.)
+
+// anyMethod stands for every name in a target's ifaceCalls where its code
+// was not looked at: a generic function's shapes.
+const anyMethod = "*"
 
 // ifaceCalls returns the names of the methods the fix's function under key
 // calls, or takes as a value, through an interface, in its body and its
@@ -33,22 +35,24 @@ func (d *pkgDiff) ifaceCalls(key string) []string {
 			return
 		}
 		seen[k] = true
-		var callees []string
+		// Every function of the package the body names may run: called,
+		// or taken as a value (apply(total, n), x.Method).
+		var uses []string
 		ast.Inspect(fd.decl.Body, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.SelectorExpr:
 				if name, ok := ifaceMethod(d.f.info(), n); ok {
 					names = append(names, name)
 				}
-			case *ast.CallExpr:
-				if fn, _ := typeutil.Callee(d.f.info(), n).(*types.Func); fn != nil && fn.Pkg() == d.f.pkg.Types {
-					callees = append(callees, keyOf(fn))
+			case *ast.Ident:
+				if fn, _ := d.f.info().Uses[n].(*types.Func); fn != nil && fn.Pkg() == d.f.pkg.Types {
+					uses = append(uses, keyOf(fn))
 				}
 			}
 			return true
 		})
-		for _, c := range callees {
-			visit(c)
+		for _, u := range uses {
+			visit(u)
 		}
 	}
 	visit(key)
@@ -58,10 +62,10 @@ func (d *pkgDiff) ifaceCalls(key string) []string {
 
 // ifaceMethod reports whether se selects a method declared by an
 // interface (a call x.M() or a value x.M, x an interface or a struct that
-// embeds one), and its name.
+// embeds one; a method expression I.M), and its name.
 func ifaceMethod(info *types.Info, se *ast.SelectorExpr) (string, bool) {
 	sel := info.Selections[se]
-	if sel == nil || sel.Kind() != types.MethodVal {
+	if sel == nil || sel.Kind() == types.FieldVal {
 		return "", false
 	}
 	recv := sel.Obj().Type().(*types.Signature).Recv()

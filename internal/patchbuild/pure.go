@@ -66,6 +66,10 @@ func pureSelector(e *ast.SelectorExpr, info *types.Info) bool {
 	if sel.Kind() == types.MethodExpr {
 		return true
 	}
+	// A method value of an interface panics on a nil one.
+	if sel.Kind() == types.MethodVal && types.IsInterface(sel.Recv()) {
+		return false
+	}
 	return !sel.Indirect() && pureInit(e.X, info)
 }
 

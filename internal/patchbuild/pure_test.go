@@ -24,6 +24,7 @@ var x T
 var px *T
 var s []byte
 var ch chan int
+var iv I
 const c = 3
 
 var _ I = (*T)(nil)                 // pure
@@ -45,6 +46,7 @@ var _ = (*[4]byte)(s)               // effect: s may be short
 var _ = T{f: f()}                   // effect
 var _ I = x.p                       // pure: a field of x, not read through a pointer
 var _ = [4]byte(s)                  // effect: s may be short
+var _ = iv.M                        // effect: iv may be nil
 `
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
@@ -75,7 +77,7 @@ var _ = [4]byte(s)                  // effect: s may be short
 			}
 		}
 	}
-	if n != 19 {
-		t.Fatalf("checked %d blank variables, want 19", n)
+	if n != 20 {
+		t.Fatalf("checked %d blank variables, want 20", n)
 	}
 }

@@ -117,12 +117,23 @@ func (d *pkgDiff) wideSignature(c *change) (bool, string) {
 func (d *pkgDiff) outsideUses(name string, method bool) []string {
 	var out []string
 	for path, p := range d.a.base {
-		if path == d.path || p.Imports[d.path] == nil {
+		if path == d.path {
+			continue
+		}
+		// Imports is keyed by the path as the source writes it: a
+		// vendored package's is not its own (vendor/golang.org/x/...).
+		spelled := ""
+		for s, ip := range p.Imports {
+			if importedPath(ip) == d.path {
+				spelled = s
+			}
+		}
+		if spelled == "" {
 			continue
 		}
 		for _, file := range p.GoFiles {
 			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
-			if err != nil || !refersTo(f, d.path, d.b.pkg.Name, name, method) {
+			if err != nil || !refersTo(f, spelled, d.b.pkg.Name, name, method) {
 				continue
 			}
 			out = append(out, path)
