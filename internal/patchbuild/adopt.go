@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gohotfix/hotfix/loader"
@@ -60,11 +61,14 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 		}
 	}
 	if own == nil {
-		return fmt.Errorf("no fingerprint symbol in the plugin")
+		return nil // not in the plugin: plugin.Open compares nothing
 	}
 	have, off, err := loader.SymbolBytes(f, *own)
 	if err != nil {
 		return err
+	}
+	if bytes.Equal(have, want) {
+		return nil
 	}
 	if len(have) != len(want) {
 		return fmt.Errorf("fingerprint of %d bytes, the release's has %d", len(have), len(want))
@@ -91,4 +95,45 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 		}
 	}
 	return nil
+}
+
+// unchangedImporters returns the release's packages that import one of
+// seeds, directly or through others, and that the plugin compiles from
+// the release's own source (none of their functions is a target): their
+// export data says where the rebuilt package's objects are declared, so
+// their fingerprint is not the release's (TestAdoptImporterFacts). The
+// plugin's copy of such a package never runs (the patch's code cannot
+// call into a package that imports it, and its variables and init task
+// are the host's), so taking the release's fingerprint hides nothing.
+func (p *Plan) unchangedImporters(seeds []string) []string {
+	importers := map[string][]string{}
+	for pkg, imps := range p.imports {
+		for _, imp := range imps {
+			importers[imp] = append(importers[imp], pkg)
+		}
+	}
+	changed := map[string]bool{}
+	for _, s := range seeds {
+		changed[s] = true
+	}
+	for _, t := range p.Targets {
+		changed[t.pkg] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	queue := slices.Clone(seeds)
+	for len(queue) > 0 {
+		pkg := queue[0]
+		queue = queue[1:]
+		for _, imp := range importers[pkg] {
+			if seen[imp] || changed[imp] {
+				continue
+			}
+			seen[imp] = true
+			out = append(out, imp)
+			queue = append(queue, imp)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -539,7 +539,8 @@ func (b *pluginBuild) goBuild(ctx context.Context, opt Options, env []string, ov
 // toAdopt checks, before the plugin is built, that every replaced
 // function's parameters escape no more than the release's, and returns
 // the packages whose fingerprint the plugin takes from the release: the
-// rebuilt ones, and those whose parameters escape less.
+// rebuilt ones, those whose parameters escape less, and the packages the
+// plugin compiles from the release's own source that import them.
 //
 // Where a parameter escapes more, the callers compiled for the old escape
 // analysis are replaced too (escapecallers.go): they are added to the plan,
@@ -573,6 +574,7 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 		b.targets = targets
 	}
 	adopt := append(b.plan.rebuiltPaths(), less...)
+	adopt = append(adopt, b.plan.unchangedImporters(adopt)...)
 	slices.Sort(adopt)
 	return slices.Compact(adopt), nil
 }
