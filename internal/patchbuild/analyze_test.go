@@ -57,6 +57,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "gomod-comment", targets: []string{"example.com/app/greet.Hello"}, reason: "a comment in go.mod changes no build"},
 		{name: "dep-replaced", targets: []string{"example.com/dep/parse.Field"}, reason: "a dependency carried as a local copy is compared like the module"},
 		{name: "dep-vendor", targets: []string{"example.com/dep/parse.Field"}, reason: "a vendored dependency is compared like the module"},
+		{name: "dep-added", targets: []string{"example.com/app/greet.Header"}, notes: []string{"import added", "requirement changed", "requirement changed"}, reason: "a new module's package imported by a changed function: its requirement is added for the patch's build (TestAddRequirements)"},
 		{name: "dep-bump", targets: []string{"example.com/dep/parse.Field"}, notes: []string{"requirement changed", "requirement changed"}, reason: "a bumped dependency: go.mod noted, its changed package compared"},
 		{name: "new-helper", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"new package-level object"}, reason: "a new unexported helper, called by a changed body: the package is rebuilt, on Go 1.26 too", goVer: "go1.26.8"},
 		{name: "const-foreign-type", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"constant added"}, reason: "a new constant of time.Duration cannot be written into the release's file: the package is rebuilt"},
@@ -282,4 +283,42 @@ func golden(t *testing.T, file string, got []byte) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", file, diff)
 	}
+}
+
+// TestAddRequirements: the patch's build gets the release's go.mod with
+// the requirement (and replace line) of the new module the fix imports,
+// and the fix's go.sum lines.
+func TestAddRequirements(t *testing.T) {
+	baseArc, err := txtar.ParseFile(filepath.Join("testdata", "base.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	base, fix := filepath.Join(dir, "base"), filepath.Join(dir, "fix")
+	writeCase(t, baseArc, filepath.Join("testdata", "cases", "dep-added.txtar"), base, fix)
+	plan, err := analyze(context.Background(), analyzeInput{Base: base, Fix: fix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := string(plan.overlays[filepath.Join(base, "go.mod")])
+	for _, want := range []string{"example.com/dep v1.0.0", "example.com/dep2 v1.0.0", "example.com/dep2 => " + filepath.Join(fix, "third_party", "dep2"), "example.com/dep => ./third_party/dep"} {
+		if !strings.Contains(gomod, want) {
+			t.Errorf("the patch's go.mod lacks %q:\n%s", want, gomod)
+		}
+	}
+	if _, ok := plan.overlays[filepath.Join(base, "go.sum")]; !ok {
+		t.Errorf("no go.sum overlay")
+	}
+	if !mergeSumsSorted(t) {
+		t.Errorf("mergeSums")
+	}
+}
+
+func mergeSumsSorted(t *testing.T) bool {
+	got := string(mergeSums([]byte("b h1:x\na h1:y\n"), []byte("a h1:y\nc h1:z")))
+	if got != "a h1:y\nb h1:x\nc h1:z\n" {
+		t.Logf("mergeSums = %q", got)
+		return false
+	}
+	return true
 }

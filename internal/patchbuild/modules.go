@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/mod/modfile"
 )
@@ -37,6 +38,75 @@ func (a *analysis) compareModules() {
 	for _, d := range notes {
 		a.note(Finding{Pos: "go.mod", Object: a.module, Rule: "requirement changed", Detail: d})
 	}
+	if len(refusals) == 0 {
+		a.addRequirements(mf[0], mf[1])
+	}
+}
+
+// addRequirements gives the patch's build the modules the fix requires and
+// the release does not, when a package of the fix's build comes from one
+// (podman's GO-2023-1681 fix reaches json-iterator through a package of a
+// module the release already has): the release's go.mod with those
+// requirements (and their replace lines) added, and its go.sum with the
+// fix's lines, as overlays.
+// Nothing else of the fix's go.mod is taken: a version it changes stays
+// the release's, whose packages the host runs.
+func (a *analysis) addRequirements(b, f *modfile.File) {
+	if _, err := os.Stat(filepath.Join(a.in.Base, "vendor", "modules.txt")); err == nil {
+		return // a vendored build lists its modules in vendor/modules.txt
+	}
+	used := map[string]bool{}
+	for _, p := range a.fix {
+		if p.Module != nil {
+			used[p.Module.Path] = true
+		}
+	}
+	br := requires(b)
+	mod, err := modfile.Parse("go.mod", modfile.Format(b.Syntax), nil)
+	if err != nil {
+		return
+	}
+	added := 0
+	for _, r := range f.Require {
+		if br[r.Mod.Path] != "" || !used[r.Mod.Path] {
+			continue
+		}
+		mod.AddNewRequire(r.Mod.Path, r.Mod.Version, r.Indirect)
+		added++
+		for _, rp := range f.Replace {
+			if rp.Old.Path != r.Mod.Path {
+				continue
+			}
+			to := rp.New.Path
+			if rp.New.Version == "" && !filepath.IsAbs(to) {
+				to = filepath.Join(a.in.Fix, to) // a directory of the fix's tree
+			}
+			_ = mod.AddReplace(rp.Old.Path, rp.Old.Version, to, rp.New.Version)
+		}
+	}
+	if added == 0 {
+		return
+	}
+	mod.Cleanup()
+	gomod, err := mod.Format()
+	if err != nil {
+		return
+	}
+	bsum, _ := os.ReadFile(filepath.Join(a.in.Base, "go.sum"))
+	fsum, _ := os.ReadFile(filepath.Join(a.in.Fix, "go.sum"))
+	if a.plan.overlays == nil {
+		a.plan.overlays = map[string][]byte{}
+	}
+	a.plan.overlays[filepath.Join(a.in.Base, "go.mod")] = gomod
+	a.plan.overlays[filepath.Join(a.in.Base, "go.sum")] = mergeSums(bsum, fsum)
+}
+
+// mergeSums is the lines of both go.sum files, each once, sorted.
+func mergeSums(a, b []byte) []byte {
+	lines := strings.Split(strings.TrimSpace(string(a))+"\n"+strings.TrimSpace(string(b)), "\n")
+	lines = slices.DeleteFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "" })
+	slices.Sort(lines)
+	return []byte(strings.Join(slices.Compact(lines), "\n") + "\n")
 }
 
 // moduleChanges lists what differs between two go.mod files: the changes
