@@ -18,10 +18,12 @@
 // wrappers, range-over-func bodies, method values) counts as part of that
 // function, and a generic instantiation as its generic function. In order:
 //
-//  1. Built-in denials no policy can lift: the standard library (a package
-//     path whose first element has no dot, except package main; runtime,
-//     reflect, unsafe, sync and plugin are named explicitly as well) and
-//     github.com/gohotfix/hotfix itself. Allowing such a package is an error
+//  1. Built-in denials no policy can lift, each from a fact pinned by a
+//     test (std.go): the runtime and every package it is built from,
+//     compiler intrinsics, functions the runtime implements under a
+//     standard package's name, reflect, plugin, and
+//     github.com/gohotfix/hotfix itself. The rest of the standard library
+//     is allowed like any package. Allowing a denied package is an error
 //     already in Parse.
 //  2. deny, which wins over allow.
 //  3. allow; anything not allowed is denied.
