@@ -80,6 +80,17 @@ func classify(exit int, out string, wrote bool) verdict {
 		// the package's export data changed (the compiler's view, which
 		// the plan's comparison of sources does not have), or the plugin
 		// cannot be built at all.
+		// The case copies only the report's packages from the fixed
+		// version: a fix that also changed other packages of the module,
+		// or its requirements, does not compile that way (its go.sum lacks
+		// a module a new import needs, even where a later step of hotfix
+		// build is what found it). That is the setup's limit, not a
+		// verdict of hotfix build.
+		for _, sign := range []string{"working tree: does not compile", "updates to go.mod needed", "missing go.sum entry"} {
+			if strings.Contains(msg, sign) {
+				return verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: " + msg}
+			}
+		}
 		switch {
 		case strings.Contains(msg, "self-check") && strings.Contains(msg, "export data changed"):
 			return verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}}
@@ -89,15 +100,6 @@ func classify(exit int, out string, wrote bool) verdict {
 			return verdict{outcome: refused, refusals: 1, rules: []string{"escape analysis not compared"}}
 		case strings.HasPrefix(msg, "refused: assembly not buildable into a plugin"):
 			return verdict{outcome: refused, refusals: 1, rules: []string{"assembly not buildable into a plugin"}}
-		}
-		// The case copies only the report's packages from the fixed
-		// version: a fix that also changed other packages of the module,
-		// or its requirements, does not compile that way. That is the
-		// setup's limit, not a verdict of hotfix build.
-		for _, sign := range []string{"working tree: does not compile", "updates to go.mod needed"} {
-			if strings.Contains(msg, sign) {
-				return verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: " + msg}
-			}
 		}
 		return verdict{outcome: failed, reason: msg}
 	}
