@@ -48,6 +48,9 @@ type Target struct {
 	generic *genericFunc // a shape function of a changed generic function
 	plugin  string       // its new code, relative to the plugin path
 	iface   string       // a method's name is a method of this interface
+	// sigCallee: replaced, unchanged, because it calls this function,
+	// whose exported signature changed (xpkgcallers.go).
+	sigCallee string
 	// ifaceCalls are the methods its new code may call through an
 	// interface (ifacecalls.go).
 	ifaceCalls []string
@@ -220,7 +223,11 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		}
 		if pol != nil {
 			if err := pol.Permits(t.Name); err != nil {
-				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")})
+				detail := strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")
+				if t.sigCallee != "" {
+					detail += "; the fix does not change it, but it calls " + shortSym(t.sigCallee) + ", whose signature changed, and must be replaced with it: allow it, or keep the signature"
+				}
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: detail})
 			}
 		}
 		keep = append(keep, t)
