@@ -25,7 +25,7 @@ type Plan struct {
 
 	overlays map[string][]byte   // absolute path of the release's file -> patched source
 	pkgs     []string            // packages, other than main, with targets
-	mainPkg  *mainPatch          // nil unless functions of main changed
+	mainPkg  *mainPatch          // nil unless functions of main are replaced
 	imports  map[string][]string // the release's packages -> their imports (internal.go)
 	generics []*genericFunc      // changed generic functions (generic.go)
 	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)

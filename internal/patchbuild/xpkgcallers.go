@@ -3,8 +3,10 @@ package patchbuild
 import (
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
+	"maps"
 	"slices"
 	"strings"
 
@@ -70,7 +72,7 @@ func refVerdict(s refSite) string {
 	case !s.inFix:
 		return "in " + s.caller + ", which the fix removes"
 	case s.main && !s.mainCopy:
-		return "in " + s.caller + " of package main, which the fix does not change: the patch carries a copy of main only when main changes"
+		return "in " + s.caller + " of package main, which uses cgo: the patch cannot compile a copy of it"
 	}
 	return ""
 }
@@ -97,6 +99,15 @@ type xref struct {
 // reference that cannot, named. users are the packages whose files name
 // it (outsideUses).
 func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, string) {
+	if name := c.f.decl.Name.Name; c.f.decl.Recv != nil {
+		// interfaceWith sees the interfaces of this package and of what
+		// it imports; a value converted elsewhere finds the method
+		// through any interface of the program, by the release's type
+		// descriptor, which holds the old one.
+		if at := d.a.interfaceAnywhere(name); at != "" {
+			return nil, "exported, and an interface of the release has a method " + name + " (" + at + "): a value converted to it calls the old one"
+		}
+	}
 	typed, err := d.a.releaseTyped(users)
 	if err != nil {
 		return nil, "exported, and " + strings.Join(users, ", ") + " refer(s) to it, which could not be type-checked to find the callers: " + firstLine(err.Error())
@@ -106,7 +117,7 @@ func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, st
 		p := typed[path]
 		for _, r := range refsTo(p, d.path, c.key) {
 			r.site.main = p.Name == "main" && path == d.a.main
-			r.site.mainCopy = r.site.main && d.a.changedSet[path]
+			r.site.mainCopy = r.site.main && !importsCgo(p)
 			if r.site.caller != "" {
 				r.site.inFix = d.a.inFix(path, r.site.caller)
 			}
@@ -259,6 +270,7 @@ func (a *analysis) relPos(p *packages.Package, pos token.Pos) string {
 // release's, which old code calls. Each caller's package gets the escape
 // check of a replaced function (escape.go).
 func (a *analysis) addOutsideCallers() error {
+	var mainCallers []string
 	for _, oc := range a.xcallers {
 		if a.sigKept[oc.sym] || a.plan.target(oc.sym).Name != "" {
 			continue
@@ -267,13 +279,57 @@ func (a *analysis) addOutsideCallers() error {
 			Signature: oc.sig, pkg: oc.pkg, main: strings.HasPrefix(oc.sym, "main."), sigCallee: oc.callee}
 		a.plan.Targets = append(a.plan.Targets, t)
 		if t.main {
-			continue // main's copy is a package of its own: no fingerprint, no release caller compiled against it
+			// main's copy is a package of its own: no fingerprint, and no
+			// release code compiled against its escape analysis.
+			mainCallers = append(mainCallers, oc.key)
+			continue
 		}
 		if err := a.escapesOf(oc.pkg, oc.sym); err != nil {
 			return err
 		}
 	}
+	if len(mainCallers) > 0 && a.plan.mainPkg == nil {
+		return a.copyMain(mainCallers)
+	}
 	return nil
+}
+
+// copyMain makes the patch's copy of package main (mainpkg.go) when none
+// was made, but some of main's functions are replaced for a changed
+// signature: from the fix's files (the release's, when the fix does not
+// change main), compiled against the fix's packages. keys are those
+// functions.
+func (a *analysis) copyMain(keys []string) error {
+	root, typed := a.in.Fix, a.fixTyped[a.main]
+	if !a.changedSet[a.main] {
+		if _, err := a.releaseTyped([]string{a.main}); err != nil {
+			return err
+		}
+		root, typed = a.in.Base, a.typed[a.main]
+	}
+	bs, err := newSide(root, typed)
+	if err != nil {
+		return err
+	}
+	d := &pkgDiff{a: a, path: a.main, main: true, b: bs, f: bs}
+	for _, k := range keys {
+		if fd := bs.funcs[k]; fd != nil {
+			d.changed = append(d.changed, &change{key: k, b: fd, f: fd}) // for the variables they use
+		}
+	}
+	return d.rewriteMain()
+}
+
+// importsCgo reports whether a file of p imports "C".
+func importsCgo(p *packages.Package) bool {
+	for _, f := range p.Syntax {
+		for _, is := range f.Imports {
+			if is.Path.Value == `"C"` {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // escapesOf adds sym to the replaced functions whose parameters the
@@ -328,4 +384,40 @@ func keyIn(fd *ast.FuncDecl) string {
 		return ""
 	}
 	return funcKey(fd)
+}
+
+// interfaceAnywhere names the first interface type, declared or written
+// as a literal in any file of the release's packages, that has a method
+// called name, as file:line; "" if none. Files are parsed, not
+// type-checked: an embedded interface from elsewhere is found where it
+// is declared.
+func (a *analysis) interfaceAnywhere(name string) string {
+	paths := slices.Sorted(maps.Keys(a.base))
+	for _, path := range paths {
+		for _, file := range a.base[path].GoFiles {
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			found := token.NoPos
+			ast.Inspect(f, func(n ast.Node) bool {
+				if it, ok := n.(*ast.InterfaceType); ok && found == token.NoPos {
+					for _, m := range it.Methods.List {
+						for _, id := range m.Names {
+							if id.Name == name {
+								found = id.Pos()
+							}
+						}
+					}
+				}
+				return found == token.NoPos
+			})
+			if found != token.NoPos {
+				at := fset.Position(found)
+				return fmt.Sprintf("%s:%d", rel(a.rootOf(at.Filename), at.Filename), at.Line)
+			}
+		}
+	}
+	return ""
 }

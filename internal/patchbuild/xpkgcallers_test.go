@@ -25,13 +25,14 @@ func TestRefVerdict(t *testing.T) {
 	}{
 		{"call in a function body", call, "", "the function is replaced, compiled against the new signature"},
 		{"call in a method body", with(func(s *refSite) { s.caller = "(*Cart).Add" }), "", "methods are replaced like functions"},
-		{"call in main, which the fix changes", with(func(s *refSite) { s.caller, s.main, s.mainCopy = "main", true, true }), "", "the patch's copy of main has the function"},
+		{"call in main, which the fix changes", with(func(s *refSite) { s.caller, s.main, s.mainCopy = "label", true, true }), "", "the patch's copy of main has the function"},
 		{"variable initializer", with(func(s *refSite) { s.caller = "" }), "variable's initializer ran", "it ran when the release started; what it made keeps the old function"},
 		{"function literal", with(func(s *refSite) { s.inLit = true }), "function literal of Depth", "closures the release made are not replaced with their function's new code for certain"},
 		{"function value", with(func(s *refSite) { s.call = false }), "as a value, not a call", "a function value made by the release's code points at the old function"},
 		{"generic caller", with(func(s *refSite) { s.generic = true }), "generic function", "generic code is shared by shape, not patched by name"},
 		{"caller removed by the fix", with(func(s *refSite) { s.inFix = false }), "which the fix removes", "nothing to replace it with"},
-		{"main unchanged", with(func(s *refSite) { s.main = true }), "package main, which the fix does not change", "the patch has no copy of main to replace it from"},
+		{"call in main, which the fix does not change", with(func(s *refSite) { s.caller, s.main, s.mainCopy = "main", true, true }), "", "the patch makes a copy of main from the release's files"},
+		{"main with cgo", with(func(s *refSite) { s.main = true }), "package main, which uses cgo", "the patch cannot compile a copy of such a main"},
 		{"promoted method", with(func(s *refSite) { s.embeds = true }), "promoted method's wrapper", "the wrapper is compiled code of the release, not a function the plan names"},
 	}
 	for _, tt := range tests {
