@@ -58,6 +58,9 @@ type refSite struct {
 // refVerdict says why the function holding a reference cannot be replaced
 // for the new signature, or "" when it can.
 func refVerdict(s refSite) string {
+	if s.main && s.caller != "" {
+		s.caller = "main." + s.caller
+	}
 	switch {
 	case s.embeds:
 		return "a struct type embeds its receiver: the promoted method's wrapper, compiled with the struct's package, calls the old one"
