@@ -130,7 +130,10 @@ func (d *pkgDiff) wideSignature(c *change) (bool, string) {
 // method (without types, a method call cannot be told from another).
 func (d *pkgDiff) outsideUses(name string, method bool) []string {
 	var out []string
-	deps := d.dependents()
+	var deps map[string]bool
+	if method {
+		deps = d.dependents()
+	}
 	for path, p := range d.a.base {
 		// A method is called on values any package that depends on this
 		// one may hold, without importing it.
