@@ -68,7 +68,8 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	if in.Log == nil {
 		in.Log = io.Discard
 	}
-	a := &analysis{in: in, plan: &Plan{}, cgo: map[string]bool{}, ctx: ctx, typed: map[string]*packages.Package{}, changedSet: map[string]bool{}, sigKept: map[string]bool{}}
+	a := &analysis{in: in, plan: &Plan{newSigs: map[string]bool{}}, cgo: map[string]bool{}, ctx: ctx, typed: map[string]*packages.Package{}, changedSet: map[string]bool{}}
+	a.sigKept = a.plan.newSigs
 	var err error
 	if a.module, err = goOut(ctx, in.Fix, nil, "list", "-m"); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ type Plan struct {
 	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)
 	escapes  []*paramSet         // replaced functions' parameters (escape.go)
 	goroot   string              // the release's Go root, when standard packages were compared (goroot.go)
+	newSigs  map[string]bool     // functions whose new signature the patch carries, never redirected (signature.go)
 }
 
 // Target is one function the patch replaces.
