@@ -46,8 +46,8 @@ type refSite struct {
 	generic bool   // caller has type parameters, or is a method of a generic type
 	inFix   bool   // the fix still has caller, with a body
 	main    bool   // caller is in package main
-	// mainCopy: the patch carries a copy of package main (main changed),
-	// in which a function of main can be replaced.
+	// mainCopy: the patch can carry a copy of package main (one without
+	// cgo), in which a function of main is replaced.
 	mainCopy bool
 	// embeds: a struct type embeds one whose method set has the method:
 	// the compiler writes a wrapper for the promoted method where the
@@ -94,7 +94,6 @@ type xref struct {
 	pos  token.Pos
 	site refSite
 	fd   *ast.FuncDecl
-	info *types.Info
 }
 
 // outsideCallers returns the functions of the release's other packages
@@ -111,6 +110,12 @@ func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, st
 			return nil, "exported, and an interface of the release has a method " + name + " (" + at + "): a value converted to it calls the old one"
 		}
 	}
+	// Only the packages linked into the release have code that calls it;
+	// another command of the module is not patched.
+	if d.a.linked == nil {
+		d.a.linked = d.a.releasePackages()
+	}
+	users = slices.DeleteFunc(slices.Clone(users), func(p string) bool { return !d.a.linked[p] })
 	typed, err := d.a.releaseTyped(users)
 	if err != nil {
 		return nil, "exported, and " + strings.Join(users, ", ") + " refer(s) to it, which could not be type-checked to find the callers: " + firstLine(err.Error())
@@ -132,7 +137,7 @@ func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, st
 				pkg = "main"
 			}
 			sym := (&pkgDiff{path: pkg}).sym(r.site.caller)
-			fn, _ := r.info.Defs[r.fd.Name].(*types.Func)
+			fn, _ := p.TypesInfo.Defs[r.fd.Name].(*types.Func)
 			oc := outsideCaller{pkg: path, key: r.site.caller, sym: sym, pos: d.a.relPos(p, r.fd.Name.Pos()), callee: d.sym(c.key)}
 			if fn != nil {
 				oc.sig = types.TypeString(fn.Type(), qualifyName)
@@ -176,14 +181,14 @@ func refsTo(p *packages.Package, path, key string) []xref {
 					}
 				case *ast.StructType:
 					if m := embedsMethod(p, n, path, key); m != nil {
-						out = append(out, xref{pos: m.Pos(), info: p.TypesInfo, fd: fd, site: refSite{embeds: true, caller: keyIn(fd)}})
+						out = append(out, xref{pos: m.Pos(), fd: fd, site: refSite{embeds: true, caller: keyIn(fd)}})
 					}
 				case *ast.Ident:
 					fn, ok := p.TypesInfo.Uses[n].(*types.Func)
 					if !ok || fn.Pkg() == nil || fn.Pkg().Path() != path || keyOf(fn.Origin()) != key {
 						return true
 					}
-					r := xref{pos: n.Pos(), info: p.TypesInfo, fd: fd}
+					r := xref{pos: n.Pos(), fd: fd}
 					r.site = refSite{inLit: lits > 0, call: callees[n]}
 					if r.site.caller = keyIn(fd); fd != nil {
 						r.site.generic = fd.Type.TypeParams != nil || recvGeneric(fd)
