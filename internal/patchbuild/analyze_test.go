@@ -65,6 +65,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"signature changed"}, reason: "an unexported function whose every caller is replaced"},
 		{name: "signature-exported", refusals: []string{"signature changed", "signature changed"}, reason: "an exported signature: callers elsewhere; and so polite, which only it calls, cannot change either"},
 		{name: "signature-exported-caller", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, notes: []string{"signature changed", "signature changed"}, reason: "an exported signature whose only caller, in another allowed package, is replaced with it"},
+		{name: "signature-exported-caller-changed", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, notes: []string{"signature changed", "signature changed"}, reason: "the caller in another package changes with the signature: a target of its own"},
 		{name: "signature-exported-main", targets: []string{"main.main"}, notes: []string{"signature changed", "signature changed"}, reason: "the only caller is in main, unchanged: the patch copies main from the release's files"},
 		{name: "signature-exported-method", targets: []string{"main.main"}, notes: []string{"signature changed", "signature changed"}, reason: "a method's caller in main is replaced like a function's"},
 		{name: "signature-exported-method-iface", refusals: []string{"signature changed"}, reason: "an interface elsewhere in the program has the method's name: values converted to it keep the old method"},
