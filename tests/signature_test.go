@@ -22,24 +22,9 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "build", "sig"), src); err != nil {
 		t.Fatal(err)
 	}
-	// A Score that keeps its argument makes Line's parameter escape: Line
-	// is exported and main imports board, so the build refuses, before
-	// the plugin is built, as for any replaced function.
-	tally := filepath.Join(src, "tally", "tally.go")
-	fixed := readFile(tally)
-	leaky := strings.Replace(string(fixed), "\tn := 10 * len(name)\n", "\tlast = name\n\tn := 10 * len(name)\n", 1) + "\nvar last string\n"
-	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
-	if err == nil || !strings.Contains(out, "board.Line: parameter name: escape analysis changed (release: name does not escape; fix: leaking param: name)") {
-		t.Fatalf("a callee that makes its unchanged caller's parameter escape: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(tally, fixed, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	refusesLeakyCallee(t, f, src, host)
 	patch := filepath.Join(t.TempDir(), "sig.so")
-	out, err = run(src, f.hotfix, "build", "-binary", host, "-version", "sig1", "-o", patch)
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "sig1", "-o", patch)
 	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
 	}
@@ -102,4 +87,25 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 	calls := load.finish(t)
 	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert and re-apply, 0 wrong", calls)
 	h.stop()
+}
+
+// refusesLeakyCallee: a Score that keeps its argument makes Line's
+// parameter escape, which the release's callers of Line were not compiled
+// for. Line is exported and main imports board, so the build refuses
+// before the plugin is built, as for any replaced function.
+func refusesLeakyCallee(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	tally := filepath.Join(src, "tally", "tally.go")
+	fixed := readFile(tally)
+	leaky := strings.Replace(string(fixed), "\tn := 10 * len(name)\n", "\tlast = name\n\tn := 10 * len(name)\n", 1) + "\nvar last string\n"
+	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	if err == nil || !strings.Contains(out, "board.Line: parameter name: escape analysis changed (release: name does not escape; fix: leaking param: name)") {
+		t.Fatalf("a callee that makes its unchanged caller's parameter escape: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(tally, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
