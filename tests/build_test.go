@@ -165,8 +165,9 @@ func TestBuildRefusesEveryReason(t *testing.T) {
 		// Carried: the package would be rebuilt, were it not refused.
 		"greet/greet.go:6: example.com/hostapp/greet: import added: strings",
 		"greet/greet.go:10: example.com/hostapp/greet.Version: new package-level object",
-		// Main calls Hello, compiled against the old signature.
-		"greet/greet.go:13: example.com/hostapp/greet.Hello: signature changed: func(name string) string → func(name string, extra ...string) string: exported, and example.com/hostapp refer(s) to it",
+		// Main calls Hello from a closure, which the patch cannot replace.
+		"greet/greet.go:13: example.com/hostapp/greet.Hello: signature changed: func(name string) string → func(name string, extra ...string) string: exported, and the release's example.com/hostapp refers to it at main.go:",
+		"in a function literal of main.main: closures the release already made would keep calling the old one",
 		// Carried when every caller is replaced; Hello is not.
 		"greet/greet.go:18: example.com/hostapp/greet.version: signature changed: func() string → func(short bool) string: used by Hello, which the patch does not replace",
 		"refused: 2 change(s) cannot be hot-patched",

@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,18 @@ type analysis struct {
 	// releaseRoot is the Go root of the release's toolchain, set when the
 	// standard library is compared (GoRoot).
 	releaseRoot string
+
+	// For callers in other packages of a function whose exported
+	// signature changed (xpkgcallers.go): the release's packages
+	// type-checked so far, the fix's, the changed packages, the callers
+	// to replace, and the functions whose own new signature is carried.
+	ctx        context.Context
+	typed      map[string]*packages.Package
+	fixTyped   map[string]*packages.Package
+	changedSet map[string]bool
+	xcallers   []outsideCaller
+	sigKept    map[string]bool
+	linked     map[string]bool // releasePackages, once asked
 }
 
 // analyze compares the release source with the fix, package by package,
@@ -59,7 +72,8 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	if in.Log == nil {
 		in.Log = io.Discard
 	}
-	a := &analysis{in: in, plan: &Plan{}, cgo: map[string]bool{}}
+	a := &analysis{in: in, plan: &Plan{newSigs: map[string]bool{}}, cgo: map[string]bool{}, ctx: ctx, typed: map[string]*packages.Package{}, changedSet: map[string]bool{}}
+	a.sigKept = a.plan.newSigs
 	var err error
 	if a.module, err = goOut(ctx, in.Fix, nil, "list", "-m"); err != nil {
 		return nil, err
@@ -105,6 +119,11 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	maps.Copy(a.typed, bt)
+	a.fixTyped = ft
+	for _, path := range changed {
+		a.changedSet[path] = true
+	}
 	for _, path := range changed {
 		if a.cgo[path] {
 			continue // refused as a whole: what cgo generates is not the source
@@ -123,6 +142,9 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		if err := d.targets(); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.addOutsideCallers(); err != nil {
+		return nil, err
 	}
 	a.plan.sort()
 	return a.plan, nil

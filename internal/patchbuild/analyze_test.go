@@ -66,6 +66,12 @@ func TestAnalyze(t *testing.T) {
 		// Refused.
 		{name: "signature", targets: []string{"example.com/app/greet.Hello"}, notes: []string{"signature changed"}, reason: "an unexported function whose every caller is replaced"},
 		{name: "signature-exported", refusals: []string{"signature changed", "signature changed"}, reason: "an exported signature: callers elsewhere; and so polite, which only it calls, cannot change either"},
+		{name: "signature-exported-caller", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, notes: []string{"signature changed", "signature changed"}, reason: "an exported signature whose only caller, in another allowed package, is replaced with it"},
+		{name: "signature-exported-caller-changed", targets: []string{"example.com/app/internal/deep/a/b/c.Depth"}, notes: []string{"signature changed", "signature changed"}, reason: "the caller in another package changes with the signature: a target of its own"},
+		{name: "signature-exported-main", targets: []string{"main.main"}, notes: []string{"signature changed", "signature changed"}, reason: "the only caller is in main, unchanged: the patch copies main from the release's files"},
+		{name: "signature-exported-method", targets: []string{"main.main"}, notes: []string{"signature changed", "signature changed"}, reason: "a method's caller in main is replaced like a function's"},
+		{name: "signature-exported-method-iface", refusals: []string{"signature changed"}, reason: "an interface elsewhere in the program has the method's name: values converted to it keep the old method"},
+		{name: "signature-exported-value", refusals: []string{"signature changed"}, reason: "the caller in another package takes it as a value: the release's function value keeps the old one"},
 		{name: "struct-layout", targets: []string{"example.com/app/shop.(*Cart).Add", "example.com/app/shop.Cart.Total"}, refusals: []string{"type changed"}, reason: "struct layout: a field retyped"},
 		{name: "field-added", targets: []string{"example.com/app/shop.(*Cart).Add"}, notes: []string{"field added", "field added", "new package-level object"}, reason: "new fields: shadow state beside each object; a constructor sets one, with a default for older objects"},
 		{name: "field-removed", targets: []string{"example.com/app/shop.(*Cart).Add", "example.com/app/shop.Cart.Total"}, notes: []string{"field added", "field removed"}, reason: "a field removed stays in the patch's struct; the one added is shadow state"},

@@ -120,6 +120,12 @@ type change struct {
 	// signature for them, never redirected (signature.go).
 	sig bool
 	why string // the target's reason, when not its own code
+	// xcallers: the functions of other packages that call an exported
+	// sig, to be replaced too, or xwhy, why they cannot be
+	// (xpkgcallers.go); xdone once looked for.
+	xcallers []outsideCaller
+	xwhy     string
+	xdone    bool
 }
 
 func (d *pkgDiff) refuse(pos, obj, rule, detail string) {

@@ -165,6 +165,12 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 		names[i] = t.Name
 	}
 	m := newMatcher(b.host.bin, l.syms, names)
+	if b.plan != nil {
+		// A caller replaced for a new signature may compile to the
+		// release's very bytes; it must still be replaced, or the new
+		// function is never reached from it (xpkgcallers.go).
+		m.newSig = b.plan.newSigs
+	}
 	ts := make([]noopTarget, len(targets))
 	for i, t := range targets {
 		ts[i] = noopTarget{name: t.Name, same: t.PluginSymbol == "" && m.same(t.Name) == nil}

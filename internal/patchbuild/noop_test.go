@@ -206,6 +206,14 @@ func testNoopCompiled(t *testing.T, env []string) {
 	if c := n["fmt"]; c[0] < 30 || c[1]*100 < c[0]*90 {
 		t.Errorf("fmt: %d of %d functions proven the same, want 30 or more and 90%% or more", c[1], c[0])
 	}
+	// A function whose call compiles to the release's bytes is not the
+	// same when the callee's signature changed: the release's callee is
+	// the old function, never redirected (xpkgcallers.go).
+	m.newSig = map[string]bool{"example.com/noop/p.helperA": true}
+	if err := m.same("example.com/noop/p.Call"); err == nil || !strings.Contains(err.Error(), "whose signature changed") {
+		t.Errorf("Call, calling helperA whose signature changed: %v, want not the same", err)
+	}
+	m.newSig = nil
 	// A release that can load plugins names a type descriptor of more
 	// than 14 bytes by a hash (mangledType), and Same refers to one.
 	if _, _, ok := bin.Symbol("type:map[string]int"); ok {

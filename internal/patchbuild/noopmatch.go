@@ -39,6 +39,11 @@ type matcher struct {
 	seen   map[symAt]error
 	proven []symAt // the keys of seen proven the same, in order
 	tls    *uint32 // the g slot's offset from FS (amd64), once seen
+	// newSig: functions whose signature the patch changes. The release's
+	// function of that name is the old one, left in place and never
+	// redirected (signature.go): a call to it in the release is not the
+	// patch's call, whatever the bytes.
+	newSig map[string]bool
 }
 
 type symAt struct {
@@ -132,6 +137,9 @@ func (m *matcher) field(r objReloc, rel, fix []byte, p uint64) error {
 // refers to what the fix's relocation r names.
 func (m *matcher) refersTo(r objReloc, ref uint64) error {
 	name := r.sym
+	if m.newSig[name] {
+		return fmt.Errorf("refers to %s, whose signature changed: the release's is the old function, which stays", name)
+	}
 	at := ref - uint64(r.add)
 	s := m.syms[name]
 	if s != nil && s.static {

@@ -25,12 +25,13 @@ type Plan struct {
 
 	overlays map[string][]byte   // absolute path of the release's file -> patched source
 	pkgs     []string            // packages, other than main, with targets
-	mainPkg  *mainPatch          // nil unless functions of main changed
+	mainPkg  *mainPatch          // nil unless functions of main are replaced
 	imports  map[string][]string // the release's packages -> their imports (internal.go)
 	generics []*genericFunc      // changed generic functions (generic.go)
 	rebuilt  []*rebuiltPkg       // packages compiled from the fix's files (rebuild.go)
 	escapes  []*paramSet         // replaced functions' parameters (escape.go)
 	goroot   string              // the release's Go root, when standard packages were compared (goroot.go)
+	newSigs  map[string]bool     // functions whose new signature the patch carries, never redirected (signature.go)
 }
 
 // Target is one function the patch replaces.
@@ -48,6 +49,9 @@ type Target struct {
 	generic *genericFunc // a shape function of a changed generic function
 	plugin  string       // its new code, relative to the plugin path
 	iface   string       // a method's name is a method of this interface
+	// sigCallee: replaced, unchanged, because it calls this function,
+	// whose exported signature changed (xpkgcallers.go).
+	sigCallee string
 	// ifaceCalls are the methods its new code may call through an
 	// interface (ifacecalls.go).
 	ifaceCalls []string
@@ -216,7 +220,11 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		}
 		if pol != nil {
 			if err := pol.Permits(t.Name); err != nil {
-				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")})
+				detail := strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")
+				if t.sigCallee != "" {
+					detail += "; the fix does not change it, but it calls " + shortSym(t.sigCallee) + ", whose signature changed, and must be replaced with it: allow it, or keep the signature"
+				}
+				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: detail})
 			}
 		}
 		keep = append(keep, t)

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -82,8 +83,18 @@ func (d *pkgDiff) checkSignatures() {
 			continue
 		}
 		if wide, _ := d.wideSignature(c); wide {
-			d.carry(pos, sym, "signature changed", "in the export data, and no other package refers to it, nor an interface by its name")
+			detail := "in the export data, and no other package refers to it, nor an interface by its name"
+			if len(c.xcallers) > 0 {
+				var names []string
+				for _, oc := range c.xcallers {
+					names = append(names, shortSym(oc.sym))
+				}
+				detail = "in the export data; its callers in other packages (" + strings.Join(names, ", ") + ") are replaced, compiled against the new one"
+			}
+			d.carry(pos, sym, "signature changed", detail)
 		}
+		d.a.sigKept[sym] = true
+		d.a.xcallers = append(d.a.xcallers, c.xcallers...)
 		d.changed = append(d.changed, c)
 	}
 }
@@ -105,10 +116,13 @@ func (d *pkgDiff) wideSignature(c *change) (bool, string) {
 	if !c.f.decl.Name.IsExported() {
 		return true, ""
 	}
-	if users := d.outsideUses(name, method); len(users) > 0 {
-		return true, "exported, and " + strings.Join(users, ", ") + " refer(s) to it, compiled against the old one"
+	if !c.xdone {
+		c.xdone = true
+		if users := d.outsideUses(name, method); len(users) > 0 {
+			c.xcallers, c.xwhy = d.outsideCallers(c, users) // xpkgcallers.go
+		}
 	}
-	return true, ""
+	return true, c.xwhy
 }
 
 // outsideUses lists the release's other packages whose files refer to
@@ -116,19 +130,25 @@ func (d *pkgDiff) wideSignature(c *change) (bool, string) {
 // method (without types, a method call cannot be told from another).
 func (d *pkgDiff) outsideUses(name string, method bool) []string {
 	var out []string
+	var deps map[string]bool
+	if method {
+		deps = d.dependents()
+	}
 	for path, p := range d.a.base {
 		if path == d.path {
 			continue
 		}
 		// Imports is keyed by the path as the source writes it: a
 		// vendored package's is not its own (vendor/golang.org/x/...).
+		// A method is called on values any package that depends on this
+		// one may hold, without importing it.
 		spelled := ""
 		for s, ip := range p.Imports {
 			if importedPath(ip) == d.path {
 				spelled = s
 			}
 		}
-		if spelled == "" {
+		if spelled == "" && !(method && deps[path]) {
 			continue
 		}
 		for _, file := range p.GoFiles {
@@ -210,4 +230,21 @@ func (d *pkgDiff) signatureEdit(tf *token.File, c *change) (edit, error) {
 		return edit{}, fmt.Errorf("the new signature takes %d line(s), the release's %d: write it on as many", strings.Count(text, "\n")+1, strings.Count(old, "\n")+1)
 	}
 	return edit{from, to, text}, nil
+}
+
+// dependents returns the release's packages that import this one,
+// directly or not.
+func (d *pkgDiff) dependents() map[string]bool {
+	out := map[string]bool{}
+	var visit func(string)
+	visit = func(path string) {
+		for p, imps := range d.a.plan.imports {
+			if !out[p] && slices.Contains(imps, path) {
+				out[p] = true
+				visit(p)
+			}
+		}
+	}
+	visit(d.path)
+	return out
 }

@@ -1,0 +1,111 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuildShipsExportedSignature: an exported function's signature
+// changes (tally.Score takes a variadic bonus) and its only caller,
+// board.Line, is in another package the policy allows, unchanged. The
+// patch replaces Line, compiled against the new signature, carries the
+// new Score for it, and leaves the release's Score in place, never
+// redirected. tally is rebuilt and adopted; board, whose own export data
+// is the same, keeps its fingerprint as built (TestCallerFingerprintFacts).
+// Live over HTTP under load, reverted and re-applied.
+func TestBuildShipsExportedSignature(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepo(t, f, "sigbase")
+	if err := copyTree(filepath.Join("testdata", "build", "sig"), src); err != nil {
+		t.Fatal(err)
+	}
+	refusesLeakyCallee(t, f, src, host)
+	patch := filepath.Join(t.TempDir(), "sig.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "sig1", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"example.com/hostapp/board.Line calls tally.Score, whose signature changed: compiled against the new one",
+		"tally.Score: signature changed: every caller is replaced",
+		"its callers in other packages (board.Line) are replaced",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	insp, err := run(src, f.hotfix, "inspect", patch)
+	if err != nil {
+		t.Fatalf("hotfix inspect: %v\n%s", err, insp)
+	}
+	var targets, adopted []string
+	for _, l := range strings.Split(insp, "\n") {
+		switch fs := strings.Fields(l); {
+		case len(fs) > 1 && fs[0] == "target":
+			targets = append(targets, fs[1])
+		case len(fs) > 1 && fs[0] == "adopted":
+			adopted = append(adopted, fs[1])
+		}
+	}
+	if strings.Join(targets, " ") != "example.com/hostapp/board.Line" {
+		t.Errorf("targets %v, want board.Line alone: the release's Score is left for old code", targets)
+	}
+	if strings.Join(adopted, " ") != "example.com/hostapp/tally" {
+		t.Errorf("adopted %v, want tally alone: board's copy keeps its own fingerprint", adopted)
+	}
+
+	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
+	h := startHost(t, host, dir, "GOGC=10")
+	const path = "/board?name=abc"
+	want := func(answer string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		got := ""
+		for got != answer && time.Now().Before(deadline) {
+			got = h.mustGet(path)
+		}
+		if got != answer {
+			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
+		}
+	}
+	want("abc=3")
+	load := startFieldLoad(h, path, [][2]string{{"abc=3", "abc=30"}})
+	drop(t, dir, patch, "sig.so")
+	h.waitRecord("patch applied", 1)
+	want("abc=30")
+	remove(t, dir, "sig.so")
+	h.waitRecord("patch reverted", 1)
+	want("abc=3")
+	drop(t, dir, patch, "sig.so")
+	h.waitRecord("patch applied", 2)
+	want("abc=30")
+	time.Sleep(200 * time.Millisecond) // keep the callers going on the new code
+	calls := load.finish(t)
+	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert and re-apply, 0 wrong", calls)
+	h.stop()
+}
+
+// refusesLeakyCallee: a Score that keeps its argument makes Line's
+// parameter escape, which the release's callers of Line were not compiled
+// for. Line is exported and main imports board, so the build refuses
+// before the plugin is built, as for any replaced function.
+func refusesLeakyCallee(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	tally := filepath.Join(src, "tally", "tally.go")
+	fixed := readFile(tally)
+	leaky := strings.Replace(string(fixed), "\tn := 10 * len(name)\n", "\tlast = name\n\tn := 10 * len(name)\n", 1) + "\nvar last string\n"
+	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	if err == nil || !strings.Contains(out, "board.Line: parameter name: escape analysis changed (release: name does not escape; fix: leaking param: name)") {
+		t.Fatalf("a callee that makes its unchanged caller's parameter escape: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(tally, fixed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
