@@ -124,6 +124,19 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 	for _, path := range changed {
 		a.changedSet[path] = true
 	}
+	if err := a.diffPackages(changed, bt, ft); err != nil {
+		return nil, err
+	}
+	if err := a.addOutsideCallers(); err != nil {
+		return nil, err
+	}
+	a.plan.sort()
+	return a.plan, nil
+}
+
+// diffPackages compares each changed package, type-checked in both trees
+// (bt, ft), declaration by declaration, and plans its targets.
+func (a *analysis) diffPackages(changed []string, bt, ft map[string]*packages.Package) error {
 	for _, path := range changed {
 		if a.cgo[path] {
 			continue // refused as a whole: what cgo generates is not the source
@@ -131,23 +144,19 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		broot, froot := a.roots(path)
 		bs, err := newSide(broot, bt[path])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		fs, err := newSide(froot, ft[path])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d := &pkgDiff{a: a, path: path, main: bt[path].Name == "main" && path == a.main, std: a.std(path), b: bs, f: fs}
 		d.decls()
 		if err := d.targets(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := a.addOutsideCallers(); err != nil {
-		return nil, err
-	}
-	a.plan.sort()
-	return a.plan, nil
+	return nil
 }
 
 // loadChanged type-checks the changed packages in both trees: the fix's

@@ -213,22 +213,8 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := inRelease(host.bin, opt.Funcs); err != nil {
+	if err := funcsAdmissible(host.bin, opt); err != nil {
 		return nil, err
-	}
-	if err := notStandard(opt.Funcs); err != nil {
-		return nil, err
-	}
-	var denied []error
-	for _, fn := range opt.Funcs {
-		if opt.Policy != nil {
-			if err := opt.Policy.Permits(fn); err != nil {
-				denied = append(denied, err)
-			}
-		}
-	}
-	if len(denied) > 0 {
-		return nil, errors.Join(denied...)
 	}
 	took := Timings{Release: time.Since(t0)}
 	var targets []loader.Target
@@ -259,6 +245,26 @@ func buildFuncs(ctx context.Context, opt Options) (*Result, error) {
 		err = fmt.Errorf("%w\nWith -func, the packages are compiled from the working tree as it is: a line added or removed anywhere in such a package moves the positions its export data records. Keep the line count of the package, or build without -func, which fits each changed body into the release's lines and compares every declaration", err)
 	}
 	return r, err
+}
+
+// funcsAdmissible checks the functions named with -func: in the release,
+// not standard, and allowed by the policy.
+func funcsAdmissible(bin *loader.Binary, opt Options) error {
+	if err := inRelease(bin, opt.Funcs); err != nil {
+		return err
+	}
+	if err := notStandard(opt.Funcs); err != nil {
+		return err
+	}
+	var denied []error
+	for _, fn := range opt.Funcs {
+		if opt.Policy != nil {
+			if err := opt.Policy.Permits(fn); err != nil {
+				denied = append(denied, err)
+			}
+		}
+	}
+	return errors.Join(denied...)
 }
 
 // buildChanged finds the changed functions itself.
