@@ -77,29 +77,40 @@ func (d *pkgDiff) graph(patch *side) *callGraph {
 
 // calls records the static calls of fd's body, by callee.
 func (d *pkgDiff) calls(fd *funcDecl, sym string, g *callGraph) {
+	inspectLits(fd.decl.Body, func(n ast.Node, inLit bool) {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return
+		}
+		fn, _ := typeutil.Callee(d.f.info(), call).(*types.Func)
+		if fn == nil || fn.Pkg() != d.f.pkg.Types {
+			return
+		}
+		if sig := fn.Type().(*types.Signature); sig.Recv() != nil && types.IsInterface(sig.Recv().Type()) {
+			return // dynamic: its callers already assume the worst
+		}
+		callee := d.sym(keyOf(fn))
+		g.callers[callee] = append(g.callers[callee], caller{sym: sym, pos: d.f.pos(call.Pos()), closure: inLit})
+	})
+}
+
+// inspectLits walks n as ast.Inspect does, telling f whether each node is
+// inside a function literal of n (a closure: its own symbol, created
+// where the literal is).
+func inspectLits(n ast.Node, f func(n ast.Node, inLit bool)) {
 	lits := 0
 	var walk func(n ast.Node) bool
 	walk = func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
+		if lit, ok := n.(*ast.FuncLit); ok {
 			lits++
-			ast.Inspect(n.Body, walk)
+			ast.Inspect(lit.Body, walk)
 			lits--
 			return false
-		case *ast.CallExpr:
-			fn, _ := typeutil.Callee(d.f.info(), n).(*types.Func)
-			if fn == nil || fn.Pkg() != d.f.pkg.Types {
-				return true
-			}
-			if sig := fn.Type().(*types.Signature); sig.Recv() != nil && types.IsInterface(sig.Recv().Type()) {
-				return true // dynamic: its callers already assume the worst
-			}
-			callee := d.sym(keyOf(fn))
-			g.callers[callee] = append(g.callers[callee], caller{sym: sym, pos: d.f.pos(n.Pos()), closure: lits > 0})
 		}
+		f(n, lits > 0)
 		return true
 	}
-	ast.Inspect(fd.decl.Body, walk)
+	ast.Inspect(n, walk)
 }
 
 // keyOf is funcKey for a function object.

@@ -159,15 +159,8 @@ func refsTo(p *packages.Package, path, key string) []xref {
 		for _, decl := range file.Decls {
 			fd, _ := decl.(*ast.FuncDecl)
 			callees := map[*ast.Ident]bool{}
-			lits := 0
-			var walk func(n ast.Node) bool
-			walk = func(n ast.Node) bool {
+			inspectLits(decl, func(n ast.Node, inLit bool) {
 				switch n := n.(type) {
-				case *ast.FuncLit:
-					lits++
-					ast.Inspect(n.Body, walk)
-					lits--
-					return false
 				case *ast.CallExpr:
 					switch f := ast.Unparen(n.Fun).(type) {
 					case *ast.Ident:
@@ -186,18 +179,16 @@ func refsTo(p *packages.Package, path, key string) []xref {
 				case *ast.Ident:
 					fn, ok := p.TypesInfo.Uses[n].(*types.Func)
 					if !ok || fn.Pkg() == nil || fn.Pkg().Path() != path || keyOf(fn.Origin()) != key {
-						return true
+						return
 					}
 					r := xref{pos: n.Pos(), fd: fd}
-					r.site = refSite{inLit: lits > 0, call: callees[n]}
+					r.site = refSite{inLit: inLit, call: callees[n]}
 					if r.site.caller = keyIn(fd); fd != nil {
 						r.site.generic = fd.Type.TypeParams != nil || recvGeneric(fd)
 					}
 					out = append(out, r)
 				}
-				return true
-			}
-			ast.Inspect(decl, walk)
+			})
 		}
 	}
 	return out
