@@ -99,12 +99,15 @@ func adoptOne(f *elf.File, syms []elf.Symbol, out *os.File, pkg string, want []b
 
 // unchangedImporters returns the release's packages that import one of
 // seeds, directly or through others, and that the plugin compiles from
-// the release's own source (none of their functions is a target): their
-// export data says where the rebuilt package's objects are declared, so
-// their fingerprint is not the release's (TestAdoptImporterFacts). The
-// plugin's copy of such a package never runs (the patch's code cannot
-// call into a package that imports it, and its variables and init task
-// are the host's), so taking the release's fingerprint hides nothing.
+// the release's own source (Plan.compiles): their export data says where
+// the rebuilt package's objects are declared, so their fingerprint is not
+// the release's (TestAdoptImporterFacts). Such a copy runs only where the
+// patch's code calls it directly (its variables and init task are the
+// host's); it is the release's source compiled against the rebuilt
+// package, whose every change that other packages see (layouts,
+// signatures, exported constants, escape analysis) the analysis refused
+// or checked, as it does for the rebuilt package's own adopted
+// fingerprint.
 func (p *Plan) unchangedImporters(seeds []string) []string {
 	importers := map[string][]string{}
 	for pkg, imps := range p.imports {
@@ -112,21 +115,17 @@ func (p *Plan) unchangedImporters(seeds []string) []string {
 			importers[imp] = append(importers[imp], pkg)
 		}
 	}
-	changed := map[string]bool{}
-	for _, s := range seeds {
-		changed[s] = true
-	}
-	for _, t := range p.Targets {
-		changed[t.pkg] = true
-	}
 	seen := map[string]bool{}
+	for _, s := range seeds {
+		seen[s] = true
+	}
 	var out []string
 	queue := slices.Clone(seeds)
 	for len(queue) > 0 {
 		pkg := queue[0]
 		queue = queue[1:]
 		for _, imp := range importers[pkg] {
-			if seen[imp] || changed[imp] {
+			if seen[imp] || p.compiles(imp) {
 				continue
 			}
 			seen[imp] = true

@@ -69,11 +69,11 @@ func TestUnchangedImporters(t *testing.T) {
 		imports: map[string][]string{
 			"main": {"a", "q"}, "a": {"p"}, "q": {"p", "fmt"}, "r": {"q"}, "s": {"p"}, "p": {"fmt"}, "other": {"fmt"},
 		},
-		Targets: []*Target{{Name: "s.F", pkg: "s"}},
+		pkgs: []string{"s"}, // compiled from the fix's files: s has targets, or had
 	}
 	got := p.unchangedImporters([]string{"p"})
 	want := []string{"a", "main", "q", "r"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("unchangedImporters(p) = %v, want %v: every importer, through others, but not s, which has a target", got, want)
+		t.Errorf("unchangedImporters(p) = %v, want %v: every importer, through others, but not s, which the patch compiles from the fix's files", got, want)
 	}
 }

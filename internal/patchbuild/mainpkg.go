@@ -30,6 +30,11 @@ type mainVar struct {
 
 func (d *pkgDiff) rewriteMain() error {
 	mp := &mainPatch{files: map[string][]byte{}, imports: map[string]string{}}
+	if importsCgo(d.f.pkg) {
+		// The parsed files are the ones cgo wrote, without import "C".
+		d.refuse(d.f.pos(d.f.pkg.Syntax[0].Package), "main", "cgo or assembly changed", "package main uses cgo: the patch cannot compile a copy of it")
+		return nil
+	}
 	usedBy := d.mainVarUsers()
 	for _, file := range d.f.pkg.Syntax {
 		ok, err := d.rewriteMainFile(mp, file, usedBy)

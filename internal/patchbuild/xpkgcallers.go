@@ -62,6 +62,8 @@ func refVerdict(s refSite) string {
 		s.caller = "main." + s.caller
 	}
 	switch {
+	case s.caller == "init" || s.caller == "main.init":
+		return "in an init function: it ran when the release started"
 	case s.embeds:
 		return "a struct type embeds its receiver: the promoted method's wrapper, compiled with the struct's package, calls the old one"
 	case s.caller == "":
@@ -320,8 +322,14 @@ func (a *analysis) copyMain(keys []string) error {
 }
 
 // importsCgo reports whether a file of p imports "C".
+// It reads the source files: go/packages parses the files cgo wrote, in
+// which import "C" is gone.
 func importsCgo(p *packages.Package) bool {
-	for _, f := range p.Syntax {
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			return true // unread: take it for cgo, which refuses
+		}
 		for _, is := range f.Imports {
 			if is.Path.Value == `"C"` {
 				return true

@@ -33,6 +33,7 @@ func TestRefVerdict(t *testing.T) {
 		{"caller removed by the fix", with(func(s *refSite) { s.inFix = false }), "which the fix removes", "nothing to replace it with"},
 		{"call in main, which the fix does not change", with(func(s *refSite) { s.caller, s.main, s.mainCopy = "main", true, true }), "", "the patch makes a copy of main from the release's files"},
 		{"main with cgo", with(func(s *refSite) { s.main = true }), "package main, which uses cgo", "the patch cannot compile a copy of such a main"},
+		{"init function", with(func(s *refSite) { s.caller = "init" }), "in an init function", "it ran when the release started, and the binary names it init.0"},
 		{"promoted method", with(func(s *refSite) { s.embeds = true }), "promoted method's wrapper", "the wrapper is compiled code of the release, not a function the plan names"},
 	}
 	for _, tt := range tests {
