@@ -1,7 +1,6 @@
 package patchbuild
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,13 +33,7 @@ func TestAdoptedFingerprintFacts(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) {
 		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFiles(t, dir, map[string]string{name: src})
 	}
 	const release = `package p
 

@@ -2,7 +2,6 @@ package patchbuild
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,18 +70,11 @@ func TestCoverageInlined(t *testing.T) {
 func coverageHost(t *testing.T, flags []string) *loader.Binary {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"go.mod":     "module example.com/cov\n\ngo 1.26\n",
 		"main.go":    "package main\n\nimport (\n\t\"fmt\"\n\t\"net/url\"\n\t\"os\"\n\n\t\"example.com/cov/lib\"\n)\n\nfunc main() {\n\tu, err := url.Parse(os.Args[0])\n\tfmt.Println(lib.Small(len(os.Args)), u, err, url.PathEscape(os.Args[0]))\n}\n",
 		"lib/lib.go": "package lib\n\n// Small is inlined into every caller unless lib is built with -l.\nfunc Small(x int) int { return x*3 + 1 }\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	host := filepath.Join(dir, "host")
 	// -tags and -ldflags of the policy's flags are the patcher's door,
 	// which a host without the hotfix module does not have: harmless.

@@ -208,11 +208,7 @@ func tinyApp(t *testing.T) string {
 		"go.mod":  "module example.com/tiny\n\ngo 1.26\n",
 		"main.go": "package main\n\nimport \"unicode/utf8\"\n\nfunc main() { println(utf8.RuneLen('a')) }\n",
 	}
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	return dir
 }
 

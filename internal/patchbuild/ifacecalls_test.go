@@ -2,7 +2,6 @@ package patchbuild
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,17 +92,5 @@ func TestDroppedMethods(t *testing.T) {
 				t.Errorf("refused %v, want %v: %v", refused, tt.refused, plan.Refusals)
 			}
 		})
-	}
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, src := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package patchbuild
 import (
 	"context"
 	"debug/elf"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -145,14 +144,7 @@ func TestNoopCompiled(t *testing.T) {
 func buildNoopRelease(t *testing.T, env, flags []string) (dir string, bin *loader.Binary) {
 	t.Helper()
 	dir = t.TempDir()
-	for name, src := range map[string]string{"go.mod": "module example.com/noop\n\ngo 1.26\n", "main.go": noopMain, "p/p.go": noopRelease} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, map[string]string{"go.mod": "module example.com/noop\n\ngo 1.26\n", "main.go": noopMain, "p/p.go": noopRelease})
 	host := filepath.Join(dir, "host")
 	if out, err := runAll(context.Background(), dir, env, append(append([]string{"build"}, flags...), "-o", host, ".")...); err != nil {
 		t.Fatalf("build the release: %v\n%s", err, out)
