@@ -18,7 +18,7 @@ import (
 // The keys of each mapping. They must agree with the yaml tags of Policy and
 // its parts; the strict struct decode in parse catches any drift.
 var (
-	topKeys   = []string{"patch_dir", "state_dir", "allow", "deny", "trust", "limits"}
+	topKeys   = []string{"patch_dir", "state_dir", "inlining", "allow", "deny", "trust", "limits"}
 	ruleKeys  = []string{"packages", "types", "functions"}
 	trustKeys = []string{"require_signature", "keys", "on_revoked_key", "min_sequence"}
 	limitKeys = []string{"max_patches", "max_file_bytes"}
@@ -49,6 +49,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 type nodes struct {
 	root               *yaml.Node
 	patchDir, stateDir *yaml.Node
+	inlining           *yaml.Node
 	allow, deny        map[string][]*yaml.Node // list name -> items
 	requireSignature   *yaml.Node
 	keys               []*yaml.Node
@@ -201,6 +202,7 @@ func (d *decoder) walk(root *yaml.Node) nodes {
 			d.errorf(root, "missing required key %q", k)
 		}
 	}
+	ns.inlining = d.scalar(top["inlining"], "inlining", "!!str", InliningOff+" or "+InliningKeep)
 	for _, section := range []string{"allow", "deny"} {
 		lists := ns.allow
 		if section == "deny" {
@@ -396,6 +398,13 @@ func (d *decoder) validate(p *Policy, ns nodes, base string) {
 	}
 	if p.Trust.RequireSignature && len(p.Trust.Keys) == 0 {
 		d.errorf(ns.requireSignature, "trust.require_signature is true but trust.keys is empty: no patch could be applied")
+	}
+	switch p.Inlining {
+	case "":
+		p.Inlining = InliningOff
+	case InliningOff, InliningKeep:
+	default:
+		d.errorf(ns.inlining, "inlining must be %s or %s, not %q", InliningOff, InliningKeep, p.Inlining)
 	}
 	switch p.Trust.OnRevokedKey {
 	case "":

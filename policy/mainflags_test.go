@@ -33,6 +33,13 @@ func TestBuildFlagsWithMain(t *testing.T) {
 			reason: "every main package of the module, sorted: flags and build agree byte for byte",
 		},
 		{
+			name:   "inlining kept",
+			yaml:   minimal + "inlining: keep\nallow:\n  packages: [main, example.com/app/router]\n",
+			mains:  []string{"example.com/app"},
+			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"},
+			reason: "inlining: keep: the allowed packages are no build input, a patch replaces the holders of an inlined target",
+		},
+		{
 			name:   "no main",
 			yaml:   minimal + "allow:\n  packages: [example.com/app/router]\n",
 			mains:  []string{"example.com/app"},

@@ -38,6 +38,12 @@ const keyPrefix = "ed25519:"
 type Policy struct {
 	PatchDir string `yaml:"patch_dir"` // relative paths resolved against the policy file's directory
 	StateDir string `yaml:"state_dir"`
+	// Inlining is how hosts are compiled: InliningOff (the default) turns
+	// inlining off in the allowed packages, InliningKeep leaves the
+	// compiler's full optimization on everywhere, and a patch then
+	// replaces every function that holds an inlined copy of a target.
+	// Parse sets the default.
+	Inlining string `yaml:"inlining"`
 	Allow    Rules  `yaml:"allow"`
 	Deny     Rules  `yaml:"deny"`
 	Trust    Trust  `yaml:"trust"`
@@ -148,8 +154,18 @@ func parseKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(raw), nil
 }
 
+// The values of inlining.
+const (
+	InliningOff  = "off"  // -l on every allowed package
+	InliningKeep = "keep" // no -l: inlined targets are patched through their callers
+)
+
+// KeepsInlining reports whether hosts are built with the compiler's full
+// optimization (inlining: keep).
+func (p *Policy) KeepsInlining() bool { return p != nil && p.Inlining == InliningKeep }
+
 // NoInlinePatterns returns the package patterns that must be compiled with
-// inlining off, sorted and without duplicates: every allow.packages entry as
+// inlining off (none under inlining: keep), sorted and without duplicates: every allow.packages entry as
 // written (keeping "/..."), and the package of every allow.types and
 // allow.functions entry.
 //
@@ -158,7 +174,7 @@ func parseKey(s string) (ed25519.PublicKey, error) {
 // has the module's path, not "main" (cmd/go/internal/load/flag.go); callers
 // that build must put the main package's import path in its place.
 func (p *Policy) NoInlinePatterns() []string {
-	if p == nil {
+	if p == nil || p.Inlining == InliningKeep {
 		return nil
 	}
 	var pats []string

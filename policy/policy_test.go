@@ -25,6 +25,7 @@ func TestLoadSample(t *testing.T) {
 	want := &Policy{
 		PatchDir: "/var/lib/app/patches",
 		StateDir: "/var/lib/app/hotfix",
+		Inlining: InliningOff,
 		Allow: Rules{
 			Packages:  []string{"example.com/app/router", "example.com/app/billing/..."},
 			Types:     []string{"example.com/app/store.Cache"},
@@ -242,7 +243,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:   "top-level list",
 			yaml:   "- patch_dir\n",
-			want:   `hotfix.yaml:1: a policy is a mapping of keys (patch_dir, state_dir, allow, deny, trust, limits), not a list`,
+			want:   `hotfix.yaml:1: a policy is a mapping of keys (patch_dir, state_dir, inlining, allow, deny, trust, limits), not a list`,
 			reason: "wrong shape at the root",
 		},
 		{
@@ -418,6 +419,12 @@ func TestParseErrors(t *testing.T) {
 			yaml:   minimal + "trust:\n  on_revoked_key: drop\n",
 			want:   `hotfix.yaml:4: trust.on_revoked_key must be keep or revert, not "drop"`,
 			reason: "a misspelt revert must not quietly keep untrusted code running",
+		},
+		{
+			name:   "inlining unknown",
+			yaml:   minimal + "inlining: on\n",
+			want:   `hotfix.yaml:3: inlining must be off or keep, not "on"`,
+			reason: "a misspelt value must not build hosts other than the operator meant",
 		},
 		{
 			name:   "on_revoked_key bool",

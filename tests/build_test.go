@@ -17,6 +17,13 @@ import (
 // repository and the host binary.
 func buildRepo(t *testing.T, f *fixture, extra ...string) (src, host string) {
 	t.Helper()
+	return buildRepoWith(t, f, "policy.yaml", extra...)
+}
+
+// buildRepoWith is buildRepo with the module's hotfix.yaml copied from
+// testdata/build/policy.
+func buildRepoWith(t *testing.T, f *fixture, policy string, extra ...string) (src, host string) {
+	t.Helper()
 	root := t.TempDir()
 	src = filepath.Join(root, "src")
 	if err := copyTree(filepath.Join(f.repo, "tests", "testdata", "hostapp"), src); err != nil {
@@ -30,7 +37,7 @@ func buildRepo(t *testing.T, f *fixture, extra ...string) (src, host string) {
 	if err := writeGoMod(src, f.repo); err != nil {
 		t.Fatalf("write go.mod: %v", err)
 	}
-	if err := copyFile(filepath.Join("testdata", "build", "policy.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
+	if err := copyFile(filepath.Join("testdata", "build", policy), filepath.Join(src, "hotfix.yaml")); err != nil {
 		t.Fatal(err)
 	}
 	git := func(args ...string) {
@@ -47,7 +54,7 @@ func buildRepo(t *testing.T, f *fixture, extra ...string) (src, host string) {
 		t.Fatalf("hotfix flags: %v", err)
 	}
 	flags := strings.Fields(out)
-	if !strings.Contains(out, "-gcflags=example.com/hostapp=-l") {
+	if policy == "policy.yaml" && !strings.Contains(out, "-gcflags=example.com/hostapp=-l") {
 		t.Fatalf("hotfix flags for a policy allowing main = %q, want main's import path example.com/hostapp", out)
 	}
 	host = filepath.Join(root, "host")

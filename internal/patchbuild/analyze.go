@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gohotfix/hotfix/loader"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -37,6 +38,12 @@ type analyzeInput struct {
 	// RootFlag is how the operator named GoRoot, for messages: "-goroot
 	// DIR", or "-go go1.26.9" for the root the go command fetched.
 	RootFlag string
+	// Bin is the release binary, and KeepInlining says that it was built
+	// with the compiler's full optimization (policy inlining: keep): the
+	// functions holding an inlined copy of a target are replaced too
+	// (holders.go). Without Bin none are looked for.
+	Bin          *loader.Binary
+	KeepInlining bool
 }
 
 // analysis is one comparison of the release with the fix.
@@ -128,6 +135,9 @@ func analyze(ctx context.Context, in analyzeInput) (*Plan, error) {
 		return nil, err
 	}
 	if err := a.addOutsideCallers(); err != nil {
+		return nil, err
+	}
+	if err := a.addInlineHolders(); err != nil {
 		return nil, err
 	}
 	a.plan.sort()

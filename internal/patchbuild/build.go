@@ -362,7 +362,8 @@ func analyzeRelease(ctx context.Context, opt *Options, base, dir, mainPkg, tmp s
 		fmt.Fprintf(opt.Log, "-go %s: its Go root is %s\n", opt.Go, root)
 		opt.GoRoot, rootFlag = root, "-go "+opt.Go
 	}
-	plan, err := analyze(ctx, analyzeInput{Base: base, Fix: dir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: release, GoRoot: opt.GoRoot, RootFlag: rootFlag})
+	plan, err := analyze(ctx, analyzeInput{Base: base, Fix: dir, Main: mainPkg, Flags: opt.Flags, Log: opt.Log, GoVersion: release, GoRoot: opt.GoRoot, RootFlag: rootFlag,
+		Bin: host.bin, KeepInlining: opt.Policy.KeepsInlining()})
 	if err != nil {
 		return nil, err
 	}
@@ -581,6 +582,7 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 	}
 	adopt := append(b.plan.rebuiltPaths(), less...)
 	adopt = append(adopt, b.plan.unchangedImporters(adopt)...)
+	adopt = append(adopt, b.plan.inlineAdopt...)
 	slices.Sort(adopt)
 	return slices.Compact(adopt), nil
 }

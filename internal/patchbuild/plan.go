@@ -32,6 +32,11 @@ type Plan struct {
 	escapes  []*paramSet         // replaced functions' parameters (escape.go)
 	goroot   string              // the release's Go root, when standard packages were compared (goroot.go)
 	newSigs  map[string]bool     // functions whose new signature the patch carries, never redirected (signature.go)
+	// inlineAdopt: under inlining: keep, the packages other than main
+	// with changed functions, whose export data carries their new
+	// inlinable bodies: the plugin takes the release's fingerprint
+	// (holders.go).
+	inlineAdopt []string
 }
 
 // Target is one function the patch replaces.
@@ -52,6 +57,9 @@ type Target struct {
 	// sigCallee: replaced, unchanged, because it calls this function,
 	// whose exported signature changed (xpkgcallers.go).
 	sigCallee string
+	// inlines: replaced, unchanged, because it holds an inlined copy of
+	// this target (holders.go).
+	inlines, site string // site: the inline call's file:line, as the binary has it
 	// ifaceCalls are the methods its new code may call through an
 	// interface (ifacecalls.go).
 	ifaceCalls []string
@@ -198,6 +206,10 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "nothing to redirect; the new " + shortSym(t.outer) + " has its own copy"})
 					continue
 				}
+				if hs := p.holdersOf(t.Name); len(hs) > 0 {
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined everywhere in the release", Detail: "nothing to redirect; the functions holding its copies are replaced: " + strings.Join(hs, ", ")})
+					continue
+				}
 				if n, err := symbol.Parse(t.Name); err == nil && n.Receiver == "" {
 					// Dead in the release (the allowed packages are built
 					// with -l, so not inlined): no code of the release
@@ -221,8 +233,11 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		if pol != nil {
 			if err := pol.Permits(t.Name); err != nil {
 				detail := strings.TrimPrefix(err.Error(), policy.ErrDenied.Error()+": "+t.Name+": ")
-				if t.sigCallee != "" {
+				switch {
+				case t.sigCallee != "":
 					detail += "; the fix does not change it, but it calls " + shortSym(t.sigCallee) + ", whose signature changed, and must be replaced with it: allow it, or keep the signature"
+				case t.inlines != "":
+					detail += "; the fix does not change it, but it holds a copy of " + shortSym(t.inlines) + " that the release's compiler inlined at " + t.site + ", and must be replaced with it: allow it (allow.packages: [" + policyPkg(t) + "])"
 				}
 				p.Refusals = append(p.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "not allowed by policy", Detail: detail})
 			}
@@ -240,6 +255,14 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 		}
 	}
 	p.sort()
+}
+
+// policyPkg is how the policy names t's package.
+func policyPkg(t *Target) string {
+	if t.main {
+		return "main"
+	}
+	return t.pkg
 }
 
 // droppedMethods decides the targets that are methods the release's

@@ -106,8 +106,13 @@ func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
 			continue
 		}
 		if !t.main {
-			if t.outer == "" {
+			switch {
+			case t.outer == "":
 				tl.linked = append(tl.linked, t.Name)
+			case p.target(t.outer).Name == "":
+				// A closure replaced alone (one holding an inlined
+				// copy): its function, not replaced, keeps it linked.
+				tl.linked = append(tl.linked, t.outer)
 			}
 			tl.pkgs[t.pkg] = true
 			tl.targets = append(tl.targets, lt)
@@ -143,8 +148,14 @@ var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
 // export data (cmd/compile/internal/noder/linker.go, relocFuncExt), and
 // the release's callers were compiled for the release's.
 func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, overlay bool) (map[string]string, error) {
+	// With the flags the release compiled pkg with (-l, or none under
+	// inlining: keep, where escape analysis runs on inlined bodies).
+	v, err := gcflagsFor(opt.Flags, pkg)
+	if err != nil {
+		return nil, err
+	}
 	args := append([]string{"build"}, opt.Flags...)
-	args = append(args, "-gcflags="+pkg+"=-l -m", "-o", "/dev/null")
+	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m"), "-o", "/dev/null")
 	var env []string
 	if overlay {
 		args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))

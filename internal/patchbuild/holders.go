@@ -1,0 +1,322 @@
+package patchbuild
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gohotfix/hotfix/internal/symbol"
+)
+
+// A host built with the compiler's full optimization (policy inlining:
+// keep) has copies of small functions inlined into their callers, where
+// no jump at the function's entry reaches them. A target inlined so is
+// patched as kpatch patches an optimized kernel: every function of the
+// release that holds a copy is replaced too, compiled in the patch with
+// the new body inlined (or called). The release binary's inline trees
+// name them (loader.Binary.Inlined), nested copies included, so the list
+// is the compiler's own; a holder that is itself inlined elsewhere brings
+// its holders in turn.
+//
+// A holder whose package the fix does not change is compiled into the
+// plugin from the release's source, like the callers of a changed
+// signature (xpkgcallers.go), and gets the escape check of a replaced
+// function. The target's package, whose export data now carries the new
+// inlinable body, takes the release's fingerprint (Plan.inlineAdopted):
+// the only release code compiled against the old body is the holders,
+// all replaced. (Plan.inlineAdopt, set here before the check drops the
+// targets the release holds only inlined.)
+
+// holderVerdict says why the function of the release that holds an
+// inlined copy cannot be replaced, or "". n is its parsed symbol.
+func holderVerdict(n symbol.Name) string {
+	outer := n.Outer()
+	switch {
+	case n.Generic:
+		return "a generic instantiation: its code is shared by shape, not replaced by name"
+	case n.Package == "main" && strings.HasPrefix(outer.Func, "init") && outer.Receiver == "":
+		return "in an init function of package main, which the patch's copy of main leaves out (it ran at start-up)"
+	}
+	return ""
+}
+
+// addInlineHolders makes every function of the release that holds an
+// inlined copy of a target a target too, each named with the inline site
+// that made it one; or refuses the target, naming the holder, when a
+// holder cannot be replaced. The compiler's report (inlsites.go) and the
+// binary's inline trees are both read: the first is complete, the second
+// a check on it.
+func (a *analysis) addInlineHolders() error {
+	if a.in.Bin == nil || !a.in.KeepInlining {
+		return nil
+	}
+	seen := map[string]bool{}
+	var targets []*Target
+	for _, t := range a.plan.Targets {
+		seen[t.Name] = true
+		if t.generic != nil {
+			continue
+		}
+		targets = append(targets, t)
+		if t.changed && !t.main && !slices.Contains(a.plan.inlineAdopt, t.pkg) {
+			a.plan.inlineAdopt = append(a.plan.inlineAdopt, t.pkg)
+		}
+	}
+	sites, err := a.holderSites(targets)
+	if err != nil {
+		return err
+	}
+	var mainKeys []string
+	for _, s := range sites {
+		if seen[s.caller] {
+			continue
+		}
+		seen[s.caller] = true
+		if h, key := a.holder(s); h != nil {
+			a.plan.Targets = append(a.plan.Targets, h)
+			if h.main {
+				mainKeys = append(mainKeys, key)
+			} else if err := a.escapesOf(h.pkg, h.Name); err != nil {
+				return err
+			}
+		}
+	}
+	if len(mainKeys) > 0 && a.plan.mainPkg == nil {
+		return a.copyMain(mainKeys)
+	}
+	return nil
+}
+
+// holderSite is a function of the release holding an inlined copy of a
+// target: where the call is, or why the holder cannot be replaced.
+type holderSite struct {
+	target *Target
+	caller string // symbol of the holder
+	site   string // the call's file:line
+	why    string // non-empty: it cannot be replaced
+}
+
+// holderSites returns the holders of targets: from the binary's inline
+// trees, then from the compiler's report on the packages that may hold a
+// copy (the targets' and their importers').
+func (a *analysis) holderSites(targets []*Target) ([]holderSite, error) {
+	var out []holderSite
+	pkgs := map[string]bool{}
+	for _, t := range targets {
+		pkgs[t.pkg] = true
+		ss, err := a.in.Bin.Inlined(t.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			out = append(out, holderSite{target: t, caller: s.Caller, site: fmt.Sprintf("%s:%d", s.File, s.Line)})
+		}
+	}
+	cands := a.importersOf(pkgs)
+	calls, err := compilerInlines(a.ctx, a.in.Base, a.in.Flags, cands)
+	if err != nil {
+		return nil, fmt.Errorf("compiling the release with -m to find where the compiler inlined the targets: %w", err)
+	}
+	for _, pkg := range cands {
+		hs, err := a.compiledHolders(pkg, calls[pkg], targets)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
+}
+
+// importersOf returns pkgs and every package linked into the release
+// that imports one of them, directly or through others, sorted.
+func (a *analysis) importersOf(pkgs map[string]bool) []string {
+	if a.linked == nil {
+		a.linked = a.releasePackages()
+	}
+	in := maps.Clone(pkgs)
+	for grew := true; grew; {
+		grew = false
+		for p := range a.linked {
+			if in[p] {
+				continue
+			}
+			for _, imp := range a.plan.imports[p] {
+				if in[imp] {
+					in[p], grew = true, true
+					break
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(in))
+}
+
+// compiledHolders maps the inlined calls of targets in package pkg's
+// report to the functions holding them.
+func (a *analysis) compiledHolders(pkg string, calls []inlCall, targets []*Target) ([]holderSite, error) {
+	p := a.base[pkg]
+	if p == nil {
+		return nil, nil
+	}
+	files := map[string]string{}
+	for _, f := range p.GoFiles {
+		files[filepath.Base(f)] = f
+	}
+	var out []holderSite
+	for _, t := range targets {
+		local, qualified := printedNames(t.Name, a.pkgName(t.pkg))
+		for _, c := range calls {
+			if !(c.callee == qualified || pkg == t.pkg && c.callee == local) || files[c.file] == "" {
+				continue
+			}
+			e, err := enclosingAt(files[c.file], c.line, c.col)
+			if err != nil {
+				return nil, err
+			}
+			site := fmt.Sprintf("%s/%s:%d", pkg, c.file, c.line)
+			out = append(out, a.enclosingHolders(pkg, t, e, site)...)
+		}
+	}
+	return out, nil
+}
+
+// enclosingHolders returns the holders of an inlined copy of t in what
+// e encloses: its function, or every closure of it in the release when
+// the copy is inside a function literal (the compiler's report does not
+// say which), and a value method's pointer wrapper.
+func (a *analysis) enclosingHolders(pkg string, t *Target, e enclosing, site string) []holderSite {
+	if e.fd == nil {
+		return []holderSite{{target: t, caller: pkg + ".init", site: site, why: "in a package-level variable's initializer, which ran when the release started"}}
+	}
+	sym := (&pkgDiff{path: pkg, main: pkg == a.main}).sym(funcKey(e.fd))
+	if e.fd.Type.TypeParams != nil || recvGeneric(e.fd) {
+		return []holderSite{{target: t, caller: sym, site: site, why: "a generic function: its code is shared by shape, not replaced by name"}}
+	}
+	var names []string
+	if !e.inLit {
+		names = append(names, sym)
+		if n, _ := symbol.Parse(sym); n.Receiver != "" && !n.Pointer {
+			n.Pointer = true
+			names = append(names, n.String())
+		}
+	} else {
+		names = a.closuresOf(sym)
+	}
+	var out []holderSite
+	for _, n := range names {
+		if _, ok := a.in.Bin.Func(n); ok {
+			out = append(out, holderSite{target: t, caller: n, site: site})
+		}
+	}
+	return out
+}
+
+// closuresOf returns the functions of the release binary that are
+// closures of the function sym.
+func (a *analysis) closuresOf(sym string) []string {
+	var out []string
+	for _, f := range a.in.Bin.Funcs() {
+		if !strings.HasPrefix(f, sym+".") {
+			continue
+		}
+		if n, err := symbol.Parse(f); err == nil && n.Closure != "" && n.Outer().String() == sym {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pkgName is the name in the package clause of the release's package
+// path.
+func (a *analysis) pkgName(path string) string {
+	if p := a.base[path]; p != nil && p.Name != "" {
+		return p.Name
+	}
+	return filepath.Base(path)
+}
+
+// holder returns the target that replaces s.caller, and the key of its
+// function in package main; or nil, with a refusal of s.target, when it
+// cannot be replaced.
+func (a *analysis) holder(s holderSite) (*Target, string) {
+	t := s.target
+	n, err := symbol.Parse(s.caller)
+	if err == nil && s.why == "" {
+		s.why = holderVerdict(n)
+	}
+	if err != nil || s.why != "" {
+		if s.why == "" {
+			s.why = err.Error()
+		}
+		a.plan.Refusals = append(a.plan.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined in the release",
+			Detail: "inlined into " + s.caller + " at " + s.site + ", which cannot be replaced: " + s.why})
+		return nil, ""
+	}
+	main := n.Package == "main"
+	outer := n.Outer()
+	key := funcKeyOf(outer)
+	h := &Target{Name: s.caller, Pos: s.site, Reason: "holds an inlined copy of " + shortSym(t.Name) + " (at " + s.site + "): compiled with the new one",
+		pkg: n.Package, main: main, inlines: t.Name, site: s.site}
+	if n.Closure != "" {
+		h.outer = outer.String()
+	}
+	if main {
+		h.pkg = a.main
+	}
+	if sig, pos := a.declOf(h.pkg, key); pos != "" {
+		h.Signature, h.Pos = sig, pos
+	}
+	return h, key
+}
+
+// funcKeyOf is the key (funcKey) of the function or method n names.
+func funcKeyOf(n symbol.Name) string {
+	switch {
+	case n.Receiver != "" && n.Pointer:
+		return "(*" + n.Receiver + ")." + n.Func
+	case n.Receiver != "":
+		return n.Receiver + "." + n.Func
+	}
+	return n.Func
+}
+
+// declOf returns the Go type of the release's function key in package
+// path, for people, and the file:line of its declaration; "" for both
+// when the package cannot be type-checked or does not declare it (a
+// wrapper the compiler wrote).
+func (a *analysis) declOf(path, key string) (sig, pos string) {
+	typed, err := a.releaseTyped([]string{path})
+	if err != nil || typed[path] == nil {
+		return "", ""
+	}
+	p := typed[path]
+	for _, f := range p.Syntax {
+		for _, decl := range f.Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || funcKey(fd) != key {
+				continue
+			}
+			if fn, ok := p.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+				sig = types.TypeString(fn.Type(), qualifyName)
+			}
+			return sig, a.relPos(p, fd.Name.Pos())
+		}
+	}
+	return "", ""
+}
+
+// holdersOf lists the targets that replace a holder of an inlined copy
+// of name.
+func (p *Plan) holdersOf(name string) []string {
+	var out []string
+	for _, t := range p.Targets {
+		if t.inlines == name {
+			out = append(out, shortSym(t.Name))
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuildReplacesInlineHolders: a host built with the compiler's full
+// optimization (policy inlining: keep, so `hotfix flags` prints no -l)
+// takes a fix to meter.Rate, a function small enough that the release
+// holds it only inlined: into meter.Cost (its own package), shelf.Price
+// (another package the fix does not change) and main's meterPage. The
+// patch replaces the three holders, each compiled with the new Rate
+// inlined and named in the plan with the inline site; meter, whose export
+// data now carries the new inlinable body, takes the release's
+// fingerprint. A policy that does not allow shelf is refused naming
+// shelf.Price, the site and the policy line. Live over HTTP under load
+// with GOGC=10, reverted and re-applied.
+func TestBuildReplacesInlineHolders(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepoWith(t, f, "inlpolicy.yaml", "inlbase")
+	flags, err := runFlags(src, f.hotfix)
+	if err != nil || strings.Contains(flags, "-gcflags") {
+		t.Fatalf("hotfix flags under inlining: keep = %q (%v), want no -gcflags", flags, err)
+	}
+	if err := copyTree(filepath.Join("testdata", "build", "inl"), src); err != nil {
+		t.Fatal(err)
+	}
+	refusesHolderOutsidePolicy(t, f, src, host)
+	patch := filepath.Join(t.TempDir(), "inl.so")
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "inl1", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	t.Logf("plan:\n%s", out)
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"example.com/hostapp/shelf.Price holds an inlined copy of meter.Rate (at example.com/hostapp/shelf/shelf.go:20)",
+		"example.com/hostapp/meter.Cost holds an inlined copy of meter.Rate (at example.com/hostapp/meter/meter.go:24)",
+		"main.meterPage holds an inlined copy of meter.Rate",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	insp, err := run(src, f.hotfix, "inspect", patch)
+	if err != nil {
+		t.Fatalf("hotfix inspect: %v\n%s", err, insp)
+	}
+	if !strings.Contains(insp, "adopted") || !strings.Contains(insp, "example.com/hostapp/meter") {
+		t.Errorf("inspect: want meter adopted:\n%s", insp)
+	}
+
+	dir := newWorkDir(t, filepath.Join("build", "inlpolicy.yaml"))
+	h := startHost(t, host, dir, "GOGC=10")
+	const path = "/meter?n=1"
+	const before, after = "rate=2 cost=3,4 price=20,22,24", "rate=3 cost=4,5 price=30,33,36"
+	want := func(answer string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		got := ""
+		for got != answer && time.Now().Before(deadline) {
+			got = h.mustGet(path)
+		}
+		if got != answer {
+			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
+		}
+	}
+	want(before)
+	var fields [][2]string
+	for i, b := range strings.Fields(before) {
+		fields = append(fields, [2]string{b, strings.Fields(after)[i]})
+	}
+	load := startFieldLoad(h, path, fields)
+	drop(t, dir, patch, "inl.so")
+	h.waitRecord("patch applied", 1)
+	want(after)
+	remove(t, dir, "inl.so")
+	h.waitRecord("patch reverted", 1)
+	want(before)
+	drop(t, dir, patch, "inl.so")
+	h.waitRecord("patch applied", 2)
+	want(after)
+	time.Sleep(200 * time.Millisecond)
+	calls := load.finish(t)
+	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert and re-apply, 0 wrong", calls)
+	h.stop()
+}
+
+// refusesHolderOutsidePolicy: with shelf not allowed, its Price, which
+// holds an inlined copy of meter.Rate, cannot be replaced: the plan
+// refuses, naming Price, the inline site and the policy line to add.
+func refusesHolderOutsidePolicy(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	pol := readFile(filepath.Join(src, "hotfix.yaml"))
+	narrow := strings.Replace(string(pol), "example.com/hostapp/shelf, ", "", 1)
+	if err := os.WriteFile(filepath.Join(src, "narrow.yaml"), []byte(narrow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host, "-policy", "narrow.yaml")
+	const want = "holds a copy of meter.Rate that the release's compiler inlined at example.com/hostapp/shelf/shelf.go:20, and must be replaced with it: allow it (allow.packages: [example.com/hostapp/shelf])"
+	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		t.Fatalf("a holder outside the policy: %v, want a refusal with %q\n%s", err, want, out)
+	}
+}

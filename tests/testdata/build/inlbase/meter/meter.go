@@ -1,0 +1,27 @@
+// Package meter rates. Rate is small enough for the compiler to inline
+// into every caller; its fix (../../inl/meter) changes the rate.
+package meter
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Rate is n's rate.
+func Rate(n int) int {
+	return 2 * n
+}
+
+// Cost lists n's costs, each from its rate: too large to be inlined
+// itself, it holds a copy of Rate.
+func Cost(n int) string {
+	var b strings.Builder
+	b.WriteString("cost=")
+	for i := 1; i <= 2; i++ {
+		if i > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(Rate(n) + i))
+	}
+	return b.String()
+}
