@@ -401,7 +401,7 @@ func (d *decoder) validate(p *Policy, ns nodes, base string) {
 	}
 	switch p.Inlining {
 	case "":
-		p.Inlining = InliningOff
+		p.Inlining = InliningKeep
 	case InliningOff, InliningKeep:
 	default:
 		d.errorf(ns.inlining, "inlining must be %s or %s, not %q", InliningOff, InliningKeep, p.Inlining)

@@ -74,11 +74,11 @@ func (p *Policy) ModuleBuildFlags(ctx context.Context, dir string) ([]string, er
 	return p.BuildFlagsWithMain(strings.Fields(out)...), nil
 }
 
-// Unbuilt returns the patterns of NoInlinePatterns that match no package
+// Unbuilt returns the patterns of AllowedPatterns that match no package
 // of g, what the module builds (a misspelled allow entry, say).
 func (p *Policy) Unbuilt(g Graph) []string {
 	var none []string
-	for _, pat := range p.NoInlinePatterns() {
+	for _, pat := range p.AllowedPatterns() {
 		e, err := parsePackageEntry(pat)
 		if pat == "main" || err != nil {
 			continue

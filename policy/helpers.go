@@ -27,10 +27,10 @@ func ListGraph(ctx context.Context, dir string) (Graph, error) {
 	return g, nil
 }
 
-// StdHelpers is what a fix to one standard package the policy compiles
-// with -l may also have to change.
+// StdHelpers is what a fix to one standard package the policy allows may
+// also have to change.
 //
-// Inlining decides only the direction out of the package: -l keeps its
+// Under inlining: off, inlining decides only the direction out of the package: -l keeps its
 // functions out of every other package's code, which is what a patch
 // needs, and it also keeps the package from inlining anything, so the
 // packages it calls need nothing for it to be patched. But a fix often
@@ -41,13 +41,13 @@ func ListGraph(ctx context.Context, dir string) (Graph, error) {
 // the Go release (Go 1.27 moved net/http's HTTP/2 into
 // net/http/internal/http2), hence the import graph, not a list.
 type StdHelpers struct {
-	Package string   // a standard package that NoInlinePatterns matches
+	Package string   // a standard package that AllowedPatterns matches
 	Helpers []string // internal and vendored packages it imports, sorted
-	Missing []string // those of Helpers that NoInlinePatterns does not match
+	Missing []string // those of Helpers that AllowedPatterns does not match
 }
 
 // StdHelpers returns, for every standard package of g that the policy
-// compiles with -l, its helpers: the packages it imports directly that
+// allows, its helpers: the packages it imports directly that
 // are vendored or internal to a tree of the standard library (not the
 // top-level internal/..., which is every package's), leaving out what no
 // policy may allow and what deny.packages names. Only direct imports: a
@@ -59,7 +59,7 @@ func (p *Policy) StdHelpers(g Graph) []StdHelpers {
 	}
 	var out []StdHelpers
 	for pkg, imports := range g {
-		if !Standard(pkg) || !p.noInline(pkg) {
+		if !Standard(pkg) || !p.allowsPackage(pkg) {
 			continue
 		}
 		h := StdHelpers{Package: pkg}
@@ -68,7 +68,7 @@ func (p *Policy) StdHelpers(g Graph) []StdHelpers {
 				continue
 			}
 			h.Helpers = append(h.Helpers, imp)
-			if !p.noInline(imp) {
+			if !p.allowsPackage(imp) {
 				h.Missing = append(h.Missing, imp)
 			}
 		}
@@ -90,8 +90,8 @@ func IsHelper(pkg string) bool {
 	return Standard(pkg) && (strings.HasPrefix(pkg, "vendor/") || strings.Contains(pkg, "/internal/") || strings.HasSuffix(pkg, "/internal"))
 }
 
-func (p *Policy) noInline(pkg string) bool {
-	for _, pat := range p.NoInlinePatterns() {
+func (p *Policy) allowsPackage(pkg string) bool {
+	for _, pat := range p.AllowedPatterns() {
 		if e, err := parsePackageEntry(pat); err == nil && e.matches(pkg) {
 			return true
 		}

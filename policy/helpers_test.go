@@ -34,7 +34,7 @@ var httpGraph = Graph{
 }
 
 func TestStdHelpers(t *testing.T) {
-	const minimal = "patch_dir: p\nstate_dir: s\n"
+	const minimal = "patch_dir: p\nstate_dir: s\ninlining: off\n"
 	httpHelpers := []string{"net/http/internal", "net/http/internal/ascii", "net/http/internal/httpcommon", "vendor/golang.org/x/net/http/httpguts", "vendor/golang.org/x/net/idna"}
 	tests := []struct {
 		name   string
@@ -183,7 +183,7 @@ func TestStdHelpersGoList(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list the module's import graph: %v", err)
 	}
-	p, err := Parse([]byte("patch_dir: p\nstate_dir: s\nallow:\n  packages: [net/http]\n"), "hotfix.yaml")
+	p, err := Parse([]byte("patch_dir: p\nstate_dir: s\ninlining: off\nallow:\n  packages: [net/http]\n"), "hotfix.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

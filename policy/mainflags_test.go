@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuildFlagsWithMain(t *testing.T) {
-	const minimal = "patch_dir: p\nstate_dir: s\n"
+	const minimal = "patch_dir: p\nstate_dir: s\ninlining: off\n"
 	tests := []struct {
 		name   string
 		yaml   string
@@ -33,8 +33,8 @@ func TestBuildFlagsWithMain(t *testing.T) {
 			reason: "every main package of the module, sorted: flags and build agree byte for byte",
 		},
 		{
-			name:   "inlining kept",
-			yaml:   minimal + "inlining: keep\nallow:\n  packages: [main, example.com/app/router]\n",
+			name:   "inlining kept (the default)",
+			yaml:   "patch_dir: p\nstate_dir: s\nallow:\n  packages: [main, example.com/app/router]\n",
 			mains:  []string{"example.com/app"},
 			want:   []string{"-trimpath", "-tags=hotfix", "-ldflags=-checklinkname=0"},
 			reason: "inlining: keep: the allowed packages are no build input, a patch replaces the holders of an inlined target",
@@ -69,7 +69,7 @@ func TestModuleBuildFlags(t *testing.T) {
 		"cmd/a/main.go":   "package main\n\nfunc main() {}\n",
 		"cmd/b/main.go":   "package main\n\nfunc main() {}\n",
 		"lib/lib.go":      "package lib\n",
-		"hotfix.yaml":     "patch_dir: p\nstate_dir: s\nallow:\n  packages: [main]\n",
+		"hotfix.yaml":     "patch_dir: p\nstate_dir: s\ninlining: off\nallow:\n  packages: [main]\n",
 		"other/nomain.go": "package other\n",
 	}
 	for name, body := range files {

@@ -235,7 +235,7 @@ func TestPermitsHandBuilt(t *testing.T) {
 
 func TestNoInlinePatternsHandBuilt(t *testing.T) {
 	t.Parallel()
-	p := &Policy{Allow: Rules{
+	p := &Policy{Inlining: InliningOff, Allow: Rules{
 		Packages:  []string{"example.com/b", "bad path", "example.com/a/...", "example.com/b"},
 		Types:     []string{"example.com/c.T", "nodot"},
 		Functions: []string{"example.com/c.F", "example.com/d.*", "x.F.func1"},

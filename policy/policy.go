@@ -38,11 +38,11 @@ const keyPrefix = "ed25519:"
 type Policy struct {
 	PatchDir string `yaml:"patch_dir"` // relative paths resolved against the policy file's directory
 	StateDir string `yaml:"state_dir"`
-	// Inlining is how hosts are compiled: InliningOff (the default) turns
-	// inlining off in the allowed packages, InliningKeep leaves the
-	// compiler's full optimization on everywhere, and a patch then
-	// replaces every function that holds an inlined copy of a target.
-	// Parse sets the default.
+	// Inlining is how hosts are compiled: InliningKeep (the default)
+	// leaves the compiler's full optimization on everywhere, and a patch
+	// replaces every function that holds an inlined copy of a target;
+	// InliningOff turns inlining off in the allowed packages (-l), for
+	// hosts built so before. Parse sets the default.
 	Inlining string `yaml:"inlining"`
 	Allow    Rules  `yaml:"allow"`
 	Deny     Rules  `yaml:"deny"`
@@ -162,10 +162,20 @@ const (
 
 // KeepsInlining reports whether hosts are built with the compiler's full
 // optimization (inlining: keep).
-func (p *Policy) KeepsInlining() bool { return p != nil && p.Inlining == InliningKeep }
+func (p *Policy) KeepsInlining() bool { return p == nil || p.Inlining != InliningOff }
 
 // NoInlinePatterns returns the package patterns that must be compiled with
-// inlining off (none under inlining: keep), sorted and without duplicates: every allow.packages entry as
+// inlining off: none under inlining: keep (the default), AllowedPatterns
+// under inlining: off.
+func (p *Policy) NoInlinePatterns() []string {
+	if p.KeepsInlining() {
+		return nil
+	}
+	return p.AllowedPatterns()
+}
+
+// AllowedPatterns returns the package patterns the policy allows
+// functions in, sorted and without duplicates: every allow.packages entry as
 // written (keeping "/..."), and the package of every allow.types and
 // allow.functions entry.
 //
@@ -173,8 +183,8 @@ func (p *Policy) KeepsInlining() bool { return p != nil && p.Inlining == Inlinin
 // -gcflags patterns against import paths, and the main package of a module
 // has the module's path, not "main" (cmd/go/internal/load/flag.go); callers
 // that build must put the main package's import path in its place.
-func (p *Policy) NoInlinePatterns() []string {
-	if p == nil || p.Inlining == InliningKeep {
+func (p *Policy) AllowedPatterns() []string {
+	if p == nil {
 		return nil
 	}
 	var pats []string

@@ -25,7 +25,7 @@ func TestLoadSample(t *testing.T) {
 	want := &Policy{
 		PatchDir: "/var/lib/app/patches",
 		StateDir: "/var/lib/app/hotfix",
-		Inlining: InliningOff,
+		Inlining: InliningKeep,
 		Allow: Rules{
 			Packages:  []string{"example.com/app/router", "example.com/app/billing/..."},
 			Types:     []string{"example.com/app/store.Cache"},
@@ -665,7 +665,7 @@ deny:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := Parse([]byte(tt.yaml), "hotfix.yaml")
+			p, err := Parse([]byte(tt.yaml+"inlining: off\n"), "hotfix.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -243,7 +243,7 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, pat := range p.Unbuilt(g) {
 		fmt.Fprintf(stderr, "warning: %s allows %s, which matches no package this module builds (misspelled?)\n", *pol, pat)
 	}
-	printStdHelpers(stderr, *pol, p.StdHelpers(g), g, *explain)
+	printStdHelpers(stderr, *pol, p.StdHelpers(g), g, *explain, p.KeepsInlining())
 	return nil
 }
 
@@ -251,8 +251,13 @@ func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // often need (policy.StdHelpers): one note per package an operator names
 // (net/http, not its internal or vendored helpers, whose own helpers
 // would otherwise chase each other), or with explain every package,
-// helper by helper, with the entries to add.
-func printStdHelpers(w io.Writer, pol string, hs []policy.StdHelpers, g policy.Graph, explain bool) {
+// helper by helper, with the entries to add. keep: the host is built with
+// full optimization (inlining: keep), so allowing is no build input.
+func printStdHelpers(w io.Writer, pol string, hs []policy.StdHelpers, g policy.Graph, explain, keep bool) {
+	built, allowed, rebuild := "is compiled with -l: no other package inlines its functions, and it inlines none of the packages it calls.", "allowed (compiled with -l)", ", and rebuild the host"
+	if keep {
+		built, allowed, rebuild = "is allowed: a patch replaces its functions, and those holding inlined copies of them.", "allowed", " (no rebuild: the host's flags do not depend on it)"
+	}
 	for _, h := range hs {
 		if !explain {
 			if len(h.Missing) > 0 && !policy.IsHelper(h.Package) {
@@ -261,11 +266,11 @@ func printStdHelpers(w io.Writer, pol string, hs []policy.StdHelpers, g policy.G
 			}
 			continue
 		}
-		fmt.Fprintf(w, "%s is compiled with -l: no other package inlines its functions, and it inlines none of the packages it calls.\n", h.Package)
+		fmt.Fprintf(w, "%s %s\n", h.Package, built)
 		fmt.Fprintf(w, "  a fix to it may also change its internal and vendored packages:\n")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, pkg := range h.Helpers {
-			state := "allowed (compiled with -l)"
+			state := allowed
 			if slices.Contains(h.Missing, pkg) {
 				state = "not allowed"
 			}
@@ -275,7 +280,7 @@ func printStdHelpers(w io.Writer, pol string, hs []policy.StdHelpers, g policy.G
 		if len(h.Missing) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  to allow them, add to allow.packages in %s, and rebuild the host:\n", pol)
+		fmt.Fprintf(w, "  to allow them, add to allow.packages in %s%s:\n", pol, rebuild)
 		for _, e := range policy.SuggestPackages(h.Package, h.Missing, g) {
 			fmt.Fprintf(w, "    - %s\n", e)
 		}

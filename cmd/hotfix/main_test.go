@@ -163,7 +163,7 @@ func TestPolicyFootguns(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := hotfix(t, "flags", "-policy", pol)
-	if code != 0 || !strings.Contains(out, "-gcflags=example.com/nosuch=-l") ||
+	if code != 0 || strings.Contains(out, "-gcflags") ||
 		!strings.Contains(errs, "allows example.com/nosuch, which matches no package this module builds") {
 		t.Errorf("hotfix flags with a package the module lacks: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}

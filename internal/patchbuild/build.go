@@ -397,8 +397,11 @@ func releaseBinary(ctx context.Context, opt Options, wt *worktree, mainPkg, tmp 
 // package main in a patch is compiled with inlining on (its import path
 // matches no -gcflags pattern of the release), so a closure called where
 // it is written may be inlined into its function, which is replaced and
-// carries the new code. Any other missing target is an error.
-func keepBuilt(opt Options, soFile string, targets []loader.Target) ([]loader.Target, error) {
+// carries the new code. A closure replaced because its function holds an
+// inlined copy of a target (holders.go) is refused instead: the release's
+// instances of it would keep the old code. Any other missing target is an
+// error.
+func keepBuilt(opt Options, soFile string, targets []loader.Target, plan *Plan) ([]loader.Target, error) {
 	syms := make([]string, len(targets))
 	for i, t := range targets {
 		syms[i] = t.Name
@@ -420,6 +423,9 @@ func keepBuilt(opt Options, soFile string, targets []loader.Target) ([]loader.Ta
 		n, err := symbol.Parse(t.Name)
 		if err != nil || n.Closure == "" {
 			return nil, fmt.Errorf("internal error: the patch has no code for %s (%s)", t.Name, sym)
+		}
+		if pt := plan.target(t.Name); pt.inlines != "" {
+			return nil, fmt.Errorf("%w: %s: a closure of %s, which holds an inlined copy of %s; the patch compiles no closure of that name (the new %s is not inlined there, or its closures changed): the closures the release made would keep the old code", ErrRefused, t.Name, shortSym(n.Outer().String()), shortSym(pt.inlines), shortSym(pt.inlines))
 		}
 		fmt.Fprintf(opt.Plan, "note: %s: inlined into %s in the patch; the new %s has its own copy, closures the release created keep the old code\n", t.Name, n.Outer(), n.Outer())
 	}
@@ -482,7 +488,7 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		if err := b.plan.checkDicts(opt.Plan, b.host.bin.Path, soFile, b.pluginPath); err != nil {
 			return nil, err
 		}
-		if targets, err = keepBuilt(opt, soFile, targets); err != nil {
+		if targets, err = keepBuilt(opt, soFile, targets, b.plan); err != nil {
 			return nil, err
 		}
 	}

@@ -11,29 +11,43 @@ import (
 	"github.com/gohotfix/hotfix/policy"
 )
 
-// TestCoverageInlined: a function counts as patchable only if no other
-// function of the binary holds an inlined copy of it, the admission
-// pipeline's "inlined" step. A host built with the policy's flags (-l on
-// the allowed packages) has none in them; the same host built without has
-// them in a module package and in a standard one, among them a function
-// inlined everywhere, which has no symbol and still counts.
+// TestCoverageInlined: a function counts as patchable only if every
+// function of the binary that holds an inlined copy of it would be
+// replaced with it, the admission pipeline's "inlined" step. Under
+// inlining: off, none is: a host built with the policy's flags (-l on the
+// allowed packages) has no copies in them, the same host built without
+// has them in a module package and in a standard one, among them a
+// function inlined everywhere, which has no symbol and still counts.
+// Under inlining: keep (a default build) a patch replaces the holders the
+// policy allows: all of them when it allows main too, which holds
+// lib.Small, and lib.Small is then patchable through its callers.
 func TestCoverageInlined(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary twice")
 	}
-	pol, err := policy.Parse([]byte("patch_dir: p\nstate_dir: s\nallow:\n  packages: [example.com/cov/lib, net/url]\n"), "hotfix.yaml")
-	if err != nil {
-		t.Fatal(err)
+	parse := func(yaml string) *policy.Policy {
+		pol, err := policy.Parse([]byte("patch_dir: p\nstate_dir: s\n"+yaml), "hotfix.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pol
 	}
+	off := parse("inlining: off\nallow:\n  packages: [example.com/cov/lib, net/url]\n")
+	keep := parse("allow:\n  packages: [example.com/cov/lib, net/url, main]\n")
+	keepNoMain := parse("allow:\n  packages: [example.com/cov/lib, net/url]\n")
 	for _, tt := range []struct {
 		name    string
+		pol     *policy.Policy
 		flags   []string
 		inlined bool
 	}{
-		{"default build", nil, true},
-		{"hotfix flags", pol.BuildFlags(), false},
+		{"default build, inlining off", off, nil, true},
+		{"hotfix flags, inlining off", off, off.BuildFlags(), false},
+		{"default build, inlining kept", keep, keep.BuildFlags(), false},
+		{"default build, inlining kept, main not allowed", keepNoMain, nil, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			pol := tt.pol
 			c, err := MeasureCoverage(coverageHost(t, tt.flags), pol)
 			if err != nil {
 				t.Fatalf("measure coverage: %v", err)
@@ -59,6 +73,9 @@ func TestCoverageInlined(t *testing.T) {
 				})
 				if small != tt.inlined {
 					t.Errorf("lib.Small (inlined everywhere without -l) among the inlined: %v, want %v: %+v", small, tt.inlined, pc.Inlined)
+				}
+				if !tt.inlined && pc.Patchable != pc.Functions {
+					t.Errorf("%s: %d of %d patchable, want all", pkg, pc.Patchable, pc.Functions)
 				}
 			}
 		})

@@ -76,19 +76,61 @@ func (a *analysis) addInlineHolders() error {
 			continue
 		}
 		seen[s.caller] = true
-		if h, key := a.holder(s); h != nil {
-			a.plan.Targets = append(a.plan.Targets, h)
-			if h.main {
-				mainKeys = append(mainKeys, key)
-			} else if err := a.escapesOf(h.pkg, h.Name); err != nil {
-				return err
-			}
+		h, key := a.holder(s)
+		if h == nil {
+			continue
+		}
+		a.plan.Targets = append(a.plan.Targets, h)
+		if h.main {
+			mainKeys = append(mainKeys, key)
+		} else if err := a.escapesOf(h.pkg, h.Name); err != nil {
+			return err
+		}
+		if h.outer == "" {
+			a.holderClosures(h, seen)
 		}
 	}
 	if len(mainKeys) > 0 && a.plan.mainPkg == nil {
 		return a.copyMain(mainKeys)
 	}
 	return nil
+}
+
+// holderClosures adds the closures of the holder h that the release
+// binary has: a closure the target's inlined body creates is compiled
+// into h's own (http.HandlerFunc(func...) in go-httpbin's preflight,
+// inlined into (*HTTPBin).Handler, is Handler.preflight.func2), and the
+// instances h made at start-up run it on every call. The new h makes its
+// own; the release's are redirected to them, by name. Those the fix does
+// not change compile to the release's code and are left out by the no-op
+// check. A target whose closures cannot be redirected (their captures
+// changed) refuses its holder's closures, which came from it.
+func (a *analysis) holderClosures(h *Target, seen map[string]bool) {
+	for _, c := range a.closuresOf(h.Name) {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if a.plan.closuresKept(h.inlines) {
+			a.plan.Refusals = append(a.plan.Refusals, Finding{Pos: h.Pos, Object: c, Rule: "inlined in the release",
+				Detail: "a closure of " + shortSym(h.Name) + ", which holds an inlined copy of " + shortSym(h.inlines) + ", whose closures cannot be redirected: the closures the release made would keep the old code"})
+			continue
+		}
+		a.plan.Targets = append(a.plan.Targets, &Target{Name: c, Pos: h.Pos, Signature: "",
+			Reason: "closure of " + shortSym(h.Name) + ", which holds an inlined copy of " + shortSym(h.inlines) + ": replaced with it",
+			pkg:    h.pkg, main: h.main, outer: h.Name, inlines: h.inlines, site: h.site})
+	}
+}
+
+// closuresKept reports whether the changed function name has closures
+// that the release's instances keep (a note "closures not replaced").
+func (p *Plan) closuresKept(name string) bool {
+	for _, n := range p.Notes {
+		if n.Object == name && n.Rule == "closures not replaced" {
+			return true
+		}
+	}
+	return false
 }
 
 // holderSite is a function of the release holding an inlined copy of a
