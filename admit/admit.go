@@ -19,7 +19,9 @@ package admit
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher/prologue"
 	"github.com/gohotfix/hotfix/policy"
@@ -146,7 +148,7 @@ func NotInlined(bin *loader.Binary, fn string, replaced func(caller string) bool
 func NotInlinedAt(fn string, sites []loader.InlineSite, replaced func(caller string) bool) error {
 	var left []loader.InlineSite
 	for _, s := range sites {
-		if !replaced(s.Caller) {
+		if !replaced(s.Caller) && !RanOnce(s.Caller) {
 			left = append(left, s)
 		}
 	}
@@ -158,6 +160,16 @@ func NotInlinedAt(fn string, sites []loader.InlineSite, replaced func(caller str
 		more = fmt.Sprintf(" (and %d more sites)", len(left)-1)
 	}
 	return fmt.Errorf("%w: %s was %s%s: no jump at its entry reaches a copy inlined into another function; replace the caller too, or build its package with -l (allow it in the policy) in a new release", ErrInlined, fn, left[0], more)
+}
+
+// RanOnce reports whether the function sym is a package's initialization
+// (pkg.init, its variables' initializers, or an init function, pkg.init.N,
+// not their closures): it ran once, when the program started, and never
+// runs again, so a copy inlined into it needs no replacing; a patch of a
+// function it called directly leaves what it computed as it is too.
+func RanOnce(sym string) bool {
+	n, err := symbol.Parse(sym)
+	return err == nil && n.Closure == "" && n.Receiver == "" && (n.Func == "init" || strings.HasPrefix(n.Func, "init."))
 }
 
 // FileShape checks shapes from the binary file, as offline tools must.

@@ -58,3 +58,23 @@ func TestNotInlined(t *testing.T) {
 		}
 	}
 }
+
+// TestRanOnce: a copy inlined into a package's initialization needs no
+// replacing, it never runs again; closures made there do run again.
+func TestRanOnce(t *testing.T) {
+	for sym, want := range map[string]bool{
+		"example.com/app.init":              true, // variables' initializers
+		"main.init.0":                       true,
+		"example.com/app/desk.init.2":       true,
+		"main.init.0.func1":                 false, // a handler registered at start-up
+		"example.com/app/desk.init.func1":   false,
+		"example.com/app/desk.initialize":   false,
+		"example.com/app/desk.(*Desk).init": false,
+		"example.com/app/desk.New":          false,
+		"not a symbol":                      false,
+	} {
+		if got := RanOnce(sym); got != want {
+			t.Errorf("RanOnce(%s) = %v, want %v", sym, got, want)
+		}
+	}
+}

@@ -198,8 +198,9 @@ func main() {
 }
 `
 	files := map[string]string{
-		"main.go":     strings.ReplaceAll(main, "MOD", mod),
-		"hotfix.yaml": "patch_dir: patches\nstate_dir: state\nallow:\n  packages: [" + mod + "/greet]\n",
+		"main.go": strings.ReplaceAll(main, "MOD", mod),
+		// main too: the handler's closure holds an inlined copy of Hello.
+		"hotfix.yaml": "patch_dir: patches\nstate_dir: state\nallow:\n  packages: [" + mod + "/greet, main]\n",
 	}
 	for name, body := range files {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755); err != nil {

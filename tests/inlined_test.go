@@ -24,7 +24,7 @@ import (
 // guard.Level, which would need a new release built with its flags.
 func TestInlinedTargetRefused(t *testing.T) {
 	f := requireFixture(t)
-	src, host := buildRepo(t, f)
+	src, host := buildRepoWith(t, f, "offpolicy.yaml") // a host built with -l on the allowed packages
 	hostFlags, err := runFlags(src, f.hotfix)
 	if err != nil {
 		t.Fatalf("hotfix flags: %v", err)

@@ -56,17 +56,23 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Fatalf("dry run: %v\n%s", err, plan)
 	}
 	words := strings.Join(strings.Fields(plan), " ")
+	for fn, reason := range map[string]string{
+		"orders.Check": "body changed", "orders.Limit": "uses a changed constant",
+		"audit.Record": "body changed", "desk.(*Desk).Take": "body changed", "desk.New": "body changed",
+	} {
+		if !replacedOrHeld(words, fn, reason) {
+			t.Errorf("plan lacks %s (%s):\n%s", fn, reason, plan)
+		}
+	}
 	for _, want := range []string{
-		"orders.Check body changed", "orders.Limit uses a changed constant",
 		"orders.Order: method added: method validate",
 		"orders.Normalize: signature changed: in the export data, and no other package refers to it", "orders.Normalize: signature changed: every caller is replaced",
-		"audit.Record body changed", "audit.Record: parameters renamed",
+		"audit.Record: parameters renamed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
 		"orders.ValidQty: new package-level object", "import added: errors",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
 		"desk.Desk: field added: field taken int: kept beside each object (shadow state); a copy of the struct value does not carry it",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
-		"desk.(*Desk).Take body changed", "desk.New body changed",
 		"desk.Desk: field removed: field calls int: the patch's struct keeps it, so the layout stays the release's",
 	} {
 		if !strings.Contains(words, want) {
@@ -84,9 +90,10 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
 	}
 	// note's parameter escapes in the fix: Receipt, compiled for the
-	// release's escape analysis, is replaced too.
-	if want := "desk.Receipt  calls desk.note, whose parameter b escapes now: compiled for it"; !strings.Contains(out, want) {
-		t.Errorf("hotfix build does not replace note's caller %q:\n%s", want, out)
+	// release's escape analysis, is replaced too; under full optimization
+	// it holds note inlined, and is replaced for that already.
+	if !strings.Contains(out, "desk.Receipt  calls desk.note, whose parameter b escapes now: compiled for it") && !strings.Contains(out, "desk.Receipt  holds an inlined copy of desk.note") {
+		t.Errorf("hotfix build does not replace note's caller desk.Receipt:\n%s", out)
 	}
 	// Take's receiver does not escape in the release: a caller could keep
 	// its desk on the stack, where the new fields have no place.

@@ -13,9 +13,13 @@ import (
 // board.Line, is in another package the policy allows, unchanged. The
 // patch replaces Line, compiled against the new signature, carries the
 // new Score for it, and leaves the release's Score in place, never
-// redirected. tally is rebuilt and adopted; board, whose own export data
-// is the same, keeps its fingerprint as built (TestCallerFingerprintFacts).
-// Live over HTTP under load, reverted and re-applied.
+// redirected. The release, built with full optimization, holds Line only
+// inlined, into main's /board handler, a closure its init made: the
+// handler is replaced instead. tally is rebuilt and adopted, and so is
+// board, whose export data carries Line's body, which calls the new
+// Score (under inlining: off, board keeps its fingerprint as built:
+// TestCallerFingerprintFacts). Live over HTTP under load, reverted and
+// re-applied.
 func TestBuildShipsExportedSignature(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepo(t, f, "sigbase")
@@ -30,7 +34,8 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 	}
 	words := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{
-		"example.com/hostapp/board.Line calls tally.Score, whose signature changed: compiled against the new one",
+		"example.com/hostapp/board.Line: inlined everywhere in the release: nothing to redirect; the functions holding its copies are replaced or ran only at start-up: main.init.0.func1",
+		"main.init.0.func1 holds an inlined copy of board.Line",
 		"tally.Score: signature changed: every caller is replaced",
 		"its callers in other packages (board.Line) are replaced",
 	} {
@@ -51,11 +56,11 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 			adopted = append(adopted, fs[1])
 		}
 	}
-	if strings.Join(targets, " ") != "example.com/hostapp/board.Line" {
-		t.Errorf("targets %v, want board.Line alone: the release's Score is left for old code", targets)
+	if strings.Join(targets, " ") != "main.init.0.func1" {
+		t.Errorf("targets %v, want the /board handler alone, which holds Line: the release's Score is left for old code", targets)
 	}
-	if strings.Join(adopted, " ") != "example.com/hostapp/tally" {
-		t.Errorf("adopted %v, want tally alone: board's copy keeps its own fingerprint", adopted)
+	if strings.Join(adopted, " ") != "example.com/hostapp/board example.com/hostapp/tally" {
+		t.Errorf("adopted %v, want board (Line's inlinable body calls the new Score) and tally", adopted)
 	}
 
 	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))

@@ -7,8 +7,10 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/gohotfix/hotfix/admit"
 	"github.com/gohotfix/hotfix/internal/symbol"
 )
 
@@ -34,12 +36,8 @@ import (
 // holderVerdict says why the function of the release that holds an
 // inlined copy cannot be replaced, or "". n is its parsed symbol.
 func holderVerdict(n symbol.Name) string {
-	outer := n.Outer()
-	switch {
-	case n.Generic:
+	if n.Generic {
 		return "a generic instantiation: its code is shared by shape, not replaced by name"
-	case n.Package == "main" && strings.HasPrefix(outer.Func, "init") && outer.Receiver == "":
-		return "in an init function of package main, which the patch's copy of main leaves out (it ran at start-up)"
 	}
 	return ""
 }
@@ -62,7 +60,7 @@ func (a *analysis) addInlineHolders() error {
 			continue
 		}
 		targets = append(targets, t)
-		if t.changed && !t.main && !slices.Contains(a.plan.inlineAdopt, t.pkg) {
+		if !t.main && !slices.Contains(a.plan.inlineAdopt, t.pkg) {
 			a.plan.inlineAdopt = append(a.plan.inlineAdopt, t.pkg)
 		}
 	}
@@ -72,6 +70,12 @@ func (a *analysis) addInlineHolders() error {
 	}
 	var mainKeys []string
 	for _, s := range sites {
+		a.plan.recordHolder(s.target.Name, s.caller)
+		if admit.RanOnce(s.caller) {
+			a.plan.Notes = append(a.plan.Notes, Finding{Pos: s.target.Pos, Object: s.target.Name, Rule: "inlined into initialization",
+				Detail: "inlined into " + shortSym(s.caller) + " at " + s.site + ", which ran when the release started and never runs again: nothing to replace there"})
+			continue
+		}
 		if seen[s.caller] {
 			continue
 		}
@@ -219,6 +223,13 @@ func (a *analysis) compiledHolders(pkg string, calls []inlCall, targets []*Targe
 			if err != nil {
 				return nil, err
 			}
+			if e.fd != nil && isInit(e.fd) {
+				before, err := initsBefore(p.GoFiles, files[c.file])
+				if err != nil {
+					return nil, err
+				}
+				e.init += before
+			}
 			site := fmt.Sprintf("%s/%s:%d", pkg, c.file, c.line)
 			out = append(out, a.enclosingHolders(pkg, t, e, site)...)
 		}
@@ -231,10 +242,21 @@ func (a *analysis) compiledHolders(pkg string, calls []inlCall, targets []*Targe
 // the copy is inside a function literal (the compiler's report does not
 // say which), and a value method's pointer wrapper.
 func (a *analysis) enclosingHolders(pkg string, t *Target, e enclosing, site string) []holderSite {
-	if e.fd == nil {
-		return []holderSite{{target: t, caller: pkg + ".init", site: site, why: "in a package-level variable's initializer, which ran when the release started"}}
+	d := &pkgDiff{path: pkg, main: pkg == a.main}
+	var sym string
+	switch {
+	case e.fd == nil && !e.inLit:
+		return []holderSite{{target: t, caller: d.sym("init"), site: site}} // a variable's initializer
+	case e.fd == nil:
+		sym = d.sym("init") // a function literal of a variable's initializer: pkg.init.funcN
+	case isInit(e.fd):
+		sym = d.sym("init") + "." + strconv.Itoa(e.init)
+	default:
+		sym = d.sym(funcKey(e.fd))
 	}
-	sym := (&pkgDiff{path: pkg, main: pkg == a.main}).sym(funcKey(e.fd))
+	if e.fd == nil {
+		return a.closureHolders(t, sym, site)
+	}
 	if e.fd.Type.TypeParams != nil || recvGeneric(e.fd) {
 		return []holderSite{{target: t, caller: sym, site: site, why: "a generic function: its code is shared by shape, not replaced by name"}}
 	}
@@ -246,13 +268,23 @@ func (a *analysis) enclosingHolders(pkg string, t *Target, e enclosing, site str
 			names = append(names, n.String())
 		}
 	} else {
-		names = a.closuresOf(sym)
+		return a.closureHolders(t, sym, site)
 	}
 	var out []holderSite
 	for _, n := range names {
-		if _, ok := a.in.Bin.Func(n); ok {
+		if _, ok := a.in.Bin.Func(n); ok || admit.RanOnce(n) {
 			out = append(out, holderSite{target: t, caller: n, site: site})
 		}
+	}
+	return out
+}
+
+// closureHolders returns every closure of sym in the release as a holder
+// of t: the compiler's report does not say which literal holds the copy.
+func (a *analysis) closureHolders(t *Target, sym, site string) []holderSite {
+	var out []holderSite
+	for _, n := range a.closuresOf(sym) {
+		out = append(out, holderSite{target: t, caller: n, site: site})
 	}
 	return out
 }
@@ -265,7 +297,11 @@ func (a *analysis) closuresOf(sym string) []string {
 		if !strings.HasPrefix(f, sym+".") {
 			continue
 		}
-		if n, err := symbol.Parse(f); err == nil && n.Closure != "" && n.Outer().String() == sym {
+		n, err := symbol.Parse(f)
+		if err != nil || n.Closure == "" {
+			continue
+		}
+		if n.Outer().String() == sym {
 			out = append(out, f)
 		}
 	}
@@ -351,14 +387,22 @@ func (a *analysis) declOf(path, key string) (sig, pos string) {
 	return "", ""
 }
 
-// holdersOf lists the targets that replace a holder of an inlined copy
-// of name.
+// recordHolder notes that the function caller holds an inlined copy of
+// the target name.
+func (p *Plan) recordHolder(name, caller string) {
+	if p.holders == nil {
+		p.holders = map[string][]string{}
+	}
+	if !slices.Contains(p.holders[name], caller) {
+		p.holders[name] = append(p.holders[name], caller)
+	}
+}
+
+// holdersOf lists the functions holding an inlined copy of name, short.
 func (p *Plan) holdersOf(name string) []string {
 	var out []string
-	for _, t := range p.Targets {
-		if t.inlines == name {
-			out = append(out, shortSym(t.Name))
-		}
+	for _, h := range p.holders[name] {
+		out = append(out, shortSym(h))
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,38 +92,80 @@ func printedNames(sym, pkgName string) (local, qualified string) {
 }
 
 // enclosing is what holds a position of a package's file: the function
-// declared around it (fd), and whether it is inside a function literal.
+// declared around it (fd; nil in a variable's initializer), whether it is
+// inside a function literal, and for an init function its place among
+// the file's init functions.
 type enclosing struct {
 	fd    *ast.FuncDecl
 	inLit bool
+	init  int
 }
 
-// enclosingAt parses file and finds what holds line:col; fd is nil for a
-// package-level declaration.
+// enclosingAt parses file and finds what holds line:col.
 func enclosingAt(file string, line, col int) (enclosing, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	f, tf, err := parseFile(file)
 	if err != nil {
 		return enclosing{}, err
 	}
-	tf := fset.File(f.Pos())
 	if line < 1 || line > tf.LineCount() {
 		return enclosing{}, nil
 	}
 	pos := tf.LineStart(line) + token.Pos(col-1)
 	var e enclosing
+	inits := 0
 	for _, d := range f.Decls {
-		fd, ok := d.(*ast.FuncDecl)
-		if !ok || fd.Body == nil || pos < fd.Pos() || pos >= fd.End() {
+		if d.Pos() > pos || pos >= d.End() {
+			if isInit(d) {
+				inits++
+			}
 			continue
 		}
-		e.fd = fd
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if fd, ok := d.(*ast.FuncDecl); ok {
+			e.fd, e.init = fd, inits
+		}
+		ast.Inspect(d, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.FuncLit); ok && pos >= lit.Pos() && pos < lit.End() {
 				e.inLit = true
 			}
 			return !e.inLit
 		})
+		break
 	}
 	return e, nil
+}
+
+func parseFile(file string) (*ast.File, *token.File, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, fset.File(f.Pos()), nil
+}
+
+func isInit(d ast.Decl) bool {
+	fd, ok := d.(*ast.FuncDecl)
+	return ok && fd.Recv == nil && fd.Name.Name == "init"
+}
+
+// initsBefore counts the init functions of the files sorted before file:
+// the compiler numbers a package's init functions (init.0, init.1) in the
+// order of its files, as the go command lists them, sorted.
+func initsBefore(files []string, file string) (int, error) {
+	n := 0
+	for _, f := range slices.Sorted(slices.Values(files)) {
+		if filepath.Base(f) >= filepath.Base(file) {
+			continue
+		}
+		af, _, err := parseFile(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range af.Decls {
+			if isInit(d) {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

@@ -21,6 +21,7 @@ type mainPatch struct {
 	files   map[string][]byte // file name -> source
 	vars    []mainVar
 	imports map[string]string // import path -> name, for the types of vars
+	inits   int               // init functions renamed so far (copyName)
 }
 
 type mainVar struct {
@@ -44,6 +45,17 @@ func (d *pkgDiff) rewriteMain() error {
 	}
 	d.a.plan.mainPkg = mp
 	return nil
+}
+
+// copyName is the name in the patch's copy of main of the function of
+// main the compiler named f: init functions are numbered in the order of
+// the files and of their declarations (init.0, init.1), and the copy
+// renames them so that nothing calls them.
+func copyName(f string) string {
+	if n, ok := strings.CutPrefix(f, "init."); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+		return "hotfixMainInit" + n
+	}
+	return f
 }
 
 // alias names package p in the patch's copy of main, whose package is pkg:
@@ -109,8 +121,11 @@ func (d *pkgDiff) rewriteMainFile(mp *mainPatch, file *ast.File, usedBy map[type
 	return true, nil
 }
 
-// removeVarsAndInits blanks out the variable declarations and init
-// functions of a file of main, line for line, and records the variables.
+// removeVarsAndInits blanks out the variable declarations of a file of
+// main, line for line, records the variables, and renames its init
+// functions (copyName): the plugin must not run them, but the closures
+// they made at start-up (an http handler) may hold an inlined copy of a
+// target, and are redirected to the copy's.
 func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[types.Object][]string) ([]edit, map[ast.Decl]bool) {
 	info, pkg := d.f.info(), d.f.pkg.Types
 	tf, src := d.f.pkg.Fset.File(file.Pos()), d.f.src[file]
@@ -148,7 +163,9 @@ func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[t
 			}
 		case *ast.FuncDecl:
 			if dcl.Recv == nil && dcl.Name.Name == "init" {
-				blankOut(dcl, dcl.Doc)
+				at := tf.Offset(dcl.Name.Pos())
+				edits = append(edits, edit{at, at + len("init"), copyName(fmt.Sprintf("init.%d", mp.inits))})
+				mp.inits++
 			}
 		}
 	}

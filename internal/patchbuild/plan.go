@@ -33,10 +33,11 @@ type Plan struct {
 	goroot   string              // the release's Go root, when standard packages were compared (goroot.go)
 	newSigs  map[string]bool     // functions whose new signature the patch carries, never redirected (signature.go)
 	// inlineAdopt: under inlining: keep, the packages other than main
-	// with changed functions, whose export data carries their new
-	// inlinable bodies: the plugin takes the release's fingerprint
-	// (holders.go).
+	// with targets, whose export data carries their new inlinable bodies
+	// (a changed body, a call to a changed signature): the plugin takes
+	// the release's fingerprint (holders.go).
 	inlineAdopt []string
+	holders     map[string][]string // target -> the functions holding an inlined copy of it (holders.go)
 }
 
 // Target is one function the patch replaces.
@@ -207,7 +208,7 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					continue
 				}
 				if hs := p.holdersOf(t.Name); len(hs) > 0 {
-					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined everywhere in the release", Detail: "nothing to redirect; the functions holding its copies are replaced: " + strings.Join(hs, ", ")})
+					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined everywhere in the release", Detail: "nothing to redirect; the functions holding its copies are replaced or ran only at start-up: " + strings.Join(hs, ", ")})
 					continue
 				}
 				if n, err := symbol.Parse(t.Name); err == nil && n.Receiver == "" {

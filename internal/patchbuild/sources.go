@@ -123,7 +123,7 @@ func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
 			return tl, err
 		}
 		ps := n
-		ps.Package = pluginPath
+		ps.Package, ps.Func = pluginPath, copyName(n.Func)
 		lt.PluginSymbol = ps.String()
 		tl.targets = append(tl.targets, lt)
 		// A closure is kept by its function, which creates it.
@@ -133,7 +133,7 @@ func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
 		case n.Receiver != "":
 			tl.exprs = append(tl.exprs, n.Receiver+"."+n.Func)
 		default:
-			tl.exprs = append(tl.exprs, n.Func)
+			tl.exprs = append(tl.exprs, ps.Func)
 		}
 	}
 	return tl, nil
