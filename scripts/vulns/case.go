@@ -51,6 +51,7 @@ type result struct {
 	Kept        int      `json:"kept"`                // symbols the host keeps linked
 	Fallbacks   []string `json:"fallbacks,omitempty"` // symbols it could not keep, and why
 	Through     []string `json:"through,omitempty"`   // internal packages, and the package the host reaches each through
+	Holders     int      `json:"holders,omitempty"`   // plan lines replacing a function holding an inlined copy of a target
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
 	Tail        string   `json:"tail,omitempty"` // failed: the end of the output
@@ -651,7 +652,7 @@ func (k *kase) build() {
 	}
 	_, statErr := os.Stat(filepath.Join(k.dir, "fix.so"))
 	v := classify(code, out, statErr == nil)
-	res.Outcome, res.Rules, res.Refusals, res.Reason = v.outcome, v.rules, v.refusals, v.reason
+	res.Outcome, res.Rules, res.Refusals, res.Reason, res.Holders = v.outcome, v.rules, v.refusals, v.reason, v.holders
 	if v.outcome == failed {
 		res.Tail = tail(out, 15)
 		// A usage error is the runner's: it called the CLI wrongly. So is

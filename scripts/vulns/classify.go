@@ -26,6 +26,7 @@ type verdict struct {
 	rules    []string // distinct rule names, sorted
 	refusals int      // refusal lines
 	reason   string   // for not seen and failed: the message
+	holders  int      // plan lines replacing a function that holds an inlined copy of a target
 }
 
 // classify reads the exit code and the combined output of
@@ -35,6 +36,12 @@ type verdict struct {
 // (internal/patchbuild/plan.go, Finding.String); positions and objects
 // hold no ": ".
 func classify(exit int, out string, wrote bool) verdict {
+	v := classifyOutcome(exit, out, wrote)
+	v.holders = strings.Count(out, "holds an inlined copy of ")
+	return v
+}
+
+func classifyOutcome(exit int, out string, wrote bool) verdict {
 	last := lastLine(out)
 	switch {
 	case exit == 0 && wrote:

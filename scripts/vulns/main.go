@@ -330,6 +330,9 @@ type summary struct {
 	Kept         int            `json:"kept"`            // symbols the hosts keep
 	Share        float64        `json:"shippable_share"` // shippable / (reports - not set up)
 	RunnerErrors int            `json:"runner_errors"`
+	// Held: shippable reports whose patch replaces functions holding an
+	// inlined copy of a target (hosts built with full optimization).
+	Held int `json:"held"`
 }
 
 func summarize(results []*result) summary {
@@ -347,6 +350,9 @@ func summarize(results []*result) summary {
 		s.Kept += r.Kept
 		if r.RunnerError {
 			s.RunnerErrors++
+		}
+		if r.Outcome == shippable && r.Holders > 0 {
+			s.Held++
 		}
 	}
 	if n := s.Reports - s.Outcomes[notSetUp]; n > 0 {
@@ -399,7 +405,7 @@ func printTable(w io.Writer, results []*result, s summary, elapsed time.Duration
 		printCounts(w, s.SetUp)
 	}
 	fmt.Fprintf(w, "symbols kept %d; fallbacks %d (symbols a host could not keep); internal packages reached through an importer %d\n", s.Kept, s.Fallbacks, s.Through)
-	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%\n", s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share)
+	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%; %d of them replace functions holding an inlined copy of a target\n", s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share, s.Held)
 }
 
 func printCounts(w io.Writer, m map[string]int) {

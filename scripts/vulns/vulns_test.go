@@ -28,6 +28,7 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		want  verdict
 	}{
 		{"shipped", 0, "wrote fix.so", true, verdict{outcome: shippable}},
+		{"shipped with holders", 0, "plan: replace 2 function(s)\n  a.go:3  m/a.G  holds an inlined copy of a.F (at m/a/a.go:4): compiled with the new one\n  a.go:3  m/a.G.func1  closure of a.G, which holds an inlined copy of a.F: replaced with it\nwrote fix.so", true, verdict{outcome: shippable, holders: 2}},
 		{"no file", 0, "wrote fix.so", false, verdict{outcome: failed, reason: "exit 0 but no patch file"}},
 		{"not seen", 1, "plan: no function to replace\nhotfix build: refused: nothing to patch: no function of example.com/vulnhost differs from the release\n", false,
 			verdict{outcome: notSeen, reason: "refused: nothing to patch: no function of example.com/vulnhost differs from the release"}},
@@ -48,7 +49,7 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		{"usage", 2, "usage: hotfix build ...\n", false, verdict{outcome: failed, reason: "usage error: usage: hotfix build ..."}},
 	} {
 		got := classify(tc.exit, tc.out, tc.wrote)
-		if got.outcome != tc.want.outcome || got.reason != tc.want.reason || got.refusals != tc.want.refusals || !slices.Equal(got.rules, tc.want.rules) {
+		if got.outcome != tc.want.outcome || got.reason != tc.want.reason || got.refusals != tc.want.refusals || !slices.Equal(got.rules, tc.want.rules) || got.holders != tc.want.holders {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
