@@ -30,17 +30,20 @@ FLAGS=$(cd example/shop && "$OUT/hotfix" flags -policy hotfix.yaml)
 )
 cat "$OUT/inline.txt"
 
-echo "== what allowing a third-party package costs: golang.org/x/net/http2/... built with -l"
+echo "== what allowing a third-party package costs: golang.org/x/net/http2/... allowed, with the flags hotfix flags prints (inlining: keep), and built with -l (inlining: off)"
 (
 	cd scripts/http2tax
+	KEEP=$("$OUT/hotfix" flags -policy keep.yaml 2>/dev/null)
+	OFF=$("$OUT/hotfix" flags -policy off.yaml 2>/dev/null)
 	for i in $(seq "$COUNT"); do
 		go test -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/default/p' >>"$OUT/http2.txt"
-		go test -gcflags='golang.org/x/net/http2/...=-l' -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/allowed/p' >>"$OUT/http2.txt"
+		go test $KEEP -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/allowed/p' >>"$OUT/http2.txt"
+		go test $OFF -run '^$' -bench . -count 1 . | sed -n 's/^Benchmark\([A-Za-z]*\)/BenchmarkHTTP2\1\/allowed-l/p' >>"$OUT/http2.txt"
 	done
 )
 cat "$OUT/http2.txt"
 
-echo "== what allowing a standard package costs: net/http built with -l, alone and with its helpers (hotfix flags -explain)"
+echo "== what allowing a standard package costs under inlining: off: net/http built with -l, alone and with its helpers (hotfix flags -explain)"
 (
 	cd scripts/stdtax
 	# One test binary per build, run in turn: drift of a loaded machine

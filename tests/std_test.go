@@ -52,6 +52,17 @@ func TestStdFixGoRoot(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "patches", "v1"), src); err != nil {
 		t.Fatal(err)
 	}
+	// Under the default inlining: keep, a standard-library target is
+	// refused, naming the policy line to change.
+	pol := readFile(filepath.Join(src, "hotfix.yaml"))
+	keep := strings.Replace(string(pol), "inlining: off", "inlining: keep", 1)
+	if err := os.WriteFile(filepath.Join(src, "keep.yaml"), []byte(keep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host, "-goroot", root, "-policy", "keep.yaml"); err == nil ||
+		!strings.Contains(out, "net/textproto.readMIMEHeader: standard library under inlining: keep: a fix to the standard library needs a host built with -l on its package: set inlining: off") {
+		t.Errorf("a standard-library fix under inlining: keep: %v, want refused\n%s", err, out)
+	}
 	patch := filepath.Join(t.TempDir(), "std.so")
 	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-goroot", root, "-version", "std1", "-o", patch)
 	t.Logf("hotfix build -goroot:\n%s", out)
