@@ -163,13 +163,14 @@ func NotInlinedAt(fn string, sites []loader.InlineSite, replaced func(caller str
 }
 
 // RanOnce reports whether the function sym is a package's initialization
-// (pkg.init, its variables' initializers, or an init function, pkg.init.N,
-// not their closures): it ran once, when the program started, and never
+// (pkg.init, its variables' initializers, an init function, pkg.init.N,
+// or a map literal's initializer split out, pkg.map.init.N; not their
+// closures): it ran once, when the program started, and never
 // runs again, so a copy inlined into it needs no replacing; a patch of a
 // function it called directly leaves what it computed as it is too.
 func RanOnce(sym string) bool {
 	n, err := symbol.Parse(sym)
-	return err == nil && n.Closure == "" && n.Receiver == "" && (n.Func == "init" || strings.HasPrefix(n.Func, "init."))
+	return err == nil && n.Closure == "" && n.Receiver == "" && (n.Func == "init" || strings.HasPrefix(n.Func, "init.") || strings.HasPrefix(n.Func, "map.init."))
 }
 
 // FileShape checks shapes from the binary file, as offline tools must.

@@ -12,8 +12,10 @@ import (
 // optimization (policy inlining: keep, so `hotfix flags` prints no -l)
 // takes a fix to meter.Rate, a function small enough that the release
 // holds it only inlined: into meter.Cost (its own package), shelf.Price
-// (another package the fix does not change) and main's meterPage. The
-// patch replaces the three holders, each compiled with the new Rate
+// (another package the fix does not change) and main's meterPage, and
+// into the closure of meter.NewHandler, which main's init made once,
+// itself inlined there (Go 1.26 names it main.init.N.NewHandler.func1,
+// Go 1.27 meter.NewHandler.func1). The patch replaces the holders, each compiled with the new Rate
 // inlined and named in the plan with the inline site; meter, whose export
 // data now carries the new inlinable body, takes the release's
 // fingerprint. A policy that does not allow shelf is refused naming
@@ -70,6 +72,9 @@ func TestBuildReplacesInlineHolders(t *testing.T) {
 		}
 	}
 	want(before)
+	if got := h.mustGet("/meterh"); got != "handler=10" {
+		t.Errorf("GET /meterh = %q, want handler=10", got)
+	}
 	var fields [][2]string
 	for i, b := range strings.Fields(before) {
 		fields = append(fields, [2]string{b, strings.Fields(after)[i]})
@@ -84,6 +89,9 @@ func TestBuildReplacesInlineHolders(t *testing.T) {
 	drop(t, dir, patch, "inl.so")
 	h.waitRecord("patch applied", 2)
 	want(after)
+	if got := h.mustGet("/meterh"); got != "handler=15" {
+		t.Errorf("GET /meterh = %q after the patch, want handler=15: the handler made at start-up holds Rate inlined", got)
+	}
 	time.Sleep(200 * time.Millisecond)
 	calls := load.finish(t)
 	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert and re-apply, 0 wrong", calls)

@@ -421,11 +421,11 @@ func keepBuilt(opt Options, soFile string, targets []loader.Target, plan *Plan) 
 			continue
 		}
 		n, err := symbol.Parse(t.Name)
+		if pt := plan.target(t.Name); pt.inlines != "" {
+			return nil, fmt.Errorf("%w: %s holds an inlined copy of %s, and the patch compiles no function of that name (the new %s is not inlined there, or its closures changed): the release's would keep the old code", ErrRefused, t.Name, shortSym(pt.inlines), shortSym(pt.inlines))
+		}
 		if err != nil || n.Closure == "" {
 			return nil, fmt.Errorf("internal error: the patch has no code for %s (%s)", t.Name, sym)
-		}
-		if pt := plan.target(t.Name); pt.inlines != "" {
-			return nil, fmt.Errorf("%w: %s: a closure of %s, which holds an inlined copy of %s; the patch compiles no closure of that name (the new %s is not inlined there, or its closures changed): the closures the release made would keep the old code", ErrRefused, t.Name, shortSym(n.Outer().String()), shortSym(pt.inlines), shortSym(pt.inlines))
 		}
 		fmt.Fprintf(opt.Plan, "note: %s: inlined into %s in the patch; the new %s has its own copy, closures the release created keep the old code\n", t.Name, n.Outer(), n.Outer())
 	}

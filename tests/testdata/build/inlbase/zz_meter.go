@@ -14,6 +14,7 @@ import (
 // two are called through function values, which nothing inlines.
 func init() {
 	http.HandleFunc("/meter", meterPage)
+	http.Handle("/meterh", meter.NewHandler(5))
 }
 
 var lists = []func(int) string{meter.Cost, shelf.Price}

@@ -3,6 +3,8 @@
 package meter
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -24,4 +26,12 @@ func Cost(n int) string {
 		b.WriteString(strconv.Itoa(Rate(n) + i))
 	}
 	return b.String()
+}
+
+// NewHandler answers n's rate: a handler made once, when the program
+// starts, whose closure holds Rate inlined.
+func NewHandler(n int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "handler=", Rate(n))
+	})
 }
