@@ -41,7 +41,7 @@ func TestBuildReplacesInlineHolders(t *testing.T) {
 	words := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{
 		"example.com/hostapp/shelf.Price holds an inlined copy of meter.Rate (at example.com/hostapp/shelf/shelf.go:20)",
-		"example.com/hostapp/meter.Cost holds an inlined copy of meter.Rate (at example.com/hostapp/meter/meter.go:24)",
+		"example.com/hostapp/meter.Cost holds an inlined copy of meter.Rate (at example.com/hostapp/meter/meter.go:26)",
 		"main.meterPage holds an inlined copy of meter.Rate",
 	} {
 		if !strings.Contains(words, want) {
