@@ -19,19 +19,18 @@ import (
 // no jump at the function's entry reaches them. A target inlined so is
 // patched as kpatch patches an optimized kernel: every function of the
 // release that holds a copy is replaced too, compiled in the patch with
-// the new body inlined (or called). The release binary's inline trees
-// name them (loader.Binary.Inlined), nested copies included, so the list
-// is the compiler's own; a holder that is itself inlined elsewhere brings
-// its holders in turn.
+// the new body inlined (or called). The compiler's own -m report names
+// them, nested copies included (inlsites.go); the binary's inline trees,
+// which miss a body merged into its caller's instructions, are read too.
 //
 // A holder whose package the fix does not change is compiled into the
 // plugin from the release's source, like the callers of a changed
 // signature (xpkgcallers.go), and gets the escape check of a replaced
-// function. The target's package, whose export data now carries the new
-// inlinable body, takes the release's fingerprint (Plan.inlineAdopted):
-// the only release code compiled against the old body is the holders,
-// all replaced. (Plan.inlineAdopt, set here before the check drops the
-// targets the release holds only inlined.)
+// function. The targets' packages, whose export data now carries the new
+// inlinable bodies, take the release's fingerprint (Plan.inlineAdopt, set
+// here before the check drops the targets the release holds only
+// inlined): the only release code compiled against the old bodies is the
+// holders, all replaced.
 
 // holderVerdict says why the function of the release that holds an
 // inlined copy cannot be replaced, or "". n is its parsed symbol.

@@ -212,9 +212,9 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					continue
 				}
 				if n, err := symbol.Parse(t.Name); err == nil && n.Receiver == "" {
-					// Dead in the release (the allowed packages are built
-					// with -l, so not inlined): no code of the release
-					// calls it, and the patch's code calls its own copy.
+					// Dead in the release (not inlined: -l, or no holder
+					// under inlining: keep): no code of the release calls
+					// it, and the patch's code calls its own copy.
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "not in the release binary", Detail: "dead code in the release: nothing to redirect; the patch's code calls its own copy"})
 					continue
 				}
