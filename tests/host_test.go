@@ -161,6 +161,20 @@ func (h *hostProc) waitGreet(version string) {
 	h.t.Fatalf("host answers %q, want %q after 20s\nlogs:\n%s", got, want, h.logs)
 }
 
+// waitAnswer gets path until the host answers answer, for 10 s at most
+// (a patch is applied or reverted in the background meanwhile).
+func (h *hostProc) waitAnswer(path, answer string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	got := ""
+	for got != answer && time.Now().Before(deadline) {
+		got = h.mustGet(path)
+	}
+	if got != answer {
+		h.t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (h *hostProc) stop() {
 	h.t.Helper()

@@ -60,17 +60,7 @@ func TestBuildReplacesInlineHolders(t *testing.T) {
 	h := startHost(t, host, dir, "GOGC=10")
 	const path = "/meter?n=1"
 	const before, after = "rate=2 cost=3,4 price=20,22,24", "rate=3 cost=4,5 price=30,33,36"
-	want := func(answer string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		got := ""
-		for got != answer && time.Now().Before(deadline) {
-			got = h.mustGet(path)
-		}
-		if got != answer {
-			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
-		}
-	}
+	want := func(answer string) { t.Helper(); h.waitAnswer(path, answer) }
 	want(before)
 	if got := h.mustGet("/meterh"); got != "handler=10" {
 		t.Errorf("GET /meterh = %q, want handler=10", got)

@@ -128,17 +128,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Fatalf("release answers %q", got)
 	}
 	load := startFieldLoad(h, path, [][2]string{{"ok:ab", "ok:ab"}, {"10", "5"}})
-	want := func(path, answer string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		got := ""
-		for got != answer && time.Now().Before(deadline) {
-			got = h.mustGet(path)
-		}
-		if got != answer {
-			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
-		}
-	}
+	want := h.waitAnswer
 	// Each rejection answers "rejected:<why>:<count>:<token>": the count
 	// must go on by one from wherever it was, the token stay 1.
 	count := 0

@@ -66,17 +66,7 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 	dir := newWorkDir(t, filepath.Join("build", "policy.yaml"))
 	h := startHost(t, host, dir, "GOGC=10")
 	const path = "/board?name=abc"
-	want := func(answer string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		got := ""
-		for got != answer && time.Now().Before(deadline) {
-			got = h.mustGet(path)
-		}
-		if got != answer {
-			t.Fatalf("GET %s = %q, want %q\nlogs:\n%s", path, got, answer, h.logs)
-		}
-	}
+	want := func(answer string) { t.Helper(); h.waitAnswer(path, answer) }
 	want("abc=3")
 	load := startFieldLoad(h, path, [][2]string{{"abc=3", "abc=30"}})
 	drop(t, dir, patch, "sig.so")
