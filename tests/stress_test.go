@@ -21,9 +21,10 @@ import (
 // stressFixture is the stress host (testdata/stresshost/app) and its two
 // patches, built once on top of the shared fixture's hotfix command.
 type stressFixture struct {
-	src     string            // the host's module, as built
-	host    string            // the binary
-	patches map[string]string // "v1", "v2": every function of package shapes
+	src      string            // the host's module, as built
+	host     string            // the binary
+	keepHost string            // the binary built under keep.yaml, for the patch "inlined"
+	patches  map[string]string // "v1", "v2": every function of package shapes
 }
 
 var (
@@ -72,23 +73,30 @@ func requireStress(t testing.TB) (*fixture, *stressFixture) {
 func buildStress(f *fixture) (*stressFixture, error) {
 	td := filepath.Join(f.repo, "tests", "testdata", "stresshost")
 	root := filepath.Join(f.root, "stress")
-	s := &stressFixture{src: filepath.Join(root, "src", "base"), host: filepath.Join(root, "bin", "stresshost"), patches: map[string]string{}}
+	s := &stressFixture{src: filepath.Join(root, "src", "base"), host: filepath.Join(root, "bin", "stresshost"),
+		keepHost: filepath.Join(root, "bin", "stresshost-keep"), patches: map[string]string{}}
 	if err := copyTree(filepath.Join(td, "app"), s.src); err != nil {
 		return nil, err
 	}
 	if err := writeModule(s.src, "example.com/stresshost", f.repo); err != nil {
 		return nil, err
 	}
-	if err := copyFile(filepath.Join(td, "policy.yaml"), filepath.Join(s.src, "policy.yaml")); err != nil {
-		return nil, err
+	for _, pol := range []string{"policy.yaml", "keep.yaml"} {
+		if err := copyFile(filepath.Join(td, pol), filepath.Join(s.src, pol)); err != nil {
+			return nil, err
+		}
 	}
-	out, err := runFlags(s.src, f.hotfix, "-policy", "policy.yaml")
-	if err != nil {
-		return nil, err
-	}
-	args := append(append([]string{"build"}, strings.Fields(out)...), "-o", s.host, ".")
-	if _, err := run(s.src, "go", args...); err != nil {
-		return nil, err
+	// The host, and the same program built with the compiler's full
+	// optimization for the patch "inlined" (keep.yaml).
+	for pol, bin := range map[string]string{"policy.yaml": s.host, "keep.yaml": s.keepHost} {
+		out, err := runFlags(s.src, f.hotfix, "-policy", pol)
+		if err != nil {
+			return nil, err
+		}
+		args := append(append([]string{"build"}, strings.Fields(out)...), "-o", bin, ".")
+		if _, err := run(s.src, "go", args...); err != nil {
+			return nil, err
+		}
 	}
 	// v2 is built by comparing the release in git with its tree: it
 	// carries new state (a variable initialized by a call, a counter, and
@@ -121,6 +129,9 @@ func buildStress(f *fixture) (*stressFixture, error) {
 			return nil, fmt.Errorf("v2 carries no new variable or field:\n%s", out)
 		}
 	}
+	if err := buildInlinedPatch(f, s, root); err != nil {
+		return nil, err
+	}
 	// The newest, v3ptr, changes one function of the release, (*Counter).Ptr,
 	// which v1 also replaces, and not Hello (TestFaultOverlapOrderFree).
 	dir := filepath.Join(root, "src", "v3ptr")
@@ -144,6 +155,49 @@ func buildStress(f *fixture) (*stressFixture, error) {
 		return nil, fmt.Errorf("%v\n%s", err, out)
 	}
 	return s, nil
+}
+
+// inlinedHolders are the functions of the stress host holding an inlined
+// copy of rates.Rate, which the patch "inlined" replaces.
+var inlinedHolders = []string{
+	"example.com/stresshost/rates.Priced holds an inlined copy of rates.Rate",
+	"example.com/stresshost/rates.(*Meter).Read holds an inlined copy of rates.Rate",
+	"example.com/stresshost/rates.Looped holds an inlined copy of rates.Rate",
+	"example.com/stresshost/rates.Bound.func1 holds an inlined copy of rates.Rate",
+}
+
+// buildInlinedPatch builds the patch "inlined" for the host built under
+// keep.yaml: rates.Rate answers 4x+1, built from the release in git, so
+// that every function holding an inlined copy of Rate is replaced too.
+func buildInlinedPatch(f *fixture, s *stressFixture, root string) error {
+	dir := filepath.Join(root, "src", "inlined")
+	if err := copyTree(s.src, dir); err != nil {
+		return err
+	}
+	file := filepath.Join(dir, "rates", "rates.go")
+	code, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	fixed := strings.Replace(string(code), "x*4 + 0 // version", "x*4 + 1 // version", 1)
+	if fixed == string(code) {
+		return fmt.Errorf("%s: no Rate answer to change", file)
+	}
+	if err := os.WriteFile(file, []byte(fixed), 0o644); err != nil {
+		return err
+	}
+	s.patches["inlined"] = filepath.Join(root, "patches", "inlined.so")
+	out, err := run(dir, f.hotfix, "build", "-binary", s.keepHost, "-policy", "keep.yaml", "-version", "stress-inlined", "-o", s.patches["inlined"])
+	if err != nil {
+		return fmt.Errorf("%v\n%s", err, out)
+	}
+	words := strings.Join(strings.Fields(out), " ")
+	for _, h := range inlinedHolders {
+		if !strings.Contains(words, h) {
+			return fmt.Errorf("the inlined patch's plan does not name %q:\n%s", h, out)
+		}
+	}
+	return nil
 }
 
 // writeModule writes a go.mod for module mod that uses this repository,
@@ -181,10 +235,18 @@ type stressReport struct {
 // want and with no other.
 func (r *stressReport) checkSeen(t testing.TB, want ...string) {
 	t.Helper()
+	r.checkSeenBy(t, func(string) []string { return want })
+}
+
+// checkSeenBy fails unless every call site answered with each version
+// wantAt(site) names and with no other.
+func (r *stressReport) checkSeenBy(t testing.TB, wantAt func(site string) []string) {
+	t.Helper()
 	if len(r.Seen) == 0 {
 		t.Fatalf("no call site reported anything: %+v", r)
 	}
 	for site, vs := range r.Seen {
+		want := wantAt(site)
 		for _, v := range want {
 			if vs[v] == 0 {
 				t.Errorf("call site %q never answered %s: %v", site, v, vs)
@@ -352,6 +414,60 @@ func TestStressAgentFiles(t *testing.T) {
 	}
 	t.Logf("agent through files: %d apply/revert cycles (%d with v2 layered) in %v survived: %d callers, %d calls, 0 wrong, %d GCs; CPU profile on, %d samples in the leaves",
 		cycles, layered, took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs, leafSamples)
+	h.stop()
+}
+
+// TestStressInlinedHotCallers: a fix whose target, rates.Rate, the compiler
+// inlined into hot callers (a function, a method, a loop, a closure made
+// before the patch) goes live through the agent, by replacing every
+// holder, while 2×GOMAXPROCS goroutines call them and check every answer
+// with GOGC=10; it is reverted and applied again each cycle. The host is
+// built with the compiler's full optimization (keep.yaml).
+func TestStressInlinedHotCallers(t *testing.T) {
+	_, s := requireStress(t)
+	cycles := 5
+	if longStress() {
+		cycles = 100
+	}
+	dir := newWorkDir(t, "stresshost/keep.yaml")
+	h := startHost(t, s.keepHost, dir, "GOGC=10")
+	dog := startWatchdog(t, h, 90*time.Second, nil)
+	h.mustGet("/stress/start?inlined=1")
+	start := time.Now()
+	for c := 1; c <= cycles; c++ {
+		drop(t, dir, s.patches["inlined"], "inlined.so")
+		h.waitAnswer("/rate", "5")
+		remove(t, dir, "inlined.so")
+		h.waitAnswer("/rate", "4")
+		dog.kick()
+	}
+	took := time.Since(start)
+	var rep stressReport
+	getJSON(t, h, "/stress/stop", &rep)
+	dog.Stop()
+	if rep.Wrong != 0 {
+		t.Fatalf("%d wrong answers in %d calls; first: %q", rep.Wrong, rep.Calls, rep.Examples)
+	}
+	inlinedSites := 0
+	rep.checkSeenBy(t, func(site string) []string {
+		if strings.HasPrefix(site, "inlined: ") {
+			inlinedSites++
+			return []string{"v0", "v1"}
+		}
+		return []string{"v0"}
+	})
+	if inlinedSites != 5 {
+		t.Errorf("%d call sites of inlined copies reported, want 5: %v", inlinedSites, rep.Seen)
+	}
+	h.waitRecord("patch reverted", cycles)
+	if n := len(h.records("patch applied")); n != cycles {
+		t.Errorf("%d patch applied records, want %d", n, cycles)
+	}
+	if rs := h.records("patch failed"); len(rs) != 0 {
+		t.Errorf("failures: %v", rs)
+	}
+	t.Logf("a target inlined into hot callers: %d apply/revert cycles through files in %v survived: %d callers, %d calls, 0 wrong, %d GCs",
+		cycles, took.Round(time.Millisecond), rep.Workers, rep.Calls, rep.GCs)
 	h.stop()
 }
 

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"example.com/stresshost/rates"
 	"example.com/stresshost/shapes"
 	"github.com/gohotfix/hotfix"
 	"github.com/gohotfix/hotfix/loader"
@@ -43,6 +44,10 @@ func main() {
 	pk := &parks{m: map[string]*parked{}}
 	http.HandleFunc("/greet", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, shapes.Hello(r.URL.Query().Get("name")))
+	})
+	// 4 plus the version of rates.Rate, through a caller holding an inlined copy.
+	http.HandleFunc("/rate", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, rates.Priced(1))
 	})
 	http.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(agent.Status())

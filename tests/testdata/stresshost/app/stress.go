@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"example.com/stresshost/rates"
 	"example.com/stresshost/shapes"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/patcher"
@@ -63,12 +65,15 @@ var checks = []check{
 	{"plain function", "hello w", func(int) string { return shapes.Hello("w") }, func(int) string { return "" }},
 }
 
-// hots are call sites of the cheap functions, called hotCalls times after
-// each checked call; their answers are 4x plus the version number.
-var hots = []struct {
+// hotSite is a call site of a cheap function answering 4x plus the version.
+type hotSite struct {
 	name string
 	call func(int) int
-}{
+}
+
+// hots are call sites of the cheap functions, called hotCalls times after
+// each checked call; their answers are 4x plus the version number.
+var hots = []hotSite{
 	{"hot small frame", shapes.HotSmall},
 	{"hot medium frame", shapes.HotMedium},
 	{"leaf, long first instruction", shapes.LeafLong},
@@ -77,6 +82,22 @@ var hots = []struct {
 	{"leaf looping at its entry (NOP)", func(x int) int { return shapes.LeafLoop(&notBusy, x) }},
 	{"leaf, //go:nosplit", shapes.LeafNoSplit},
 }
+
+// inlinedHots are call sites of functions holding inlined copies of
+// rates.Rate, and of Rate itself through a func value; a run started with
+// ?inlined=1 calls them too. Their answers are 4x plus the version number.
+var inlinedHots = []hotSite{
+	{"inlined: Rate through a func value", rates.Rate},
+	{"inlined: in a plain function", rates.Priced},
+	{"inlined: in a method", meter.Read},
+	{"inlined: twice in a loop", rates.Looped},
+	{"inlined: in a closure made before the patch", boundRate},
+}
+
+var (
+	meter     = &rates.Meter{Unit: 1}
+	boundRate = rates.Bound()
+)
 
 // notBusy is zero: LeafLoop's loop runs once.
 var notBusy int32
@@ -119,6 +140,7 @@ type Report struct {
 
 // run is one set of caller and allocator goroutines.
 type run struct {
+	hots    []hotSite // hots, then inlinedHots with ?inlined=1
 	stop    atomic.Bool
 	wg      sync.WaitGroup
 	mu      sync.Mutex
@@ -127,11 +149,14 @@ type run struct {
 	started time.Time
 }
 
-func startRun(workers int) *run {
+func startRun(workers int, inlined bool) *run {
 	if workers <= 0 {
 		workers = 2 * runtime.GOMAXPROCS(0)
 	}
-	r := &run{started: time.Now()}
+	r := &run{started: time.Now(), hots: hots}
+	if inlined {
+		r.hots = append(slices.Clip(hots), inlinedHots...)
+	}
 	r.rep.Workers = workers
 	r.rep.Seen = map[string]map[string]int64{}
 	var ms runtime.MemStats
@@ -154,7 +179,7 @@ func (r *run) caller(w int) {
 	for i := range seen {
 		seen[i] = map[string]int64{}
 	}
-	hot := make([][3]int64, len(hots))
+	hot := make([][3]int64, len(r.hots))
 	var calls, wrong int64
 	var examples []string
 	x := w * 1_000_000_000
@@ -175,7 +200,7 @@ func (r *run) caller(w int) {
 			continue
 		}
 		seen[i%len(checks)][ver]++
-		h := &hots[i%len(hots)]
+		h := &r.hots[i%len(r.hots)]
 		for k := 0; k < hotCalls; k++ {
 			got := h.call(x+k) - 4*(x+k)
 			if got < 0 || got >= len(versionsKnown) {
@@ -185,7 +210,7 @@ func (r *run) caller(w int) {
 				}
 				continue
 			}
-			hot[i%len(hots)][got]++
+			hot[i%len(r.hots)][got]++
 		}
 		calls += hotCalls
 	}
@@ -207,10 +232,10 @@ func (r *run) caller(w int) {
 		}
 	}
 	for i, ns := range hot {
-		dst := r.rep.Seen[hots[i].name]
+		dst := r.rep.Seen[r.hots[i].name]
 		if dst == nil {
 			dst = map[string]int64{}
-			r.rep.Seen[hots[i].name] = dst
+			r.rep.Seen[r.hots[i].name] = dst
 		}
 		for v, n := range ns {
 			if n > 0 {
@@ -275,8 +300,8 @@ func startProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// startHandler starts callers (?g=N, default 2×GOMAXPROCS) and allocators,
-// and a CPU profile with ?pprof=FILE, and returns at once; /stress/stop
+// startHandler starts callers (?g=N, default 2×GOMAXPROCS; ?inlined=1 adds
+// inlinedHots) and allocators, and a CPU profile with ?pprof=FILE, and returns at once; /stress/stop
 // stops them and reports.
 func (s *stress) startHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -292,7 +317,7 @@ func (s *stress) startHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stopProfile = stop
-	s.cur = startRun(g)
+	s.cur = startRun(g, r.URL.Query().Get("inlined") == "1")
 	fmt.Fprintf(w, "started %d callers\n", s.cur.rep.Workers)
 }
 
@@ -357,7 +382,7 @@ func (s *stress) self(files []string, dir string, cycles, g int) (Report, error)
 		patches = append(patches, rs)
 	}
 	pt := patcher.New()
-	cur := startRun(g)
+	cur := startRun(g, false)
 	var total time.Duration
 	var maxPause time.Duration
 	done := 0
