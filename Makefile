@@ -88,6 +88,9 @@ fuzz: deps
 # compare two runs with VULNS_FLAGS="-compare OLD.json". A part at a time:
 # VULNS_FLAGS="-shard 1/4" ... "-shard 4/4", then
 # go run ./scripts/vulns -merge A.json,B.json,C.json,D.json -json ALL.json.
+# Hosts are built with full optimization (inlining: keep, where a refusal of
+# a holder outside the policy allows its package and builds again);
+# VULNS_FLAGS="-inlining off" measures hosts with -l on the allowed packages.
 VULNDB ?= scripts/vulns/testdata/vulndb-extract.json
 VULNS_JOBS ?= 2
 VULNS_JSON ?= /tmp/hotfix-vulns.json

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ type result struct {
 	Fallbacks   []string `json:"fallbacks,omitempty"` // symbols it could not keep, and why
 	Through     []string `json:"through,omitempty"`   // internal packages, and the package the host reaches each through
 	Holders     int      `json:"holders,omitempty"`   // plan lines replacing a function holding an inlined copy of a target
+	Widened     []string `json:"widened,omitempty"`   // packages allowed beyond the report's, as refusals asked (inlining: keep)
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
 	Tail        string   `json:"tail,omitempty"` // failed: the end of the output
@@ -72,13 +74,14 @@ var urls = regexp.MustCompile(`https?://[^\s:]+`)
 
 // runner holds what every case shares.
 type runner struct {
-	hotfix  string            // the CLI, built once from the checkout
-	repo    string            // the checkout, replaced into every host
-	repoReq map[string]string // the checkout's own requirements: module -> version
-	timeout time.Duration
-	keep    bool
-	env     []string // added to every command's environment
-	caches  *caches  // the run's own GOCACHE and GOMODCACHE (cache.go)
+	hotfix   string            // the CLI, built once from the checkout
+	repo     string            // the checkout, replaced into every host
+	repoReq  map[string]string // the checkout's own requirements: module -> version
+	timeout  time.Duration
+	keep     bool
+	inlining string   // the policy's inlining mode ("": the default, keep)
+	env      []string // added to every command's environment
+	caches   *caches  // the run's own GOCACHE and GOMODCACHE (cache.go)
 }
 
 // kase is one report being run.
@@ -88,7 +91,8 @@ type kase struct {
 	dir     string
 	ctx     context.Context
 	res     *result
-	tidyOut string // what go mod tidy -e said it could not do
+	tidyOut string   // what go mod tidy -e said it could not do
+	allowed []string // the packages the case's policy allows
 }
 
 func (rn *runner) run(r report) *result {
@@ -396,11 +400,7 @@ func (k *kase) writeHost(imports []hostImport, refs []keepRef, replaces []string
 		pkgs = append(pkgs, p.Package)
 	}
 	sort.Strings(pkgs)
-	var pol strings.Builder
-	pol.WriteString("patch_dir: patches\nstate_dir: state\nallow:\n  packages:\n")
-	for _, p := range pkgs {
-		fmt.Fprintf(&pol, "    - %q\n", p)
-	}
+	k.allowed = pkgs
 	gomod := fmt.Sprintf("module example.com/vulnhost\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gohotfix/hotfix v0.0.0\n\t%s %s\n)\n\nreplace github.com/gohotfix/hotfix => %s\n\nreplace %s => ./%s\n",
 		k.r.Module, k.r.Vulnerable, k.repo, k.r.Module, filepath.ToSlash(k.third()))
 	if len(replaces) > 0 {
@@ -415,7 +415,7 @@ func (k *kase) writeHost(imports []hostImport, refs []keepRef, replaces []string
 		"go.mod":      []byte(gomod),
 		"go.sum":      sum,
 		"main.go":     src,
-		"hotfix.yaml": []byte(pol.String()),
+		"hotfix.yaml": k.policy(),
 		".gitignore":  []byte("/host\n*.so\n/patches/\n/state/\n"),
 	} {
 		if err := os.WriteFile(filepath.Join(k.dir, name), b, 0o644); err != nil {
@@ -423,6 +423,44 @@ func (k *kase) writeHost(imports []hostImport, refs []keepRef, replaces []string
 		}
 	}
 	return nil
+}
+
+// policy is the case's hotfix.yaml: the report's packages, and those a
+// refusal asked to allow, under the run's inlining mode.
+func (k *kase) policy() []byte {
+	var pol strings.Builder
+	pol.WriteString("patch_dir: patches\nstate_dir: state\n")
+	if k.inlining != "" {
+		fmt.Fprintf(&pol, "inlining: %s\n", k.inlining)
+	}
+	pol.WriteString("allow:\n  packages:\n")
+	for _, p := range k.allowed {
+		fmt.Fprintf(&pol, "    - %q\n", p)
+	}
+	return []byte(pol.String())
+}
+
+// allowAsked matches a refusal of a holder outside the policy, which
+// names the allow line that would let it be replaced.
+var allowAsked = regexp.MustCompile(`allow it \(allow\.packages: \[([^\]\s]+)\]\)`)
+
+// widen adds to the case's policy the packages the build's refusals asked
+// to allow, as an operator would: under inlining: keep the policy is no
+// build input, so the host needs no rebuild. It reports whether it added
+// any.
+func (k *kase) widen(out string) (bool, error) {
+	added := false
+	for _, m := range allowAsked.FindAllStringSubmatch(out, -1) {
+		if !slices.Contains(k.allowed, m[1]) {
+			k.allowed = append(k.allowed, m[1])
+			k.res.Widened = append(k.res.Widened, m[1])
+			added = true
+		}
+	}
+	if !added {
+		return false, nil
+	}
+	return true, os.WriteFile(filepath.Join(k.dir, "hotfix.yaml"), k.policy(), 0o644)
 }
 
 // sumDBMissing is go mod tidy failing to verify a dependency: the
@@ -640,6 +678,16 @@ func goFiles(dir string) (map[string][]byte, error) {
 // build runs the real CLI on the case and classifies what it says.
 func (k *kase) build() {
 	out, code, err := k.cmd("", k.hotfix, "build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so")
+	// Under inlining: keep, a refusal of a holder outside the policy is
+	// met by allowing its package, and the build run again (a few times:
+	// a fix's holders may need more than one package).
+	for try := 0; err == nil && code != 0 && k.inlining != "off" && try < 3; try++ {
+		added, werr := k.widen(out)
+		if werr != nil || !added {
+			break
+		}
+		out, code, err = k.cmd("", k.hotfix, "build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so")
+	}
 	res := k.res
 	if err != nil {
 		res.Outcome, res.Tail = failed, tail(out, 15)

@@ -5,7 +5,7 @@
 // Go files from the fixed version are the working tree, and the real CLI
 // decides. `make vulns` runs every report; CI runs a sample.
 //
-//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
+//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-inlining keep|off] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
 //
 // Outcomes: shippable (exit 0, the patch written), refused (the plan
 // lists refusals; each names a rule), not seen (nothing to patch), not
@@ -52,6 +52,7 @@ type options struct {
 	seed                                  int64
 	timeout                               time.Duration
 	keep, noSumDB                         bool
+	inlining                              string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, bool) {
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
 	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE (\"\": the user's, never emptied)")
 	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
+	fs.StringVar(&o.inlining, "inlining", "keep", "the policy's inlining mode for every case: keep (hosts with full optimization; a holder outside the policy is allowed and the build run again) or off (-l on the allowed packages)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
 		return o, false // the flag package printed why (or the help)
@@ -80,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 		fmt.Fprintln(stderr, "vulns:", err)
 		return o, false
 	}
-	if fs.NArg() != 0 || o.jobs < 1 || o.sample < 0 {
+	if fs.NArg() != 0 || o.jobs < 1 || o.sample < 0 || (o.inlining != "keep" && o.inlining != "off") {
 		fmt.Fprintln(stderr, "usage: vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]")
 		return o, false
 	}
@@ -114,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	rn.inlining = o.inlining
 	defer os.RemoveAll(filepath.Dir(rn.hotfix))
 	if o.noSumDB {
 		rn.env = append(rn.env, "GOSUMDB=off")
@@ -133,7 +136,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "interrupted: %d of %d report(s) ran\n", len(ran), len(reports))
 	}
 	if o.jsonOut != "" {
-		if err := writeResults(o.jsonOut, ran, sum, elapsed, o.extract); err != nil {
+		if err := writeResults(o.jsonOut, ran, sum, elapsed, o); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "results written to %s\n", o.jsonOut)
@@ -204,7 +207,7 @@ func runAll(rn *runner, reports []report, o options, start time.Time, stderr io.
 					// After every case, so that a long run can be read,
 					// or compared, before it ends.
 					ran := completed(results)
-					if err := writeResults(o.jsonOut, ran, summarize(ran), time.Since(start), o.extract); err != nil {
+					if err := writeResults(o.jsonOut, ran, summarize(ran), time.Since(start), o); err != nil {
 						fmt.Fprintln(stderr, "vulns:", err)
 					}
 				}
@@ -333,6 +336,9 @@ type summary struct {
 	// Held: shippable reports whose patch replaces functions holding an
 	// inlined copy of a target (hosts built with full optimization).
 	Held int `json:"held"`
+	// Widened: shippable reports whose policy allowed more packages than
+	// the report's, as a refusal of a holder asked.
+	Widened int `json:"widened"`
 }
 
 func summarize(results []*result) summary {
@@ -350,6 +356,9 @@ func summarize(results []*result) summary {
 		s.Kept += r.Kept
 		if r.RunnerError {
 			s.RunnerErrors++
+		}
+		if r.Outcome == shippable && len(r.Widened) > 0 {
+			s.Widened++
 		}
 		if r.Outcome == shippable && r.Holders > 0 {
 			s.Held++
@@ -405,7 +414,8 @@ func printTable(w io.Writer, results []*result, s summary, elapsed time.Duration
 		printCounts(w, s.SetUp)
 	}
 	fmt.Fprintf(w, "symbols kept %d; fallbacks %d (symbols a host could not keep); internal packages reached through an importer %d\n", s.Kept, s.Fallbacks, s.Through)
-	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%; %d of them replace functions holding an inlined copy of a target\n", s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share, s.Held)
+	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%; %d of them replace functions holding an inlined copy of a target, %d with packages allowed beyond the report's\n",
+		s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share, s.Held, s.Widened)
 }
 
 func printCounts(w io.Writer, m map[string]int) {
@@ -429,13 +439,14 @@ type results struct {
 	Date      time.Time `json:"date"`
 	GoVersion string    `json:"go_version"`
 	Extract   string    `json:"extract"`
+	Inlining  string    `json:"inlining,omitempty"` // the cases' policy mode
 	Seconds   float64   `json:"seconds"`
 	Summary   summary   `json:"summary"`
 	Results   []*result `json:"results"`
 }
 
-func writeResults(path string, rs []*result, s summary, elapsed time.Duration, extract string) error {
-	b, err := json.MarshalIndent(results{Date: time.Now().UTC().Truncate(time.Second), GoVersion: runtime.Version(), Extract: extract,
+func writeResults(path string, rs []*result, s summary, elapsed time.Duration, o options) error {
+	b, err := json.MarshalIndent(results{Date: time.Now().UTC().Truncate(time.Second), GoVersion: runtime.Version(), Extract: o.extract, Inlining: o.inlining,
 		Seconds: elapsed.Seconds(), Summary: s, Results: rs}, "", "  ")
 	if err != nil {
 		return err

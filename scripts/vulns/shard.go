@@ -40,20 +40,29 @@ func shard(reports []report, k, n int) []report {
 	return out
 }
 
-// merge reads results files and returns their results as one run: a
-// report in more than one file counts once, as the last file has it.
-func merge(paths []string) ([]*result, time.Duration, error) {
+// merge reads results files and returns their results as one run, and
+// the inlining mode they were run under: a report in more than one file
+// counts once, as the last file has it. Files of two modes are not one
+// run.
+func merge(paths []string) ([]*result, time.Duration, string, error) {
 	var out []*result
 	at := map[string]int{}
 	var secs float64
+	mode := ""
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, "", err
 		}
 		var rs results
 		if err := json.Unmarshal(b, &rs); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", p, err)
+			return nil, 0, "", fmt.Errorf("%s: %w", p, err)
+		}
+		if rs.Inlining != "" && mode != "" && rs.Inlining != mode {
+			return nil, 0, "", fmt.Errorf("%s: run under inlining: %s, the files before it under %s: not one run", p, rs.Inlining, mode)
+		}
+		if rs.Inlining != "" {
+			mode = rs.Inlining
 		}
 		secs += rs.Seconds
 		for _, r := range rs.Results {
@@ -66,19 +75,20 @@ func merge(paths []string) ([]*result, time.Duration, error) {
 			out = append(out, r)
 		}
 	}
-	return out, time.Duration(secs * float64(time.Second)), nil
+	return out, time.Duration(secs * float64(time.Second)), mode, nil
 }
 
 // runMerge prints and writes the merged table of -merge.
 func runMerge(o options, stdout io.Writer) error {
-	ran, elapsed, err := merge(strings.Split(o.merge, ","))
+	ran, elapsed, mode, err := merge(strings.Split(o.merge, ","))
 	if err != nil {
 		return err
 	}
+	o.inlining = mode
 	sum := summarize(ran)
 	printTable(stdout, ran, sum, elapsed.Round(time.Second))
 	if o.jsonOut == "" {
 		return nil
 	}
-	return writeResults(o.jsonOut, ran, sum, elapsed, o.extract)
+	return writeResults(o.jsonOut, ran, sum, elapsed, o)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -192,20 +193,45 @@ func TestShardsCoverOnce(t *testing.T) {
 
 func TestMergeCountsEachReportOnce(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, rs ...*result) string {
+	write := func(name, mode string, rs ...*result) string {
 		p := filepath.Join(dir, name)
-		if err := writeResults(p, rs, summarize(rs), time.Minute, "x"); err != nil {
+		if err := writeResults(p, rs, summarize(rs), time.Minute, options{extract: "x", inlining: mode}); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	a := write("a.json", &result{ID: "GO-1", Module: "m", Outcome: "refused"}, &result{ID: "GO-2", Module: "m", Outcome: "shipped"})
-	b := write("b.json", &result{ID: "GO-1", Module: "m", Outcome: "shipped"}, &result{ID: "GO-3", Module: "m", Outcome: "shipped"})
-	rs, elapsed, err := merge([]string{a, b})
+	a := write("a.json", "keep", &result{ID: "GO-1", Module: "m", Outcome: "refused"}, &result{ID: "GO-2", Module: "m", Outcome: "shipped"})
+	b := write("b.json", "", &result{ID: "GO-1", Module: "m", Outcome: "shipped"}, &result{ID: "GO-3", Module: "m", Outcome: "shipped"})
+	rs, elapsed, mode, err := merge([]string{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 3 || rs[0].Outcome != "shipped" || elapsed != 2*time.Minute {
-		t.Errorf("merge = %d results (first %+v), %v; want 3, GO-1 as the last file has it, 2m", len(rs), rs[0], elapsed)
+	if len(rs) != 3 || rs[0].Outcome != "shipped" || elapsed != 2*time.Minute || mode != "keep" {
+		t.Errorf("merge = %d results (first %+v), %v, %q; want 3, GO-1 as the last file has it, 2m, keep", len(rs), rs[0], elapsed, mode)
+	}
+	// A run under -l hosts and one under full optimization are not one run.
+	c := write("c.json", "off", &result{ID: "GO-4", Module: "m", Outcome: "shipped"})
+	if _, _, _, err := merge([]string{a, c}); err == nil || !strings.Contains(err.Error(), "not one run") {
+		t.Errorf("merging keep and off: %v, want an error", err)
+	}
+}
+
+func TestWidenAllowsWhatRefusalsAsk(t *testing.T) {
+	k := &kase{runner: &runner{inlining: "keep"}, dir: t.TempDir(), res: &result{}, allowed: []string{"m/a"}}
+	out := "refused:\n  x  m/b.H  not allowed by policy: ...; the fix does not change it, but it holds a copy of a.F that the release's compiler inlined at m/b/b.go:3, and must be replaced with it: allow it (allow.packages: [m/b])\n" +
+		"  x  m/a.G  not allowed by policy: ... allow it (allow.packages: [m/a])\n"
+	added, err := k.widen(out)
+	if err != nil || !added {
+		t.Fatalf("widen = %v, %v; want true", added, err)
+	}
+	if !slices.Equal(k.allowed, []string{"m/a", "m/b"}) || !slices.Equal(k.res.Widened, []string{"m/b"}) {
+		t.Errorf("allowed %v, widened %v; want [m/a m/b], [m/b]", k.allowed, k.res.Widened)
+	}
+	pol, err := os.ReadFile(filepath.Join(k.dir, "hotfix.yaml"))
+	if err != nil || !strings.Contains(string(pol), "inlining: keep\n") || !strings.Contains(string(pol), "- \"m/b\"") {
+		t.Errorf("policy written: %v\n%s", err, pol)
+	}
+	if added, _ := k.widen(out); added {
+		t.Error("the same refusals widened the policy twice")
 	}
 }
