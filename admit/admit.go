@@ -129,11 +129,14 @@ func (c Checks) Admit(f *loader.File, path string) (*loader.Patch, error) {
 // into a function the patch leaves alone (replaced answers false): no
 // jump at the function's entry reaches that copy, so a fix would reach
 // only some of its callers. It names the first such site, from the
-// binary's inline trees (loader.Binary.Inlined). Allowed packages are
-// built with -l, so their plain functions are never inlined; generic code
-// is compiled, and may be inlined, in every package that instantiates it
-// (loader's TestGenericFacts); and a host built without the policy's -l
-// is caught here too.
+// binary's inline trees (loader.Binary.Inlined). A patch that hotfix
+// build made from the fix's source on a host with full optimization
+// (inlining: keep) replaces every holder the compiler reported, which the
+// trees name only in part (patchbuild's TestInlineTreeMisses); one made
+// with -func, or by another tool, may not. Under inlining: off the allowed
+// packages are built with -l, and a host built without it is caught here;
+// generic code is compiled, and may be inlined, in every package that
+// instantiates it (loader's TestGenericFacts).
 func NotInlined(bin *loader.Binary, fn string, replaced func(caller string) bool) error {
 	sites, err := bin.Inlined(fn)
 	if err != nil {
@@ -159,7 +162,7 @@ func NotInlinedAt(fn string, sites []loader.InlineSite, replaced func(caller str
 	if len(left) > 1 {
 		more = fmt.Sprintf(" (and %d more sites)", len(left)-1)
 	}
-	return fmt.Errorf("%w: %s was %s%s: no jump at its entry reaches a copy inlined into another function; replace the caller too, or build its package with -l (allow it in the policy) in a new release", ErrInlined, fn, left[0], more)
+	return fmt.Errorf("%w: %s was %s%s: no jump at its entry reaches a copy inlined into another function; replace the caller too (hotfix build from the fix's source replaces every function holding a copy), or build the host with -l on its package (inlining: off)", ErrInlined, fn, left[0], more)
 }
 
 // RanOnce reports whether the function sym is a package's initialization
