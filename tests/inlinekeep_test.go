@@ -3,6 +3,7 @@ package tests
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,71 @@ func refusesHolderOutsidePolicy(t *testing.T, f *fixture, src, host string) {
 	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 		t.Fatalf("a holder outside the policy: %v, want a refusal with %q\n%s", err, want, out)
 	}
+}
+
+// TestKeepFlagsCompileTheSameCode: the inlining tax of inlining: keep is
+// 1.00× by construction, not only within the noise of `make bench`: the
+// example shop's packages, compiled with the flags `hotfix flags` prints
+// under keep and with none, are the same instructions, function by
+// function (-S, the positions left out: -trimpath changes the file names).
+func TestKeepFlagsCompileTheSameCode(t *testing.T) {
+	f := requireFixture(t)
+	shop := filepath.Join(f.repo, "example", "shop")
+	flags, err := runFlags(shop, f.hotfix, "-policy", "hotfix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(flags, "-gcflags") {
+		t.Fatalf("hotfix flags = %q: the shop's policy keeps inlining, no -gcflags expected", flags)
+	}
+	asm := func(extra ...string) map[string]string {
+		args := append(append([]string{"build"}, extra...), "-gcflags=example.com/shop/...=-S", "-o", os.DevNull, "./...")
+		out, err := run(shop, "go", args...)
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, lastLines(out, 20))
+		}
+		return asmFuncs(out)
+	}
+	plain, hosted := asm(), asm(strings.Fields(flags)...)
+	if len(plain) < 10 {
+		t.Fatalf("only %d functions in the -S output", len(plain))
+	}
+	for fn, code := range plain {
+		if hosted[fn] != code {
+			t.Errorf("%s compiles to other code under %s", fn, flags)
+		}
+	}
+	if len(hosted) != len(plain) {
+		t.Errorf("%d functions with the flags, %d without", len(hosted), len(plain))
+	}
+	t.Logf("%d functions of the shop compile to the same code with %q as with no flags", len(plain), flags)
+}
+
+// asmPos is a source position in the compiler's -S output.
+var asmPos = regexp.MustCompile(`\([^()]*:\d+\)`)
+
+// asmFuncs splits the compiler's -S output into each function's (or data
+// symbol's) text by symbol, positions left out.
+func asmFuncs(out string) map[string]string {
+	funcs := map[string]string{}
+	var name string
+	var b strings.Builder
+	flush := func() {
+		if name != "" {
+			funcs[name] = b.String()
+		}
+		b.Reset()
+	}
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "#") || line == "":
+			continue
+		case !strings.HasPrefix(line, "\t"):
+			flush()
+			name = strings.Fields(line)[0]
+		}
+		b.WriteString(asmPos.ReplaceAllString(line, "") + "\n")
+	}
+	flush()
+	return funcs
 }
