@@ -121,3 +121,73 @@ func TestBuildRefusesInlinedGeneric(t *testing.T) {
 		t.Fatalf("hotfix build -dry-run = %v\n%s", err, out)
 	}
 }
+
+// TestBuildReplacesInlinedGenerics: on a host built with the compiler's
+// full optimization (inlining: keep), the fix of generic/ ships although
+// the release holds stats.SumOf and stats.(*Ring[T]).Last only inlined:
+// into stats.Join (the generic's own package), into guard.Total (another
+// package, kept out of line by a func value), and into main's handlers,
+// through guard's functions inlined there in turn. Each holder is
+// replaced, compiled against the new generic body; stats and guard, whose
+// export data holds it, take the release's fingerprints. A policy that
+// does not allow guard is refused naming guard.Total, the site and the
+// policy line. Live over HTTP under load, reverted and re-applied.
+func TestBuildReplacesInlinedGenerics(t *testing.T) {
+	f := requireFixture(t)
+	src, host := buildRepoWith(t, f, "policy.yaml", "geninline", "genkeep")
+	if err := copyTree(filepath.Join("testdata", "build", "generic"), src); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
+	words := strings.Join(strings.Fields(out), " ")
+	if err == nil || !strings.Contains(words, "guard.Total: not allowed by policy") ||
+		!strings.Contains(words, "holds a copy of stats.SumOf that the release's compiler inlined at example.com/hostapp/guard/generic.go:11") ||
+		!strings.Contains(words, "allow.packages: [example.com/hostapp/guard]") {
+		t.Fatalf("hotfix build under a policy without guard = %v, want guard.Total refused naming the site and the policy line\n%s", err, out)
+	}
+	if err := copyFile(filepath.Join("testdata", "build", "genkeep.yaml"), filepath.Join(src, "genkeep.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "genkeep.so")
+	out, err = run(src, f.hotfix, "build", "-binary", host, "-policy", "genkeep.yaml", "-version", "genkeep", "-o", patch)
+	if err != nil {
+		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	words = strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"example.com/hostapp/stats.Join holds an inlined copy of stats.SumOf (at example.com/hostapp/stats/stats.go:28)",
+		"example.com/hostapp/guard.Total holds an inlined copy of stats.SumOf (at example.com/hostapp/guard/generic.go:11)",
+		"holds an inlined copy of stats.(*Ring).Last (at example.com/hostapp/zz_stats.go:23)",
+		"holds an inlined copy of stats.(*Ring).Last (at example.com/hostapp/zz_geninline.go:15)",
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("hotfix build:\n%s", out)
+	}
+	dir := newWorkDir(t, filepath.Join("build", "genkeep.yaml"))
+	h := startHost(t, host, dir, "GOGC=10")
+	answers := map[string][2]string{"/stats?xs=1,2,3": {"5 23 1", "6 123 3"}, "/geninline": {"2 1", "3 2"}, "/genkeep": {"5", "9"}}
+	for path, a := range answers {
+		if got := h.mustGet(path); got != a[0] {
+			t.Fatalf("release: %s = %q, want %q", path, got, a[0])
+		}
+	}
+	load := startFieldLoad(h, "/stats?xs=1,2,3", [][2]string{{"5", "6"}, {"23", "123"}, {"1", "3"}})
+	for round, version := range []int{1, 0, 1} {
+		if version == 1 {
+			drop(t, dir, patch, "genkeep.so")
+		} else {
+			remove(t, dir, "genkeep.so")
+		}
+		for path, a := range answers {
+			h.waitAnswer(path, a[version])
+		}
+		t.Logf("round %d: every holder answers with version %d", round, version)
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%d calls over HTTP with GOGC=10 while the inlined generic code was patched, reverted and patched again, 0 wrong", load.finish(t))
+	h.stop()
+}

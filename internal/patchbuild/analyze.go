@@ -69,7 +69,8 @@ type analysis struct {
 	changedSet map[string]bool
 	xcallers   []outsideCaller
 	sigKept    map[string]bool
-	linked     map[string]bool // releasePackages, once asked
+	linked     map[string]bool          // releasePackages, once asked
+	standIns   map[*genericFunc]*Target // genericStandIn's targets
 }
 
 // analyze compares the release source with the fix, package by package,

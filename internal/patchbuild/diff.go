@@ -96,6 +96,10 @@ type pkgDiff struct {
 	// written at the end of the package (added.go).
 	addedConsts []string
 	sigCands    []*change // see signature.go
+	// genericBodies: under inlining: keep, the changed generic functions,
+	// whose new bodies the package is compiled with (spliced) so that the
+	// holders of their inlined copies get them (holders.go).
+	genericBodies []*change
 	// What only a rebuilt copy of the package can carry (rebuild.go).
 	carried    []Finding
 	rebuild    bool
@@ -583,7 +587,11 @@ func (d *pkgDiff) funcs() {
 			continue
 		}
 		if bsig.TypeParams().Len() > 0 || bsig.RecvTypeParams().Len() > 0 {
-			d.generic(k, bf, ff) // generic.go
+			if d.generic(k, bf, ff) && d.a.in.KeepInlining { // generic.go
+				// Its inlined copies are replaced with their holders
+				// (holders.go), compiled against the new body.
+				d.genericBodies = append(d.genericBodies, &change{key: k, b: bf, f: ff, own: true})
+			}
 			continue
 		}
 		c := &change{key: k, b: bf, f: ff}

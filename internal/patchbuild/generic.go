@@ -47,16 +47,17 @@ type genericFunc struct {
 	fresh  []string   // underlying types of the named types the dictionary is checked with
 }
 
-// generic takes a changed generic function as a copy, or refuses it.
-func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
+// generic takes a changed generic function as a copy, or refuses it; it
+// reports whether it took it.
+func (d *pkgDiff) generic(k string, bf, ff *funcDecl) bool {
 	pos, sym := d.f.pos(ff.decl.Name.Pos()), d.sym(k)
 	if d.main {
 		d.refuse(pos, sym, "generic function changed", "a generic function of package main: the patch's copy of main cannot hold a second generic copy of it")
-		return
+		return false
 	}
 	if d.std {
 		d.refuse(pos, sym, "generic function changed", stdSpliceOnly)
-		return
+		return false
 	}
 	g := &genericFunc{pkg: d.path, sym: sym, pos: pos, sig: types.TypeString(ff.obj.Type(), qualifyName),
 		copyName: fmt.Sprintf("hotfixG%d", len(d.a.plan.generics)), name: ff.decl.Name.Name}
@@ -70,7 +71,7 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
 		named, _ := t.(*types.Named)
 		if named == nil {
 			d.refuse(pos, sym, "generic function changed", "receiver is not a named type")
-			return
+			return false
 		}
 		g.recv, g.orig = named.Obj().Name(), named.Origin()
 	}
@@ -78,7 +79,7 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
 	src, err := r.copyDecl(g)
 	if err != nil {
 		d.refuse(pos, sym, "generic function changed", err.Error()+": the new body is compiled outside "+d.path+" (its package's export data holds the release's body), where only exported names, and unexported functions and variables, can be reached")
-		return
+		return false
 	}
 	g.decls = src
 	bc, fc := closures(bf.decl, d.b.info(), d.b.sizes), closures(ff.decl, d.f.info(), d.f.sizes)
@@ -92,6 +93,7 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) {
 	}
 	d.note(pos, sym, "generic body changed", "replaced in every shape function of the release binary by "+g.copyName+", a copy compiled in the patch's main package; its dictionary is compared with the release's after the build")
 	d.a.plan.generics = append(d.a.plan.generics, g)
+	return true
 }
 
 // rewriter writes the fix's generic function as a function of another

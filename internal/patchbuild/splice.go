@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ import (
 func (d *pkgDiff) splice() error {
 	byFile := map[*ast.File][]*change{}
 	var files []*ast.File
-	for _, c := range d.changed {
+	for _, c := range append(slices.Clip(d.changed), d.genericBodies...) {
 		if byFile[c.b.file] == nil {
 			files = append(files, c.b.file)
 		}
@@ -80,7 +81,7 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 		}
 		edits = append(edits, edit{lb, rb, text})
 		if how != "" {
-			d.a.plan.target(d.sym(c.key)).Layout = how
+			d.a.plan.target(d.sym(c.key)).Layout = how // none for a generic body: its targets are its shapes
 		}
 	}
 	ie, err := d.importEdits(file, changes)

@@ -11,7 +11,7 @@ import (
 // their closures when those can be redirected too, and prepares the
 // source the patch compiles.
 func (d *pkgDiff) targets() error {
-	if len(d.changed) == 0 {
+	if len(d.changed) == 0 && len(d.genericBodies) == 0 {
 		return nil
 	}
 	for _, c := range d.changed {
