@@ -131,7 +131,9 @@ func TestBuildRefusesInlinedGeneric(t *testing.T) {
 // replaced, compiled against the new generic body; stats and guard, whose
 // export data holds it, take the release's fingerprints. A policy that
 // does not allow guard is refused naming guard.Total, the site and the
-// policy line. Live over HTTP under load, reverted and re-applied.
+// policy line. Live over HTTP under load, reverted and re-applied; then
+// the same fix with a new function in stats, which rebuilds the package
+// from the fix's files (refused on hosts built under inlining: off).
 func TestBuildReplacesInlinedGenerics(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepoWith(t, f, "policy.yaml", "geninline", "genkeep")
@@ -189,5 +191,24 @@ func TestBuildReplacesInlinedGenerics(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("%d calls over HTTP with GOGC=10 while the inlined generic code was patched, reverted and patched again, 0 wrong", load.finish(t))
+	remove(t, dir, "genkeep.so")
+	h.waitAnswer("/genkeep", "5")
+
+	// The same fix with a new function in stats: the package is rebuilt
+	// from the fix's files, its generic bodies with it.
+	if err := copyTree(filepath.Join("testdata", "build", "genkeepfix"), src); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := filepath.Join(t.TempDir(), "genrebuilt.so")
+	out, err = run(src, f.hotfix, "build", "-binary", host, "-policy", "genkeep.yaml", "-version", "genrebuilt", "-o", rebuilt)
+	if err != nil || !strings.Contains(out, "stats.shout: new package-level object") {
+		t.Fatalf("hotfix build with a new function beside the generic fix: %v\n%s", err, out)
+	}
+	drop(t, dir, rebuilt, "genrebuilt.so")
+	h.waitAnswer("/stats?xs=1,2,3", "6 123! 3")
+	h.waitAnswer("/geninline", "3 2")
+	h.waitAnswer("/genkeep", "9")
+	remove(t, dir, "genrebuilt.so")
+	h.waitAnswer("/stats?xs=1,2,3", "5 23 1")
 	h.stop()
 }

@@ -54,8 +54,8 @@ func (d *pkgDiff) settle() {
 	switch {
 	case d.std:
 		why = stdSpliceOnly
-	case d.hasGeneric():
-		why = "the package also has a changed generic function, whose copy needs the release's package as it is: ship them in two patches"
+	case d.hasGeneric() && !d.a.in.KeepInlining:
+		why = "the package also has a changed generic function, whose copy needs the release's package as it is: ship them in two patches (or build hosts with inlining: keep)"
 	}
 	for _, f := range d.carried {
 		if why != "" {
