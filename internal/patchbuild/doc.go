@@ -42,9 +42,9 @@
 //     into a rebuilt package's plugin);
 //   - the no-op check: noop.go (a target whose new machine code is the
 //     release's is refused: the targets' packages compiled once more as
-//     the release was), listing.go (the compiler's -S listing: bytes and
-//     relocations by name), noopmatch.go (a compiled function against the
-//     release binary's bytes, reference by reference);
+//     the release was), and package machinecode (the compiler's -S
+//     listing, bytes and relocations by name, and a compiled function
+//     proven against the release binary's bytes, reference by reference);
 //   - carried new code: rebuild.go (a package compiled from the fix's
 //     files: new functions, variables and their initializers, types,
 //     methods, imports, removed objects, changed constants), added.go (new

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gohotfix/hotfix/internal/patchbuild/machinecode"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 	"github.com/gohotfix/hotfix/policy"
@@ -36,7 +37,7 @@ import (
 // symbol's bytes and the relocations the linker fills in, by name, with
 // string literals named by their content. A target is the same only when
 // the release's bytes are what the linker makes of the fix's at the
-// release's address (noopmatch.go). Anything not proven so is treated as
+// release's address (package machinecode). Anything not proven so is treated as
 // changed: a missed no-op costs a useless patch, a false refusal costs a
 // fix. The second compile runs next to the plugin's build and reuses the
 // build cache like any other: measured here, 0.1 s more on a warm build,
@@ -121,7 +122,7 @@ func noopPackages(targets []loader.Target) []string {
 
 // listed is the result of compileListing, run next to the plugin's build.
 type listed struct {
-	syms listing
+	syms machinecode.Listing
 	took time.Duration
 	err  error
 }
@@ -164,16 +165,16 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 	for i, t := range targets {
 		names[i] = t.Name
 	}
-	m := newMatcher(b.host.bin, l.syms, names)
+	m := machinecode.NewMatcher(b.host.bin, l.syms, names)
 	if b.plan != nil {
 		// A caller replaced for a new signature may compile to the
 		// release's very bytes; it must still be replaced, or the new
 		// function is never reached from it (xpkgcallers.go).
-		m.newSig = b.plan.newSigs
+		m.NewSig = b.plan.newSigs
 	}
 	ts := make([]noopTarget, len(targets))
 	for i, t := range targets {
-		ts[i] = noopTarget{name: t.Name, same: t.PluginSymbol == "" && m.same(t.Name) == nil}
+		ts[i] = noopTarget{name: t.Name, same: t.PluginSymbol == "" && m.Same(t.Name) == nil}
 	}
 	drop, refuse := noopRule(ts, b.plan == nil)
 	fmt.Fprintf(opt.Log, "compared with the release's code (%.2fs): %d of %d target(s) changed\n", l.took.Seconds(), len(targets)-len(drop)-len(refuse), len(targets))
@@ -194,7 +195,7 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 // compileListing compiles pkgs from the patch's sources (the overlay and
 // env of its plugin build) as the release was compiled: with its flags,
 // not as a plugin, and -S for the listing of each of pkgs.
-func compileListing(ctx context.Context, dir string, env, flags []string, overlay string, pkgs []string) (listing, error) {
+func compileListing(ctx context.Context, dir string, env, flags []string, overlay string, pkgs []string) (machinecode.Listing, error) {
 	args := append([]string{"build"}, flags...)
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
@@ -213,7 +214,7 @@ func compileListing(ctx context.Context, dir string, env, flags []string, overla
 	if err != nil {
 		return nil, fmt.Errorf("go build -gcflags=-S %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
-	return parseListing(out)
+	return machinecode.Parse(out)
 }
 
 // gcflagsFor returns the -gcflags value the go command compiled pkg with

@@ -2,7 +2,6 @@ package patchbuild
 
 import (
 	"context"
-	"debug/elf"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gohotfix/hotfix/internal/patchbuild/machinecode"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
 )
@@ -171,7 +171,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMatcher(bin, same, nil)
+	m := machinecode.NewMatcher(bin, same, nil)
 	n := map[string][2]int{}
 	for _, fn := range bin.Funcs() {
 		sn, err := symbol.Parse(fn)
@@ -180,7 +180,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 		}
 		c := n[sn.Package]
 		c[0]++
-		err = m.same(fn)
+		err = m.Same(fn)
 		switch {
 		case err == nil:
 			c[1]++
@@ -201,18 +201,18 @@ func testNoopCompiled(t *testing.T, env []string) {
 	// A function whose call compiles to the release's bytes is not the
 	// same when the callee's signature changed: the release's callee is
 	// the old function, never redirected (xpkgcallers.go).
-	m.newSig = map[string]bool{"example.com/noop/p.helperA": true}
-	if err := m.same("example.com/noop/p.Call"); err == nil || !strings.Contains(err.Error(), "whose signature changed") {
+	m.NewSig = map[string]bool{"example.com/noop/p.helperA": true}
+	if err := m.Same("example.com/noop/p.Call"); err == nil || !strings.Contains(err.Error(), "whose signature changed") {
 		t.Errorf("Call, calling helperA whose signature changed: %v, want not the same", err)
 	}
-	m.newSig = nil
+	m.NewSig = nil
 	// A release that can load plugins names a type descriptor of more
-	// than 14 bytes by a hash (mangledType), and Same refers to one.
+	// than 14 bytes by a hash (machinecode.MangledType), and Same refers to one.
 	if _, _, ok := bin.Symbol("type:map[string]int"); ok {
-		t.Errorf("the release names type:map[string]int as it is, want %s", mangledType("type:map[string]int"))
+		t.Errorf("the release names type:map[string]int as it is, want %s", machinecode.MangledType("type:map[string]int"))
 	}
-	if _, _, ok := bin.Symbol(mangledType("type:map[string]int")); !ok {
-		t.Errorf("the release has no %s for type:map[string]int", mangledType("type:map[string]int"))
+	if _, _, ok := bin.Symbol(machinecode.MangledType("type:map[string]int")); !ok {
+		t.Errorf("the release has no %s for type:map[string]int", machinecode.MangledType("type:map[string]int"))
 	}
 
 	fixed := noopRelease
@@ -226,14 +226,14 @@ func testNoopCompiled(t *testing.T, env []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = newMatcher(bin, fix, nil)
+	m = machinecode.NewMatcher(bin, fix, nil)
 	for _, fn := range []string{"Same", "Same.func1", "Word", "Helpers"} {
-		if err := m.same("example.com/noop/p." + fn); err != nil {
+		if err := m.Same("example.com/noop/p." + fn); err != nil {
 			t.Errorf("%s, unchanged by the fix: %v, want the same", fn, err)
 		}
 	}
 	for _, f := range noopFixes {
-		err := m.same("example.com/noop/p." + f.fn)
+		err := m.Same("example.com/noop/p." + f.fn)
 		if err == nil {
 			t.Errorf("%s: the same as the release's, want different: %s", f.fn, f.reason)
 			continue
@@ -252,13 +252,13 @@ func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMatcher(bin, fix, nil)
+	m := machinecode.NewMatcher(bin, fix, nil)
 	for _, fn := range []string{"Banner", "Log", "Banner"} {
-		if err := m.same("example.com/noop/p." + fn); err == nil {
+		if err := m.Same("example.com/noop/p." + fn); err == nil {
 			t.Errorf("%s: the same as the release's, want different: the version it prints changed", fn)
 		}
 	}
-	if err := m.same("example.com/noop/p.Word"); err != nil {
+	if err := m.Same("example.com/noop/p.Word"); err != nil {
 		t.Errorf("Word, unchanged: %v", err)
 	}
 
@@ -270,10 +270,10 @@ func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []
 		t.Fatal(err)
 	}
 	const outer, closure = "example.com/noop/p.Outer", "example.com/noop/p.Outer.func1"
-	if err := newMatcher(bin, fix, []string{outer}).same(outer); err == nil {
+	if err := machinecode.NewMatcher(bin, fix, []string{outer}).Same(outer); err == nil {
 		t.Errorf("Outer, whose closure changed and is not redirected: the same as the release's, want different")
 	}
-	if err := newMatcher(bin, fix, []string{outer, closure}).same(outer); err != nil {
+	if err := machinecode.NewMatcher(bin, fix, []string{outer, closure}).Same(outer); err != nil {
 		t.Errorf("Outer, with its closure redirected: %v, want the same", err)
 	}
 }
@@ -349,46 +349,6 @@ func TestGcflagsFor(t *testing.T) {
 			got, err := gcflagsFor(tc.flags, tc.pkg)
 			if (err != nil) != tc.err || got != tc.want {
 				t.Errorf("gcflagsFor(%q, %s) = %q, %v; want %q, error %v (%s)", tc.flags, tc.pkg, got, err, tc.want, tc.err, tc.reason)
-			}
-		})
-	}
-}
-
-// TestFieldRef: the address a relocated field of the release holds.
-func TestFieldRef(t *testing.T) {
-	le := func(ws ...uint32) []byte {
-		var b []byte
-		for _, w := range ws {
-			b = append(b, byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
-		}
-		return b
-	}
-	for _, tc := range []struct {
-		name     string
-		m        elf.Machine
-		typ      string
-		rel, fix []byte
-		p, want  uint64
-		err      bool
-		reason   string
-	}{
-		{"amd64 call", elf.EM_X86_64, "R_CALL", le(0xfffffff0), le(0), 0x1000, 0x1000 + 4 - 16, false, "rel32 counts from the end of the field"},
-		{"amd64 pcrel", elf.EM_X86_64, "R_PCREL", le(0x100), le(0), 0x2000, 0x2104, false, "LEAQ sym(IP)"},
-		{"amd64 tls", elf.EM_X86_64, "R_TLS_LE", le(0xfffffff8), le(0), 0, 0, true, "not an address (field handles the g slot)"},
-		{"absolute", elf.EM_X86_64, "R_ADDR", append(le(0x4000), 0, 0, 0, 0), make([]byte, 8), 0, 0x4000, false, "a jump table's entry"},
-		{"arm64 bl back", elf.EM_AARCH64, "R_CALLARM64", le(0x97ffffff), le(0x94000000), 0x1000, 0x0ffc, false, "BL -4"},
-		{"arm64 b, not bl", elf.EM_AARCH64, "R_CALLARM64", le(0x17ffffff), le(0x94000000), 0x1000, 0, true, "another instruction: the bits the linker does not set differ"},
-		// ADRP x2, +2 pages; ADD x2, x2, #0x8a0
-		{"arm64 adrp+add", elf.EM_AARCH64, "R_ADDRARM64", le(0x90000002|2<<29, 0x91228042), le(0x90000002, 0x91000042), 0x10123, 0x12000 + 0x8a0, false, "page of p + pages, + lo12"},
-		// ADRP x27, -1 page; LDR x1, [x27, #16*8]
-		{"arm64 adrp+ldr64", elf.EM_AARCH64, "R_ARM64_PCREL_LDST64", le(0x9000001b|3<<29|0x7ffff<<5, 0xf9400361|16<<10), le(0x9000001b, 0xf9400361), 0x5000, 0x4000 + 128, false, "lo12 scaled by 8"},
-		{"arm64 adrp, other register", elf.EM_AARCH64, "R_ADDRARM64", le(0x90000003, 0x91000042), le(0x90000002, 0x91000042), 0, 0, true, "ADRP x3 is not the fix's ADRP x2"},
-		{"unknown", elf.EM_X86_64, "R_GOTPCREL", le(0), le(0), 0, 0, true, "a plugin's relocation: never in a release's code"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := fieldRef(tc.m, tc.typ, tc.rel, tc.fix, tc.p)
-			if (err != nil) != tc.err || !tc.err && got != tc.want {
-				t.Errorf("fieldRef = %#x, %v; want %#x, error %v (%s)", got, err, tc.want, tc.err, tc.reason)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package patchbuild
+package machinecode
 
 import (
 	"fmt"
@@ -6,43 +6,43 @@ import (
 	"strings"
 )
 
-// objSym is one symbol of the compiler's object file as its -S listing
+// Sym is one symbol of the compiler's object file as its -S listing
 // prints it: its bytes, with a zero in every relocated field, and its
 // relocations, each naming the symbol the linker puts there. The listing
 // names every symbol the code refers to, string literals by their
 // content (go:string."..."), which no linked binary does.
-type objSym struct {
+type Sym struct {
 	name   string
 	kind   string // STEXT, SRODATA, SDATA, ...
 	static bool   // local to its package: its name means nothing outside this object
 	dupok  bool   // content-addressed: every symbol of this name has these bytes
 	size   int
 	data   []byte
-	relocs []objReloc
+	relocs []Reloc
 }
 
-// objReloc is one relocation: the linker writes sym+add into
+// Reloc is one relocation: the linker writes sym+add into
 // data[off:off+size] the way typ says.
-type objReloc struct {
+type Reloc struct {
 	off, size int
 	typ       string // R_CALL, R_PCREL, R_ADDRARM64, ...
 	sym       string
 	add       int64
 }
 
-// listing is the symbols of the compiled packages, by name.
-type listing map[string]*objSym
+// Listing is the symbols of the compiled packages, by name.
+type Listing map[string]*Sym
 
-// parseListing reads what `go build -gcflags=PKG=-S` prints: for each
+// Parse reads what `go build -gcflags=PKG=-S` prints: for each
 // symbol, a header line ("NAME KIND [flags] size=N key=value..."), the
 // assembly of a function (ignored: the bytes say the same), the bytes in
 // hexadecimal lines of 16, and "rel OFF+SIZE t=TYPE SYM+ADD" lines
 // (cmd/internal/obj/objfile.go, writeSymDebugNamed). Lines it does not
 // know, such as the go command's "# pkg", are skipped; a symbol whose
 // bytes are short of its size is an error.
-func parseListing(text string) (listing, error) {
-	syms := listing{}
-	var cur *objSym
+func Parse(text string) (Listing, error) {
+	syms := Listing{}
+	var cur *Sym
 	for line := range strings.Lines(text) {
 		line = strings.TrimRight(line, "\r\n")
 		if !strings.HasPrefix(line, "\t") {
@@ -73,10 +73,10 @@ func parseListing(text string) (listing, error) {
 // first field from the right, past the key=value fields and the flag
 // words (in any order: arm64 prints "leaf" last), that looks like one
 // (S followed by capitals).
-func parseHeader(line string) *objSym {
+func parseHeader(line string) *Sym {
 	f := strings.Split(line, " ")
 	i := len(f) - 1
-	s := &objSym{size: -1}
+	s := &Sym{size: -1}
 	for ; i > 0 && (strings.Contains(f[i], "=") || isFlagWord(f[i])); i-- {
 		if v, ok := strings.CutPrefix(f[i], "size="); ok {
 			n, err := strconv.Atoi(v)
@@ -121,7 +121,7 @@ func isKind(w string) bool {
 
 // addLine adds one indented line of the symbol's listing: bytes, a
 // relocation, or assembly (skipped).
-func (s *objSym) addLine(l string) error {
+func (s *Sym) addLine(l string) error {
 	if rest, ok := strings.CutPrefix(l, "rel "); ok {
 		r, err := parseReloc(rest)
 		if err != nil {
@@ -164,8 +164,8 @@ func isHexPair(s string) bool {
 
 // parseReloc parses "OFF+SIZE t=TYPE SYM+ADD"; SYM may hold spaces and
 // '+', ADD is the digits after the last '+'.
-func parseReloc(s string) (objReloc, error) {
-	var r objReloc
+func parseReloc(s string) (Reloc, error) {
+	var r Reloc
 	pos, rest, ok1 := strings.Cut(s, " t=")
 	typ, target, ok2 := strings.Cut(rest, " ")
 	o, n, ok3 := strings.Cut(pos, "+")
@@ -187,7 +187,7 @@ func parseReloc(s string) (objReloc, error) {
 // complete fills a symbol's bytes up to its size with zeros: the
 // compiler writes a symbol's bytes up to its last non-zero one, and the
 // linker lays out the rest as zeros (a [4]int{1} has 8 bytes of 32).
-func (s *objSym) complete() error {
+func (s *Sym) complete() error {
 	if s == nil {
 		return nil
 	}

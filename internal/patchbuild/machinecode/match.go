@@ -1,4 +1,4 @@
-package patchbuild
+package machinecode
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/gohotfix/hotfix/loader"
 )
 
-// matcher decides whether a function of the release binary is, byte for
+// Matcher decides whether a function of the release binary is, byte for
 // byte, what the linker would have made of the fix's compiled function
 // at the same address: every byte outside a relocated field equal, and
 // every relocated field referring to the same thing. The same thing is
@@ -23,11 +23,11 @@ import (
 // literal's static bytes (their names are numbered per compilation),
 // bytes equal to the fix's, checked the same way. Anything else cannot
 // be proven the same, and is not.
-type matcher struct {
+type Matcher struct {
 	bin  *loader.Binary
-	syms listing
+	syms Listing
 	// redirected are the functions the patch redirects. A function of the
-	// listing the release names but the patch does not redirect is the
+	// Listing the release names but the patch does not redirect is the
 	// same thing only if its code is the same too: a closure whose
 	// captures changed, or a function whose signature changed, keeps the
 	// release's code, and a caller that refers to it by name would run
@@ -39,11 +39,11 @@ type matcher struct {
 	seen   map[symAt]error
 	proven []symAt // the keys of seen proven the same, in order
 	tls    *uint32 // the g slot's offset from FS (amd64), once seen
-	// newSig: functions whose signature the patch changes. The release's
+	// NewSig: functions whose signature the patch changes. The release's
 	// function of that name is the old one, left in place and never
 	// redirected (signature.go): a call to it in the release is not the
 	// patch's call, whatever the bytes.
-	newSig map[string]bool
+	NewSig map[string]bool
 }
 
 type symAt struct {
@@ -51,20 +51,22 @@ type symAt struct {
 	at   uint64
 }
 
-func newMatcher(bin *loader.Binary, syms listing, redirected []string) *matcher {
-	m := &matcher{bin: bin, syms: syms, seen: map[symAt]error{}, redirected: map[string]bool{}}
+// NewMatcher compares the functions of the release binary bin with the
+// compiled code of syms; redirected are the functions the patch redirects.
+func NewMatcher(bin *loader.Binary, syms Listing, redirected []string) *Matcher {
+	m := &Matcher{bin: bin, syms: syms, seen: map[symAt]error{}, redirected: map[string]bool{}}
 	for _, n := range redirected {
 		m.redirected[n] = true
 	}
 	return m
 }
 
-// same returns nil when the release's function name is the code the
-// listing has for it, or says why it is not, or cannot be proven so.
-func (m *matcher) same(name string) error {
+// Same returns nil when the release's function name is the code the
+// Listing has for it, or says why it is not, or cannot be proven so.
+func (m *Matcher) Same(name string) error {
 	s := m.syms[name]
 	if s == nil || s.kind != "STEXT" {
-		return fmt.Errorf("no code for %s in the fix's listing", name)
+		return fmt.Errorf("no code for %s in the fix's Listing", name)
 	}
 	at, size, ok := m.bin.Symbol(name)
 	if !ok {
@@ -78,9 +80,9 @@ func (m *matcher) same(name string) error {
 
 // bytesAt compares the bytes of s with the release's at address at, and
 // each of its relocations with the field the release has there.
-func (m *matcher) bytesAt(s *objSym, at uint64) error {
+func (m *Matcher) bytesAt(s *Sym, at uint64) error {
 	if len(s.data) != s.size {
-		return fmt.Errorf("%s: no bytes in the listing", s.name)
+		return fmt.Errorf("%s: no bytes in the Listing", s.name)
 	}
 	rel, err := m.bin.Bytes(at, s.size)
 	if err != nil {
@@ -112,7 +114,7 @@ func firstDiff(a, b []byte) int {
 }
 
 // field checks one relocated field of the release's, at address p.
-func (m *matcher) field(r objReloc, rel, fix []byte, p uint64) error {
+func (m *Matcher) field(r Reloc, rel, fix []byte, p uint64) error {
 	if r.typ == "R_TLS_LE" && r.sym == "TLS" && m.bin.Machine() == elf.EM_X86_64 && len(rel) == 4 {
 		// The g slot, which an ABI wrapper reloads R14 from after a call
 		// to assembly: its offset from FS is one constant per binary, and
@@ -135,9 +137,9 @@ func (m *matcher) field(r objReloc, rel, fix []byte, p uint64) error {
 
 // refersTo checks that the release's field, which refers to address ref,
 // refers to what the fix's relocation r names.
-func (m *matcher) refersTo(r objReloc, ref uint64) error {
+func (m *Matcher) refersTo(r Reloc, ref uint64) error {
 	name := r.sym
-	if m.newSig[name] {
+	if m.NewSig[name] {
 		return fmt.Errorf("refers to %s, whose signature changed: the release's is the old function, which stays", name)
 	}
 	at := ref - uint64(r.add)
@@ -152,7 +154,7 @@ func (m *matcher) refersTo(r objReloc, ref uint64) error {
 			return fmt.Errorf("refers to %#x, the fix to %s at %#x", at, name, addr)
 		}
 		if s != nil && s.kind == "STEXT" && !m.redirected[name] {
-			return m.prove(symAt{name, at}, func() error { return m.same(name) })
+			return m.prove(symAt{name, at}, func() error { return m.Same(name) })
 		}
 		return nil
 	}
@@ -164,12 +166,12 @@ func (m *matcher) refersTo(r objReloc, ref uint64) error {
 
 // named returns the release's address of the symbol the compiler calls
 // name: a function's ABI0 body (assembly) is NAME.abi0 in a binary, and
-// the listing names both ABIs alike.
-func (m *matcher) named(name string) (uint64, bool) {
+// the Listing names both ABIs alike.
+func (m *Matcher) named(name string) (uint64, bool) {
 	if name == "" {
 		return 0, false
 	}
-	for _, n := range []string{name, name + ".abi0", mangledType(name)} {
+	for _, n := range []string{name, name + ".abi0", MangledType(name)} {
 		if addr, _, ok := m.bin.Symbol(n); ok {
 			return addr, true
 		}
@@ -177,12 +179,12 @@ func (m *matcher) named(name string) (uint64, bool) {
 	return 0, false
 }
 
-// mangledType returns the name a binary that can load plugins gives the
+// MangledType returns the name a binary that can load plugins gives the
 // type descriptor the compiler calls name, when it is longer than 14
 // bytes and not the runtime's: "type:" and a hash
 // (cmd/link/internal/ld/lib.go typeSymbolMangle, with cmd/internal/hash
 // Sum32: SHA-256 with its first byte inverted), or "".
-func mangledType(name string) string {
+func MangledType(name string) string {
 	rest, ok := strings.CutPrefix(name, "type:")
 	if !ok || len(name) <= 14 || strings.HasPrefix(name, "type:runtime.") || strings.Contains(name, "@") {
 		return ""
@@ -199,7 +201,7 @@ func mangledType(name string) string {
 // readOnlyAt checks read-only data of the fix against the release's bytes
 // at address at. Writable data is state: two copies are never the same
 // thing, however equal their bytes.
-func (m *matcher) readOnlyAt(s *objSym, at uint64) error {
+func (m *Matcher) readOnlyAt(s *Sym, at uint64) error {
 	if s.kind != "SRODATA" {
 		return fmt.Errorf("refers to %s (%s), whose release copy cannot be identified", s.name, s.kind)
 	}
@@ -210,7 +212,7 @@ func (m *matcher) readOnlyAt(s *objSym, at uint64) error {
 // taken for the same (a cycle of references is the same if all else is);
 // what was proven while a comparison that failed was taken for the same
 // is forgotten, to be compared again.
-func (m *matcher) prove(k symAt, compare func() error) error {
+func (m *Matcher) prove(k symAt, compare func() error) error {
 	if err, ok := m.seen[k]; ok {
 		return err
 	}

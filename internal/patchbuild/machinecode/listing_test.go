@@ -1,4 +1,4 @@
-package patchbuild
+package machinecode
 
 import (
 	"testing"
@@ -31,13 +31,13 @@ example.com/x/p.Count SNOPTRBSS size=8
 `
 
 func TestParseListing(t *testing.T) {
-	got, err := parseListing(listingSample)
+	got, err := Parse(listingSample)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hello := append([]byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0x4d, 0x55, 0x48, 0x89, 0xe5, 0x48, 0x8d, 0x05, 0, 0, 0}, 0, 0xe8, 0, 0, 0, 0)
-	want := listing{
-		"example.com/x/p.Hello": {name: "example.com/x/p.Hello", kind: "STEXT", size: 22, data: hello, relocs: []objReloc{
+	want := Listing{
+		"example.com/x/p.Hello": {name: "example.com/x/p.Hello", kind: "STEXT", size: 22, data: hello, relocs: []Reloc{
 			{off: 2, typ: "R_USEIFACE", sym: "type:string"},
 			{off: 13, size: 4, typ: "R_PCREL", sym: `go:string."a+b c"`, add: -8},
 			{off: 18, size: 4, typ: "R_CALL", sym: "type:func(int) string"},
@@ -47,8 +47,8 @@ func TestParseListing(t *testing.T) {
 		"type:.namedata.*[1]interface {}-": {name: "type:.namedata.*[1]interface {}-", kind: "SRODATA", dupok: true, size: 2, data: []byte{0, 0}},
 		"example.com/x/p.Count":            {name: "example.com/x/p.Count", kind: "SNOPTRBSS", size: 8, data: make([]byte, 8)},
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(objSym{}, objReloc{})); diff != "" {
-		t.Errorf("parseListing (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(Sym{}, Reloc{})); diff != "" {
+		t.Errorf("Parse (-want +got):\n%s", diff)
 	}
 }
 
@@ -58,7 +58,7 @@ func TestParseListingErrors(t *testing.T) {
 		{"bytes out of order", "p.F STEXT size=32\n\t0x0010 90 c3\n", "a line of bytes lost"},
 		{"bad reloc", "p.F STEXT size=2\n\t0x0000 90 c3\n\trel x+4 t=R_CALL p.G+0\n", "not OFF+SIZE"},
 	} {
-		if _, err := parseListing(tc.text); err == nil {
+		if _, err := Parse(tc.text); err == nil {
 			t.Errorf("%s: no error (%s)", tc.name, tc.reason)
 		}
 	}
