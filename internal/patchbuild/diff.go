@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"golang.org/x/tools/go/packages"
 )
@@ -56,7 +57,7 @@ func newSide(root string, p *packages.Package) (*side, error) {
 					s.inits = append(s.inits, fd)
 				case d.Name.Name == "_":
 				default:
-					s.funcs[funcKey(d)] = fd
+					s.funcs[layout.FuncKey(d)] = fd
 				}
 			case *ast.GenDecl:
 				for _, sp := range d.Specs {
@@ -452,7 +453,7 @@ func (d *pkgDiff) users(bo, fo types.Object) []string {
 					return !uses
 				})
 				if uses {
-					out = append(out, funcKey(fd))
+					out = append(out, layout.FuncKey(fd))
 				}
 			}
 		}

@@ -28,9 +28,9 @@
 //     notes, as printed), modules.go (go.mod: what a requirement change
 //     means);
 //   - splicing the release's files: splice.go (changed bodies and imports
-//     into the release's file), layout.go (fitting a body into the old
-//     lines), mainpkg.go (package main rewritten for the plugin),
-//     sources.go (the overlay the plugin compiles), internal.go (an
+//     into the release's file), package layout (fitting a body into the
+//     old lines, file edits, the layout check), mainpkg.go (package main
+//     rewritten for the plugin), sources.go (the overlay the plugin compiles), internal.go (an
 //     importable package that links an internal one), modcache.go (a
 //     private module cache for a bumped dependency's patched files),
 //     goroot.go (the standard library compared with a newer Go root's,

@@ -6,6 +6,8 @@ import (
 	"go/types"
 	"strconv"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // A field the fix removes from a struct of the release is still in the
@@ -127,7 +129,7 @@ func (d *pkgDiff) structDecl(tn *types.TypeName) (*ast.StructType, *ast.File) {
 // keptEdits writes the removed fields back into the fix's structs, each
 // where the release has it: removed fields that follow the same
 // declaration go after it in the release's order (d.kept's).
-func (d *pkgDiff) keptEdits(edits map[*ast.File][]edit) {
+func (d *pkgDiff) keptEdits(edits map[*ast.File][]layout.Edit) {
 	type place struct {
 		file *ast.File
 		at   int
@@ -156,7 +158,7 @@ func (d *pkgDiff) keptEdits(edits map[*ast.File][]edit) {
 		if strings.HasPrefix(t, "; ") && d.f.src[p.file][p.at-1] == '{' {
 			t = strings.TrimPrefix(t, "; ") + ";"
 		}
-		edits[p.file] = append(edits[p.file], edit{start: p.at, end: p.at, text: t})
+		edits[p.file] = append(edits[p.file], layout.Edit{Start: p.at, End: p.at, Text: t})
 	}
 }
 

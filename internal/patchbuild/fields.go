@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // A field the fix adds to a struct of the release cannot be in the
@@ -265,7 +267,7 @@ type shadowPlan struct {
 
 // shadowEdits adds to edits what turns each use of a new field into its
 // accessor, and removes the fields from the structs.
-func (d *pkgDiff) shadowEdits(edits map[*ast.File][]edit) error {
+func (d *pkgDiff) shadowEdits(edits map[*ast.File][]layout.Edit) error {
 	if len(d.shadows) == 0 {
 		return nil
 	}
@@ -282,7 +284,7 @@ func (d *pkgDiff) shadowEdits(edits map[*ast.File][]edit) error {
 	for _, sf := range d.shadows {
 		tf := d.f.pkg.Fset.File(sf.file.Pos())
 		from, to := tf.Offset(sf.decl.Pos()), tf.Offset(sf.decl.End())
-		edits[sf.file] = append(edits[sf.file], edit{start: from, end: to, text: newlines(d.f.src[sf.file][from:to])})
+		edits[sf.file] = append(edits[sf.file], layout.Edit{Start: from, End: to, Text: newlines(d.f.src[sf.file][from:to])})
 	}
 	d.shadowParams = sp.params
 	d.settleDefaults()
@@ -581,14 +583,14 @@ func (r *shadowRewriter) textWithout(from, to token.Pos, holes map[token.Pos]tok
 }
 
 // edits are the file's outermost sites, rendered.
-func (r *shadowRewriter) edits() []edit {
-	var out []edit
+func (r *shadowRewriter) edits() []layout.Edit {
+	var out []layout.Edit
 	end := token.NoPos
 	for _, s := range r.sites {
 		if s.node.Pos() < end {
 			continue // inside the previous one, which renders it
 		}
-		out = append(out, edit{start: r.tf.Offset(s.node.Pos()), end: r.tf.Offset(s.node.End()), text: s.render()})
+		out = append(out, layout.Edit{Start: r.tf.Offset(s.node.Pos()), End: r.tf.Offset(s.node.End()), Text: s.render()})
 		end = s.node.End()
 	}
 	return out

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // TestFingerprintFacts records what the linker fingerprint of a package
@@ -18,7 +20,7 @@ import (
 // data (cmd/compile/internal/noder/unified.go: base.Ctxt.Fingerprint =
 // l.pw.DumpTo(out)). The test compares the export data itself, which is
 // what is hashed. It is why the builder keeps every declaration of a
-// changed file at its line and column (layout.go), keeps imports, and
+// changed file at its line and column (package layout), keeps imports, and
 // explains escape-analysis changes.
 func TestFingerprintFacts(t *testing.T) {
 	if testing.Short() {
@@ -124,7 +126,7 @@ func fitted(t *testing.T, base, fix, fn string) string {
 	}
 	blb, brb := body(base)
 	flb, frb := body(fix)
-	text, how, err := fit(base[blb:brb], fix[flb:frb])
+	text, how, err := layout.Fit(base[blb:brb], fix[flb:frb])
 	if err != nil || !strings.Contains(how, "collapsed") {
 		t.Fatalf("fit: %q, %v", how, err)
 	}

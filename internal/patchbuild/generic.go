@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // A changed generic function cannot be compiled into its package: a
@@ -249,7 +251,7 @@ func (r *rewriter) text(n ast.Node) string {
 	info, fset := r.d.f.info(), r.d.f.pkg.Fset
 	tf := fset.File(r.fd.file.Pos())
 	src := r.d.f.src[r.fd.file]
-	var edits []edit
+	var edits []layout.Edit
 	sels, fieldOf := map[*ast.Ident]bool{}, map[*ast.Ident]bool{}
 	ast.Inspect(n, func(m ast.Node) bool {
 		switch m := m.(type) {
@@ -263,24 +265,24 @@ func (r *rewriter) text(n ast.Node) string {
 			}
 		case *ast.Ident:
 			if r.recv != nil && info.Uses[m] == r.recv && !fieldOf[m] {
-				edits = append(edits, edit{tf.Offset(m.Pos()), tf.Offset(m.End()), r.recvConv + "(" + m.Name + ")"})
+				edits = append(edits, layout.Edit{Start: tf.Offset(m.Pos()), End: tf.Offset(m.End()), Text: r.recvConv + "(" + m.Name + ")"})
 			} else if e, ok := r.ident(m, sels[m], info); ok {
-				edits = append(edits, edit{tf.Offset(m.Pos()), tf.Offset(m.End()), e})
+				edits = append(edits, layout.Edit{Start: tf.Offset(m.Pos()), End: tf.Offset(m.End()), Text: e})
 			}
 		}
 		return true
 	})
-	out, err := applyEdits(src[tf.Offset(n.Pos()):tf.Offset(n.End())], shift(edits, -tf.Offset(n.Pos())))
+	out, err := layout.Apply(src[tf.Offset(n.Pos()):tf.Offset(n.End())], shift(edits, -tf.Offset(n.Pos())))
 	if err != nil {
 		r.errs = append(r.errs, err.Error())
 	}
 	return string(out)
 }
 
-func shift(es []edit, by int) []edit {
-	out := make([]edit, len(es))
+func shift(es []layout.Edit, by int) []layout.Edit {
+	out := make([]layout.Edit, len(es))
 	for i, e := range es {
-		out[i] = edit{e.start + by, e.end + by, e.text}
+		out[i] = layout.Edit{Start: e.Start + by, End: e.End + by, Text: e.Text}
 	}
 	return out
 }

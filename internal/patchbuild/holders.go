@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gohotfix/hotfix/admit"
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 	"github.com/gohotfix/hotfix/internal/symbol"
 )
 
@@ -428,7 +429,7 @@ func (a *analysis) enclosingHolders(pkg string, t *Target, e enclosing, site str
 	case isInit(e.fd):
 		sym = d.sym("init") + "." + strconv.Itoa(e.init)
 	default:
-		sym = d.sym(funcKey(e.fd))
+		sym = d.sym(layout.FuncKey(e.fd))
 	}
 	if e.fd == nil {
 		return a.closureHolders(t, sym, site)
@@ -551,7 +552,7 @@ func (a *analysis) declOf(path, key string) (sig, pos string) {
 	for _, f := range p.Syntax {
 		for _, decl := range f.Decls {
 			fd, ok := decl.(*ast.FuncDecl)
-			if !ok || funcKey(fd) != key {
+			if !ok || layout.FuncKey(fd) != key {
 				continue
 			}
 			if fn, ok := p.TypesInfo.Defs[fd.Name].(*types.Func); ok {

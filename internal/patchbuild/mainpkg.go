@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // mainPatch is the source of package main as the patch compiles it: the
@@ -113,7 +115,7 @@ func (d *pkgDiff) rewriteMainFile(mp *mainPatch, file *ast.File, usedBy map[type
 	}
 	edits, removed := d.removeVarsAndInits(mp, file, usedBy)
 	edits = append(edits, d.blankUnusedImports(file, removed)...)
-	out, err := applyEdits(d.f.src[file], edits)
+	out, err := layout.Apply(d.f.src[file], edits)
 	if err != nil {
 		return false, err
 	}
@@ -126,10 +128,10 @@ func (d *pkgDiff) rewriteMainFile(mp *mainPatch, file *ast.File, usedBy map[type
 // functions (copyName): the plugin must not run them, but the closures
 // they made at start-up (an http handler) may hold an inlined copy of a
 // target, and are redirected to the copy's.
-func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[types.Object][]string) ([]edit, map[ast.Decl]bool) {
+func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[types.Object][]string) ([]layout.Edit, map[ast.Decl]bool) {
 	info, pkg := d.f.info(), d.f.pkg.Types
 	tf, src := d.f.pkg.Fset.File(file.Pos()), d.f.src[file]
-	var edits []edit
+	var edits []layout.Edit
 	removed := map[ast.Decl]bool{}
 	blankOut := func(dcl ast.Decl, doc *ast.CommentGroup) {
 		from := dcl.Pos()
@@ -137,7 +139,7 @@ func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[t
 			from = doc.Pos()
 		}
 		a, b := tf.Offset(from), tf.Offset(dcl.End())
-		edits = append(edits, edit{a, b, strings.Repeat("\n", strings.Count(string(src[a:b]), "\n"))})
+		edits = append(edits, layout.Edit{Start: a, End: b, Text: strings.Repeat("\n", strings.Count(string(src[a:b]), "\n"))})
 		removed[dcl] = true
 	}
 	for _, dcl := range file.Decls {
@@ -164,7 +166,7 @@ func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[t
 		case *ast.FuncDecl:
 			if dcl.Recv == nil && dcl.Name.Name == "init" {
 				at := tf.Offset(dcl.Name.Pos())
-				edits = append(edits, edit{at, at + len("init"), copyName(fmt.Sprintf("init.%d", mp.inits))})
+				edits = append(edits, layout.Edit{Start: at, End: at + len("init"), Text: copyName(fmt.Sprintf("init.%d", mp.inits))})
 				mp.inits++
 			}
 		}
@@ -174,7 +176,7 @@ func (d *pkgDiff) removeVarsAndInits(mp *mainPatch, file *ast.File, usedBy map[t
 
 // blankUnusedImports makes blank the imports of a file of main that only
 // the removed declarations used.
-func (d *pkgDiff) blankUnusedImports(file *ast.File, removed map[ast.Decl]bool) []edit {
+func (d *pkgDiff) blankUnusedImports(file *ast.File, removed map[ast.Decl]bool) []layout.Edit {
 	info, pkg := d.f.info(), d.f.pkg.Types
 	tf := d.f.pkg.Fset.File(file.Pos())
 	used := map[importKey]bool{}
@@ -184,7 +186,7 @@ func (d *pkgDiff) blankUnusedImports(file *ast.File, removed map[ast.Decl]bool) 
 		}
 		usesOutside(dcl, info, pkg, func(token.Pos) bool { return false }, func(k importKey) { used[k] = true })
 	}
-	var edits []edit
+	var edits []layout.Edit
 	for _, is := range file.Imports {
 		pn := info.PkgNameOf(is)
 		if pn == nil || pn.Name() == "_" {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // A fix that adds a function, a variable, a type, an import or a method,
@@ -311,7 +313,7 @@ func typeDecl(tn *types.TypeName) string {
 // renameTypes renames each new defined type's declaration to its content
 // name; an alias under the old name (generatedFile) keeps every use.
 // Generic types keep their names.
-func (d *pkgDiff) renameTypes(edits map[*ast.File][]edit) []string {
+func (d *pkgDiff) renameTypes(edits map[*ast.File][]layout.Edit) []string {
 	var aliases []string
 	for _, f := range d.f.pkg.Syntax {
 		tf := d.f.pkg.Fset.File(f.Pos())
@@ -327,7 +329,7 @@ func (d *pkgDiff) renameTypes(edits map[*ast.File][]edit) []string {
 					continue
 				}
 				to := contentName(ts.Name.Name, typeDecl(tn))
-				edits[f] = append(edits[f], edit{start: tf.Offset(ts.Name.Pos()), end: tf.Offset(ts.Name.End()), text: to})
+				edits[f] = append(edits[f], layout.Edit{Start: tf.Offset(ts.Name.Pos()), End: tf.Offset(ts.Name.End()), Text: to})
 				aliases = append(aliases, "type "+ts.Name.Name+" = "+to)
 			}
 		}
@@ -374,7 +376,7 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 			return !fn
 		})
 	}
-	edits := map[*ast.File][]edit{}
+	edits := map[*ast.File][]layout.Edit{}
 	out.aliases = d.renameTypes(edits)
 	if err := d.shadowEdits(edits); err != nil { // fields.go
 		return out, err
@@ -414,7 +416,7 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 		out.calls = append(out.calls, fn+"()")
 	}
 	for _, f := range d.f.pkg.Syntax {
-		src, err := applyEdits(d.f.src[f], edits[f])
+		src, err := layout.Apply(d.f.src[f], edits[f])
 		if err != nil {
 			return out, err
 		}
@@ -437,7 +439,7 @@ var errRefusedHere = fmt.Errorf("refused")
 
 // dropInitializer removes "= values" from a spec, naming the type where
 // the spec had none; the lines keep their count, so nothing after moves.
-func (d *pkgDiff) dropInitializer(file *ast.File, vs *ast.ValueSpec) (edit, error) {
+func (d *pkgDiff) dropInitializer(file *ast.File, vs *ast.ValueSpec) (layout.Edit, error) {
 	tf := d.f.pkg.Fset.File(file.Pos())
 	src := d.f.src[file]
 	from := tf.Offset(vs.Names[len(vs.Names)-1].End())
@@ -448,18 +450,18 @@ func (d *pkgDiff) dropInitializer(file *ast.File, vs *ast.ValueSpec) (edit, erro
 		t := d.f.info().Defs[vs.Names[0]].Type()
 		for _, n := range vs.Names[1:] {
 			if !types.Identical(d.f.info().Defs[n].Type(), t) {
-				return edit{}, fmt.Errorf("its names have different types; declare each on its own")
+				return layout.Edit{}, fmt.Errorf("its names have different types; declare each on its own")
 			}
 		}
 		name, err := typeIn(file, d.f.pkg.Types, t)
 		if err != nil {
-			return edit{}, err
+			return layout.Edit{}, err
 		}
 		text = " " + name
 	}
 	to := tf.Offset(vs.Values[len(vs.Values)-1].End())
 	text += strings.Repeat("\n", strings.Count(string(src[from:to]), "\n"))
-	return edit{start: from, end: to, text: text}, nil
+	return layout.Edit{Start: from, End: to, Text: text}, nil
 }
 
 // typeIn writes t as file can name it.

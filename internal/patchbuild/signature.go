@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // An unexported function's signature is not in its package's export data
@@ -204,7 +206,7 @@ func (d *pkgDiff) referrers() map[string][]string {
 		for _, decl := range file.Decls {
 			from := ""
 			if fd, ok := decl.(*ast.FuncDecl); ok {
-				from = funcKey(fd)
+				from = layout.FuncKey(fd)
 			}
 			ast.Inspect(decl, func(n ast.Node) bool {
 				if id, ok := n.(*ast.Ident); ok {
@@ -221,15 +223,15 @@ func (d *pkgDiff) referrers() map[string][]string {
 
 // signatureEdit puts the fix's parameters and results in place of the
 // release's, on as many lines, so that nothing after them moves.
-func (d *pkgDiff) signatureEdit(tf *token.File, c *change) (edit, error) {
+func (d *pkgDiff) signatureEdit(tf *token.File, c *change) (layout.Edit, error) {
 	from, to := tf.Offset(c.b.decl.Type.Params.Pos()), tf.Offset(c.b.decl.Body.Lbrace)
 	ff := d.f.pkg.Fset.File(c.f.file.Pos())
 	text := string(d.f.src[c.f.file][ff.Offset(c.f.decl.Type.Params.Pos()):ff.Offset(c.f.decl.Body.Lbrace)])
 	old := string(d.b.src[c.b.file][from:to])
 	if strings.Count(text, "\n") != strings.Count(old, "\n") {
-		return edit{}, fmt.Errorf("the new signature takes %d line(s), the release's %d: write it on as many", strings.Count(text, "\n")+1, strings.Count(old, "\n")+1)
+		return layout.Edit{}, fmt.Errorf("the new signature takes %d line(s), the release's %d: write it on as many", strings.Count(text, "\n")+1, strings.Count(old, "\n")+1)
 	}
-	return edit{from, to, text}, nil
+	return layout.Edit{Start: from, End: to, Text: text}, nil
 }
 
 // dependents returns the release's packages that import this one,

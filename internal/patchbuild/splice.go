@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 	"github.com/gohotfix/hotfix/policy"
 )
 
@@ -58,7 +59,7 @@ func (d *pkgDiff) splice() error {
 func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) {
 	src := d.b.src[file]
 	tf := d.b.pkg.Fset.File(file.Pos())
-	var edits []edit
+	var edits []layout.Edit
 	keys, sigs := map[string]bool{}, map[string]bool{}
 	for _, c := range changes {
 		keys[c.key] = true
@@ -75,11 +76,11 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 		ff := d.f.pkg.Fset.File(c.f.file.Pos())
 		fsrc := d.f.src[c.f.file]
 		flb, frb := ff.Offset(c.f.decl.Body.Lbrace)+1, ff.Offset(c.f.decl.Body.Rbrace)
-		text, how, err := fit(string(src[lb:rb]), string(fsrc[flb:frb]))
+		text, how, err := layout.Fit(string(src[lb:rb]), string(fsrc[flb:frb]))
 		if err != nil {
 			return nil, fmt.Errorf("%s: fit new body: %v", d.f.pos(c.f.decl.Pos()), err)
 		}
-		edits = append(edits, edit{lb, rb, text})
+		edits = append(edits, layout.Edit{Start: lb, End: rb, Text: text})
 		if how != "" {
 			d.a.plan.target(d.sym(c.key)).Layout = how // none for a generic body: its targets are its shapes
 		}
@@ -89,12 +90,12 @@ func (d *pkgDiff) spliceFile(file *ast.File, changes []*change) ([]byte, error) 
 		return nil, err
 	}
 	edits = append(edits, ie...)
-	out, err := applyEdits(src, edits)
+	out, err := layout.Apply(src, edits)
 	if err != nil {
 		return nil, err
 	}
 	name := tf.Name()
-	if err := checkLayout(name, src, out, keys, sigs); err != nil {
+	if err := layout.Check(name, src, out, keys, sigs); err != nil {
 		d.refuse(rel(d.b.root, name), d.path, "layout cannot be kept", strings.TrimPrefix(err.Error(), name+": ")+" (a declaration shares a line with a changed body)")
 		return nil, nil
 	}
@@ -108,7 +109,7 @@ type importKey struct{ name, path string }
 // the last import (or of the package clause), and an import no longer
 // used becomes a blank import, so the package keeps its import list and
 // no line moves.
-func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error) {
+func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]layout.Edit, error) {
 	bi, fi := d.b.info(), d.f.info()
 	replaced := func(p token.Pos) bool {
 		for _, c := range changes {
@@ -130,7 +131,7 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 		usesOutside(dcl, bi, d.b.pkg.Types, replaced, func(k importKey) { used[k] = true })
 	}
 	tf := d.b.pkg.Fset.File(file.Pos())
-	var edits []edit
+	var edits []layout.Edit
 	have := map[importKey]bool{}
 	byName := map[string]string{}
 	for _, is := range file.Imports {
@@ -188,16 +189,16 @@ func (d *pkgDiff) importEdits(file *ast.File, changes []*change) ([]edit, error)
 
 // blankImport turns an import into a blank one in place: the package still
 // imports it, and nothing moves.
-func blankImport(tf *token.File, is *ast.ImportSpec) edit {
+func blankImport(tf *token.File, is *ast.ImportSpec) layout.Edit {
 	if is.Name != nil {
-		return edit{tf.Offset(is.Name.Pos()), tf.Offset(is.Name.End()), "_"}
+		return layout.Edit{Start: tf.Offset(is.Name.Pos()), End: tf.Offset(is.Name.End()), Text: "_"}
 	}
-	return edit{tf.Offset(is.Path.Pos()), tf.Offset(is.Path.Pos()), "_ "}
+	return layout.Edit{Start: tf.Offset(is.Path.Pos()), End: tf.Offset(is.Path.Pos()), Text: "_ "}
 }
 
 // insertImports adds import specs on the line of the file's last import,
 // or of its package clause, so that no line moves.
-func insertImports(tf *token.File, file *ast.File, add []string) edit {
+func insertImports(tf *token.File, file *ast.File, add []string) layout.Edit {
 	var last *ast.GenDecl
 	for _, dcl := range file.Decls {
 		if g, ok := dcl.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
@@ -207,13 +208,13 @@ func insertImports(tf *token.File, file *ast.File, add []string) edit {
 	switch {
 	case last == nil:
 		off := tf.Offset(file.Name.End())
-		return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
+		return layout.Edit{Start: off, End: off, Text: "; import (" + strings.Join(add, "; ") + ")"}
 	case last.Lparen.IsValid():
 		off := tf.Offset(last.Specs[len(last.Specs)-1].End())
-		return edit{off, off, "; " + strings.Join(add, "; ")}
+		return layout.Edit{Start: off, End: off, Text: "; " + strings.Join(add, "; ")}
 	}
 	off := tf.Offset(last.End())
-	return edit{off, off, "; import (" + strings.Join(add, "; ") + ")"}
+	return layout.Edit{Start: off, End: off, Text: "; import (" + strings.Join(add, "; ") + ")"}
 }
 
 func sortedKeys(m map[importKey]string) []importKey {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/packages"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
 // An exported function's (or method's) changed signature is carried like
@@ -250,7 +252,7 @@ func (a *analysis) inFix(path, key string) bool {
 	}
 	for _, f := range fp.Syntax {
 		for _, decl := range f.Decls {
-			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Body != nil && funcKey(fd) == key {
+			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Body != nil && layout.FuncKey(fd) == key {
 				return true
 			}
 		}
@@ -390,7 +392,7 @@ func keyIn(fd *ast.FuncDecl) string {
 	if fd == nil {
 		return ""
 	}
-	return funcKey(fd)
+	return layout.FuncKey(fd)
 }
 
 // interfaceAnywhere names the first interface type, declared or written

@@ -1,17 +1,15 @@
-package patchbuild
+package layout
 
 import (
-	"go/ast"
-	"go/importer"
-	"go/parser"
+	"go/scanner"
 	"go/token"
-	"go/types"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestFit checks that a new body fitted into the release's lines keeps
-// the closing brace on its line and compiles to the same code as written.
+// the closing brace on its line and reads as the same tokens as written.
 func TestFit(t *testing.T) {
 	const base3 = "\n\tr = x\n\treturn\n" // three lines between the braces' lines
 	tests := []struct {
@@ -37,7 +35,7 @@ func TestFit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, how, err := fit(tt.base, tt.fix)
+			got, how, err := Fit(tt.base, tt.fix)
 			if err != nil {
 				t.Fatalf("fit: %v", err)
 			}
@@ -57,23 +55,33 @@ func TestFit(t *testing.T) {
 	}
 }
 
-// bodyForm type-checks body as the body of func f(x int) (r int) and
-// returns its canonical form.
+// bodyForm returns the tokens of body as the compiler reads them:
+// comments dropped, a semicolon the scanner inserts at a line's end the
+// same as one written, and string literals by their value (a raw string
+// over lines becomes an interpreted one).
 func bodyForm(t *testing.T, body string) string {
 	t.Helper()
-	src := "package p\n\nfunc f(x int) (r int) {" + body + "}\n"
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", src, 0)
-	if err != nil {
-		t.Fatalf("parse:\n%s\n%v", src, err)
+	file := fset.AddFile("", -1, len(body))
+	var s scanner.Scanner
+	s.Init(file, []byte(body), func(pos token.Position, msg string) { t.Fatalf("scan %q: %v: %s", body, pos, msg) }, 0)
+	var out []string
+	for {
+		_, tok, lit := s.Scan()
+		switch tok {
+		case token.EOF:
+			return strings.Join(out, " ")
+		case token.SEMICOLON:
+			lit = ";"
+		case token.STRING:
+			v, err := strconv.Unquote(lit)
+			if err != nil {
+				t.Fatalf("unquote %s: %v", lit, err)
+			}
+			lit = strconv.Quote(v)
+		}
+		out = append(out, tok.String()+lit)
 	}
-	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
-	conf := types.Config{Importer: importer.Default()}
-	pkg, err := conf.Check("p", fset, []*ast.File{f}, info)
-	if err != nil {
-		t.Fatalf("type-check:\n%s\n%v", src, err)
-	}
-	return form(f.Decls[0].(*ast.FuncDecl).Body, info, pkg, false)
 }
 
 // TestCheckLayout: the builder's own check catches a declaration moved by
@@ -81,15 +89,15 @@ func bodyForm(t *testing.T, body string) string {
 func TestCheckLayout(t *testing.T) {
 	base := "package p\n\nfunc A() int {\n\treturn 1\n}\n\nfunc B() int { return 2 }\n"
 	moved := "package p\n\nfunc A() int {\n\tx := 1\n\treturn x\n}\n\nfunc B() int { return 2 }\n"
-	if err := checkLayout("p.go", []byte(base), []byte(moved), map[string]bool{"A": true}, nil); err == nil {
+	if err := Check("p.go", []byte(base), []byte(moved), map[string]bool{"A": true}, nil); err == nil {
 		t.Fatal("a moved declaration passed the layout check")
 	}
-	text, _, err := fit("\n\treturn 1\n", "\n\tx := 1\n\treturn x\n")
+	text, _, err := Fit("\n\treturn 1\n", "\n\tx := 1\n\treturn x\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fitted := strings.Replace(base, "\n\treturn 1\n", text, 1)
-	if err := checkLayout("p.go", []byte(base), []byte(fitted), map[string]bool{"A": true}, nil); err != nil {
+	if err := Check("p.go", []byte(base), []byte(fitted), map[string]bool{"A": true}, nil); err != nil {
 		t.Fatalf("fitted body: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package patchbuild
+package layout
 
 import (
 	"bytes"
@@ -27,11 +27,11 @@ import (
 // of the changed functions replaced, each new body fitted into exactly
 // the lines of the old one.
 
-// fit returns the text to put between the braces of a function whose
+// Fit returns the text to put between the braces of a function whose
 // release body, between its braces, was base, so that the closing brace
 // stays on its line and column; fix is the new body between its braces.
 // how says what was done to the new body ("" when it fits as written).
-func fit(base, fix string) (text, how string, err error) {
+func Fit(base, fix string) (text, how string, err error) {
 	k := strings.Count(base, "\n")
 	kf := strings.Count(fix, "\n")
 	if k == 0 {
@@ -193,32 +193,32 @@ func sourceLines(src string, toks []bodyToken) []srcLine {
 	return lines
 }
 
-// An edit replaces src[start:end] with text.
-type edit struct {
-	start, end int
-	text       string
+// An Edit replaces src[Start:End] with Text.
+type Edit struct {
+	Start, End int
+	Text       string
 }
 
-func applyEdits(src []byte, edits []edit) ([]byte, error) {
-	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+func Apply(src []byte, edits []Edit) ([]byte, error) {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].Start > edits[j].Start })
 	out := bytes.Clone(src)
 	prev := len(src) + 1
 	for _, e := range edits {
-		if e.start > e.end || e.end > prev {
+		if e.Start > e.End || e.End > prev {
 			return nil, errors.New("overlapping edits")
 		}
-		out = append(out[:e.start:e.start], append([]byte(e.text), out[e.end:]...)...)
-		prev = e.start
+		out = append(out[:e.Start:e.Start], append([]byte(e.Text), out[e.End:]...)...)
+		prev = e.Start
 	}
 	return out, nil
 }
 
-// checkLayout compares the declarations of two versions of a file: every
+// Check compares the declarations of two versions of a file: every
 // token outside the bodies of the functions named in changed (keys as
-// funcKey writes them) and outside import declarations must be the same
+// FuncKey writes them) and outside import declarations must be the same
 // token at the same line and column. It is the builder's own check of
 // what plugin.Open will check with the package fingerprint.
-func checkLayout(name string, base, patched []byte, changed, sigs map[string]bool) error {
+func Check(name string, base, patched []byte, changed, sigs map[string]bool) error {
 	type tk struct {
 		tok       token.Token
 		lit       string
@@ -238,12 +238,12 @@ func checkLayout(name string, base, patched []byte, changed, sigs map[string]boo
 					skip = append(skip, [2]token.Pos{d.Pos(), d.End()})
 				}
 			case *ast.FuncDecl:
-				if d.Body != nil && changed[funcKey(d)] {
+				if d.Body != nil && changed[FuncKey(d)] {
 					// The closing brace too: where a body ends is not in
 					// the export data of a function compiled with -l.
 					skip = append(skip, [2]token.Pos{d.Body.Lbrace + 1, d.Body.Rbrace + 1})
 				}
-				if d.Body != nil && sigs[funcKey(d)] {
+				if d.Body != nil && sigs[FuncKey(d)] {
 					// An unexported function's parameters are not in the
 					// export data either (TestFingerprintFacts).
 					skip = append(skip, [2]token.Pos{d.Type.Params.Pos(), d.Body.Lbrace + 1})
@@ -291,9 +291,9 @@ func checkLayout(name string, base, patched []byte, changed, sigs map[string]boo
 	return nil
 }
 
-// funcKey names a function declaration within its package: "F", "T.M",
+// FuncKey names a function declaration within its package: "F", "T.M",
 // "(*T).M", with type parameters of the receiver dropped.
-func funcKey(fd *ast.FuncDecl) string {
+func FuncKey(fd *ast.FuncDecl) string {
 	if fd.Recv == nil || len(fd.Recv.List) == 0 {
 		return fd.Name.Name
 	}
