@@ -12,15 +12,19 @@ import (
 	"github.com/gohotfix/hotfix/internal/patchbuild/layout"
 )
 
-// A changed generic function cannot be compiled into its package: a
-// generic body is in the package's export data, so the package compiled
-// with the new body has another fingerprint and plugin.Open refuses the
-// patch (TestGenericFingerprintFacts). Instead the patch compiles the
-// release's package as it is, and the new body as a renamed generic
-// function of the plugin's own main package (hotfixG0, a method becoming
-// a function of its receiver), instantiated once per shape the release
-// binary holds (genericplan.go); each release shape function
-// p.F[go.shape.int] is redirected to hotfixG0[go.shape.int]. The copy
+// A changed generic function is not redirected to its package's new
+// shape functions: a generic body is in the package's export data, so the
+// package compiled with the new body has another fingerprint
+// (TestGenericFingerprintFacts), and the plugin's own shape functions are
+// DUPOK symbols the dynamic linker may bind to the host's. Instead the
+// patch compiles the new body as a renamed generic function of the
+// plugin's own main package (hotfixG0, a method becoming a function of
+// its receiver), instantiated once per shape the release binary holds
+// (genericplan.go); each release shape function p.F[go.shape.int] is
+// redirected to hotfixG0[go.shape.int]. Under inlining: keep the package
+// is also compiled with the new body (spliced, or rebuilt) and takes the
+// release's fingerprint, for the functions holding inlined copies of it
+// (holders.go); under inlining: off it is compiled as it is. The copy
 // reaches p's exported names through an import, and p's unexported
 // functions and variables through go:linkname (hosts and patches link
 // with -checklinkname=0); a body that needs p's unexported types, fields
@@ -34,6 +38,7 @@ type genericFunc struct {
 	pkg      string // import path
 	sym      string // linker name with "[...]"
 	pos      string
+	basePos  string // the release's declaration, file:line
 	sig      string
 	copyName string // hotfixG<n>
 	recv     string // receiver type name, "" for a function
@@ -61,7 +66,7 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) bool {
 		d.refuse(pos, sym, "generic function changed", stdSpliceOnly)
 		return false
 	}
-	g := &genericFunc{pkg: d.path, sym: sym, pos: pos, sig: types.TypeString(ff.obj.Type(), qualifyName),
+	g := &genericFunc{pkg: d.path, sym: sym, pos: pos, basePos: d.b.pos(bf.decl.Name.Pos()), sig: types.TypeString(ff.obj.Type(), qualifyName),
 		copyName: fmt.Sprintf("hotfixG%d", len(d.a.plan.generics)), name: ff.decl.Name.Name}
 	sig := ff.obj.Type().(*types.Signature)
 	g.orig = sig
@@ -329,7 +334,14 @@ func (r *rewriter) ident(id *ast.Ident, sel bool, info *types.Info) (string, boo
 		return name, true
 	case *types.Var:
 		name := fmt.Sprintf("hotfixL%d_%s", n, o.Name())
-		r.extra = append(r.extra, fmt.Sprintf("//go:linkname %s %s.%s\nvar %s %s", name, r.d.path, o.Name(), name, r.typeText(o.Type())))
+		sym := o.Name()
+		if r.d.b.pkg.Types.Scope().Lookup(sym) == nil {
+			// New in the fix (a rebuilt package, inlining: keep): its
+			// symbol is named after its type (rebuild.go), and a link to
+			// the plain name would make a variable of the patch's own.
+			sym = contentName(sym, types.TypeString(o.Type(), qualifyPath))
+		}
+		r.extra = append(r.extra, fmt.Sprintf("//go:linkname %s %s.%s\nvar %s %s", name, r.d.path, sym, name, r.typeText(o.Type())))
 		return name, true
 	case *types.Const:
 		name := fmt.Sprintf("hotfixC%d_%s", n, o.Name())

@@ -194,3 +194,42 @@ func TestStripTypeArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestGenericPrintedKey: how the compiler's report names a changed generic
+// function once its type arguments are stripped (go1.26.8 prints
+// "SumOf[go.shape.string]" in its own package, "stats.(*Ring[go.shape.int]).Last"
+// and "stats.Ring[go.shape.int].Len" elsewhere).
+func TestGenericPrintedKey(t *testing.T) {
+	for _, tc := range []struct {
+		g       genericFunc
+		printed string
+	}{
+		{genericFunc{name: "SumOf"}, "SumOf[go.shape.string]"},
+		{genericFunc{name: "Last", recv: "Ring", ptr: true}, "(*Ring[go.shape.int]).Last"},
+		{genericFunc{name: "Len", recv: "Ring"}, "Ring[go.shape.int].Len"},
+	} {
+		if got, want := tc.g.printedKey(), stripTypeArgs(tc.printed); got != want {
+			t.Errorf("printedKey of %+v = %q, want %q", tc.g, got, want)
+		}
+	}
+}
+
+// TestDeclaredAt: the compiler's instantiation wrappers are reported at
+// the release's declaration of the generic function, by the base name of
+// its file; the fix's position does not count.
+func TestDeclaredAt(t *testing.T) {
+	g := genericFunc{pos: "stats/stats.go:9", basePos: "stats/stats.go:8"}
+	for _, tc := range []struct {
+		file string
+		line int
+		want bool
+	}{
+		{"stats.go", 8, true},
+		{"stats.go", 9, false},
+		{"other.go", 8, false},
+	} {
+		if got := g.declaredAt(tc.file, tc.line); got != tc.want {
+			t.Errorf("declaredAt(%s, %d) = %v, want %v", tc.file, tc.line, got, tc.want)
+		}
+	}
+}

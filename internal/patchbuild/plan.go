@@ -207,7 +207,11 @@ func (p *Plan) check(bin *loader.Binary, pol *policy.Policy) {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "closure not in the release binary", Detail: "nothing to redirect; the new " + shortSym(t.outer) + " has its own copy"})
 					continue
 				}
-				if hs := p.holdersOf(t.Name); len(hs) > 0 {
+				hs := p.holdersOf(t.Name)
+				if t.generic != nil {
+					hs = append(hs, p.holdersOf(t.generic.sym)...) // holders.go: one stand-in for every shape
+				}
+				if len(hs) > 0 {
 					p.Notes = append(p.Notes, Finding{Pos: t.Pos, Object: t.Name, Rule: "inlined everywhere in the release", Detail: "nothing to redirect; the functions holding its copies are replaced or ran only at start-up: " + strings.Join(hs, ", ")})
 					continue
 				}
