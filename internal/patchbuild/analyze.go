@@ -69,8 +69,7 @@ type analysis struct {
 	changedSet map[string]bool
 	xcallers   []outsideCaller
 	sigKept    map[string]bool
-	linked     map[string]bool          // releasePackages, once asked
-	standIns   map[*genericFunc]*Target // genericStandIn's targets
+	linked     map[string]bool // releasePackages, once asked
 }
 
 // analyze compares the release source with the fix, package by package,

@@ -32,6 +32,14 @@ import (
 // here before the check drops the targets the release holds only
 // inlined): the only release code compiled against the old bodies is the
 // holders, all replaced.
+//
+// A changed generic function's instantiations, inlined into callers of
+// any package, are found the same way by their printed names (type
+// arguments stripped); its package is compiled with the new body (spliced
+// or rebuilt: diff.go's genericBodies), and every package whose report
+// shows it inlined, whose export data holds the instantiation's body,
+// takes the release's fingerprint too. Its shape functions are redirected
+// to the copy as on any host (generic.go).
 
 // holderVerdict says why the function of the release that holds an
 // inlined copy cannot be replaced, or "". n is its parsed symbol.
@@ -74,7 +82,11 @@ func (a *analysis) addInlineHolders() error {
 		}
 	}
 	for _, g := range a.plan.generics {
-		targets = append(targets, a.genericStandIn(g))
+		// A stand-in for the generic function as the holders' inlined
+		// callee: its shape functions are targets of their own (made by
+		// Plan.check), its copies inlined anywhere, of any shape, are
+		// replaced with their holders.
+		targets = append(targets, &Target{Name: g.sym, Pos: g.pos, pkg: g.pkg, generic: g})
 		if !slices.Contains(a.plan.inlineAdopt, g.pkg) {
 			a.plan.inlineAdopt = append(a.plan.inlineAdopt, g.pkg)
 		}
@@ -181,22 +193,6 @@ type holderSite struct {
 	caller string // symbol of the holder
 	site   string // the call's file:line
 	why    string // non-empty: it cannot be replaced
-}
-
-// genericStandIn is the target that stands for the changed generic
-// function g as the holders' inlined callee: its shape functions are
-// targets of their own, and its copies inlined into other functions, of
-// any shape, are replaced with their holders.
-func (a *analysis) genericStandIn(g *genericFunc) *Target {
-	if a.standIns == nil {
-		a.standIns = map[*genericFunc]*Target{}
-	}
-	if t := a.standIns[g]; t != nil {
-		return t
-	}
-	t := &Target{Name: g.sym, Pos: g.pos, pkg: g.pkg, generic: g}
-	a.standIns[g] = t
-	return t
 }
 
 // holderSites returns the holders of targets: from the binary's inline
