@@ -30,16 +30,18 @@ import (
 // function. The targets' packages, whose export data now carries the new
 // inlinable bodies, take the release's fingerprint (Plan.inlineAdopt, set
 // here before the check drops the targets the release holds only
-// inlined): the only release code compiled against the old bodies is the
-// holders, all replaced.
+// inlined), and so do the holders' packages, whose export data may carry
+// a target's body for their importers to inline: the only release code
+// compiled against the old bodies is the holders, all replaced.
 //
 // A changed generic function's instantiations, inlined into callers of
 // any package, are found the same way by their printed names (type
 // arguments stripped); its package is compiled with the new body (spliced
 // or rebuilt: diff.go's genericBodies), and every package whose report
 // shows it inlined, whose export data holds the instantiation's body,
-// takes the release's fingerprint too. Its shape functions are redirected
-// to the copy as on any host (generic.go).
+// takes the release's fingerprint too (as does every package whose report
+// shows a plain target inlined). Its shape functions are redirected to the
+// copy as on any host (generic.go).
 
 // holderVerdict says why the function of the release that holds an
 // inlined copy cannot be replaced, or "". n is its parsed symbol.
@@ -278,10 +280,13 @@ func (a *analysis) compiledHolders(pkg string, calls []inlCall, targets []*Targe
 			if !(callee == qualified || pkg == t.pkg && callee == local) {
 				continue
 			}
-			if t.generic != nil && pkg != a.main && !slices.Contains(a.plan.inlineAdopt, pkg) {
-				// Its export data holds the instantiation's body, the new
-				// one in the patch: the code compiled against the old is
-				// the holders, all replaced.
+			if pkg != a.main && !slices.Contains(a.plan.inlineAdopt, pkg) {
+				// Its export data may hold the target's body (an
+				// instantiation's, or an inlinable function's that its
+				// own inlinable functions call, for its importers to
+				// inline: go-acme/lego's api.New and the internal
+				// sender.NewDoer), the new one in the patch: the code
+				// compiled against the old is the holders, all replaced.
 				a.plan.inlineAdopt = append(a.plan.inlineAdopt, pkg)
 			}
 			hs, err := a.callHolders(pkg, files, t, c)
