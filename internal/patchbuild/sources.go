@@ -194,10 +194,15 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 
 // diagnose explains a fingerprint mismatch of a package the patch changed:
 // it compiles the release and the patched package with -m and names the
-// parameters whose escape analysis changed.
+// parameters whose escape analysis changed. A rebuilt package is left
+// out: its lines moved, so positions do not pair its parameters (which
+// checkEscapes compared one by one), and its fingerprint is adopted.
 func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) string {
 	var lines []string
 	for _, pkg := range p.pkgs {
+		if p.isRebuilt(pkg) {
+			continue
+		}
 		trim := func(m map[string]string) map[string]string {
 			out := map[string]string{}
 			for k, v := range m {
