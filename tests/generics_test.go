@@ -194,9 +194,19 @@ func TestBuildReplacesInlinedGenerics(t *testing.T) {
 	remove(t, dir, "genkeep.so")
 	h.waitAnswer("/genkeep", "5")
 
-	// The same fix with a new function in stats: the package is rebuilt
-	// from the fix's files, its generic bodies with it.
-	if err := copyTree(filepath.Join("testdata", "build", "genkeepfix"), src); err != nil {
+	// The same fix with a new function in stats, which Join calls: the
+	// package is rebuilt from the fix's files, its generic bodies with it.
+	statsGo := filepath.Join(src, "stats", "stats.go")
+	code, err := os.ReadFile(statsGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withShout := strings.Replace(string(code), "return strings.ToUpper(SumOf(words))", "return shout(SumOf(words))", 1) +
+		"\n// shout is new in this fix.\nfunc shout(s string) string { return strings.ToUpper(s) + \"!\" }\n"
+	if !strings.Contains(withShout, "return shout(") {
+		t.Fatalf("%s: no call of strings.ToUpper in Join to change", statsGo)
+	}
+	if err := os.WriteFile(statsGo, []byte(withShout), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rebuilt := filepath.Join(t.TempDir(), "genrebuilt.so")
