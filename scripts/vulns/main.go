@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ type options struct {
 	sample, jobs                          int
 	seed                                  int64
 	timeout                               time.Duration
-	keep, noSumDB                         bool
+	keep, noSumDB, list                   bool
 	inlining                              string
 }
 
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE (\"\": the user's, never emptied)")
 	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
 	fs.StringVar(&o.inlining, "inlining", "keep", "the policy's inlining mode for every case: keep (hosts with full optimization; a holder outside the policy is allowed and the build run again) or off (-l on the allowed packages)")
+	fs.BoolVar(&o.list, "list", false, "run nothing: print the selected reports' IDs, comma-separated (for -only)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
 	if err := fs.Parse(args); err != nil {
 		return o, false // the flag package printed why (or the help)
@@ -111,6 +113,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if reports = selectReports(reports, o); len(reports) == 0 {
 		fmt.Fprintln(stderr, "vulns: no report selected")
 		return 2
+	}
+	if o.list {
+		var ids []string
+		for _, r := range reports {
+			ids = append(ids, r.ID)
+		}
+		fmt.Fprintln(stdout, strings.Join(slices.Compact(ids), ","))
+		return 0
 	}
 	rn, err := newRunner(o.repo, o.timeout, o.keep)
 	if err != nil {
