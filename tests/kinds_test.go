@@ -35,18 +35,24 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "build", "kinds"), src); err != nil {
 		t.Fatal(err)
 	}
-	// A parameter that escapes in the fix and not in the release is
-	// refused before the plugin is built: the release's callers may keep
-	// the order on their stack.
+	// A parameter that escapes in the fix and not in the release, or is
+	// written through, is refused before the plugin is built: the
+	// release's callers may keep the order on their stack, or pass one
+	// whose memory must not be written.
 	orders := filepath.Join(src, "orders", "orders.go")
 	fixed := readFile(orders)
-	leaky := strings.Replace(string(fixed), "\tserved++\n\tclean :=", "\tserved++\n\tlast = o\n\tclean :=", 1) + "\nvar last *Order\n"
-	if err := os.WriteFile(orders, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
-	if err == nil || !strings.Contains(out, "orders.Check: parameter o: escape analysis changed (release: o does not escape; fix: leaking param: o)") {
-		t.Fatalf("a fix that makes a parameter escape: %v\n%s", err, out)
+	for _, bad := range []struct{ name, edit, want string }{
+		{"leaky", "\tlast = o\n", "(release: o does not escape, mutate, or call; fix: leaking param: o)"},
+		{"writes", "\to.Qty++\n", "(release: o does not escape, mutate, or call; fix: mutates param: o derefs=0)"},
+	} {
+		text := strings.Replace(string(fixed), "\tserved++\n\tclean :=", "\tserved++\n"+bad.edit+"\tclean :=", 1) + "\nvar last *Order\n"
+		if err := os.WriteFile(orders, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), bad.name+".so"))
+		if want := "orders.Check: parameter o: escape analysis changed " + bad.want; err == nil || !strings.Contains(out, want) {
+			t.Fatalf("a fix whose parameter %s: %v, want %q\n%s", bad.name, err, want, out)
+		}
 	}
 	if err := os.WriteFile(orders, fixed, 0o644); err != nil {
 		t.Fatal(err)
@@ -85,7 +91,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Errorf("plan notes function literals: %v under %s:\n%s", lits, runtime.Version(), plan)
 	}
 	v1 := filepath.Join(t.TempDir(), "kinds1.so")
-	out, err = run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
 	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
 	}

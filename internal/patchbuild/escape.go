@@ -7,7 +7,9 @@ import (
 	"go/token"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -59,19 +61,60 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 
 // escapesNoMore reports whether a parameter whose escape analysis was
 // release in the release and is fix in the patch is safe for the release's
-// callers: the same; or it does not escape now, which asks nothing of
-// them; or it leaked to the heap before, so they already gave it a heap
-// copy. Anything else (more leaks, or one leak for another) is not.
+// callers: each place the fix lets it flow to (the heap, a result, a
+// write through it, a call through it) the release's let it flow to
+// already, with no more dereferences on the way, or the release's let it
+// leak to the heap so, which its callers met with a heap copy. "Does not
+// escape" asks nothing of them.
 func escapesNoMore(release, fix string) bool {
-	switch {
-	case release == fix:
-		return true
-	case strings.HasSuffix(fix, " does not escape"):
-		return true
-	case strings.HasPrefix(release, "leaking param: ") && !strings.Contains(strings.TrimPrefix(release, "leaking param: "), " "):
-		return true
+	r, f := parseTag(release), parseTag(fix)
+	for where, derefs := range f {
+		if d, ok := r[where]; ok && d <= derefs {
+			continue
+		}
+		if d, ok := r["heap"]; ok && d <= derefs {
+			continue
+		}
+		return false
 	}
-	return false
+	return true
+}
+
+// A paramTag is what the compiler's diagnostics say of a parameter's
+// escape analysis, as it exports it (cmd/compile/internal/escape,
+// leaks.go): for each place the parameter flows to, the fewest
+// dereferences on the way; absent where it does not flow.
+type paramTag map[string]int
+
+var tagMsg = regexp.MustCompile(`^(?:leaking param content: (\S+)|leaking param: \S+ to result (\S+) level=(\d+)|leaking param: (\S+)|(mutates|calls) param: \S+ derefs=(\d+))$`)
+
+// parseTag reads the diagnostics of one parameter, joined by "; " as
+// escapeDiagnostics joins them. "Leaking param content" does not say how
+// deep: it is taken as one dereference, so that two such are equal.
+func parseTag(diags string) paramTag {
+	t := paramTag{}
+	for _, msg := range strings.Split(diags, "; ") {
+		sm := tagMsg.FindStringSubmatch(msg)
+		switch {
+		case sm == nil:
+		case sm[1] != "":
+			t["heap"] = 1
+		case sm[2] != "":
+			t["result "+sm[2]], _ = strconv.Atoi(sm[3])
+		case sm[4] != "":
+			t["heap"] = 0
+		default:
+			t[sm[5]], _ = strconv.Atoi(sm[6])
+		}
+	}
+	return t
+}
+
+// leaksToHeap reports whether the diagnostics say the parameter itself
+// leaks to the heap: every caller gives it a heap object.
+func leaksToHeap(diags string) bool {
+	d, ok := parseTag(diags)["heap"]
+	return ok && d == 0
 }
 
 // byParam keys the diagnostics of the parameters in params ("file:line:col
@@ -112,7 +155,7 @@ func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
 		if key == "" {
 			continue
 		}
-		if r := release[key]; strings.HasPrefix(r, "leaking param: ") && !strings.Contains(strings.TrimPrefix(r, "leaking param: "), " ") {
+		if leaksToHeap(release[key]) {
 			continue
 		}
 		sym, _, _ := strings.Cut(key, " ")

@@ -155,7 +155,11 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 		return nil, err
 	}
 	args := append([]string{"build"}, opt.Flags...)
-	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m"), "-o", "/dev/null")
+	// escapemutationscalls: the compiler exports whether a parameter is
+	// written through or called too, and callers rely on it (a []byte(s)
+	// conversion passed to a parameter that is not written through shares
+	// s's bytes: cmd/compile/internal/escape/escape.go, OSTR2BYTES).
+	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m -d=escapemutationscalls=1"), "-o", "/dev/null")
 	var env []string
 	if overlay {
 		args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
@@ -166,6 +170,13 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 	if err != nil {
 		return nil, fmt.Errorf("go build -gcflags=%s=-m: %v\n%s", pkg, err, out)
 	}
+	return paramDiagnostics(out), nil
+}
+
+// paramDiagnostics returns the escape analysis diagnostics of each
+// parameter in the compiler's -m output by "file:line:col name", several
+// of one parameter joined by "; " in sorted order.
+func paramDiagnostics(out string) map[string]string {
 	m := map[string]string{}
 	for _, l := range strings.Split(out, "\n") {
 		sm := mLine.FindStringSubmatch(l)
@@ -173,23 +184,39 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 			continue
 		}
 		msg := sm[4]
-		var param string
-		switch {
-		case strings.HasPrefix(msg, "leaking param content: "):
-			param = strings.TrimPrefix(msg, "leaking param content: ")
-		case strings.HasPrefix(msg, "leaking param: "):
-			param, _, _ = strings.Cut(strings.TrimPrefix(msg, "leaking param: "), " ")
-		case strings.HasSuffix(msg, " does not escape") && !strings.Contains(msg, " "+"literal"):
-			param = strings.TrimSuffix(msg, " does not escape")
-		default:
+		param := paramOf(msg)
+		if param == "" || strings.ContainsAny(param, " ()[]{}&*.") {
 			continue
 		}
-		if strings.ContainsAny(param, " ()[]{}&*.") {
-			continue
+		k := sm[1] + ":" + sm[2] + ":" + sm[3] + " " + param
+		if prev, ok := m[k]; ok {
+			all := append(strings.Split(prev, "; "), msg)
+			slices.Sort(all)
+			msg = strings.Join(slices.Compact(all), "; ")
 		}
-		m[sm[1]+":"+sm[2]+":"+sm[3]+" "+param] = msg
+		m[k] = msg
 	}
-	return m, nil
+	return m
+}
+
+// paramOf returns the parameter an escape analysis diagnostic is about,
+// or "" for another diagnostic.
+func paramOf(msg string) string {
+	for _, prefix := range []string{"leaking param content: ", "leaking param: ", "mutates param: ", "calls param: "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			param, _, _ := strings.Cut(rest, " ")
+			return param
+		}
+	}
+	if strings.Contains(msg, " literal") {
+		return ""
+	}
+	for _, suffix := range []string{" does not escape", " does not escape, mutate, or call"} {
+		if param, ok := strings.CutSuffix(msg, suffix); ok {
+			return param
+		}
+	}
+	return ""
 }
 
 // diagnose explains a fingerprint mismatch of a package the patch changed:
