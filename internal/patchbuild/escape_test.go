@@ -2,6 +2,9 @@ package patchbuild
 
 import (
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +64,47 @@ func TestParamDiagnostics(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("paramDiagnostics = %q, want %q", got, want)
+	}
+}
+
+// TestZeroCopyNeedsMutationTags records why escapeDiagnostics asks the
+// compiler whether a parameter is written through: a caller in another
+// package passes []byte(s) to a parameter its callee does not write
+// through as s's own bytes, read-only memory for a constant, so a fix
+// that writes through it must be refused as one that lets it escape.
+func TestZeroCopyNeedsMutationTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the compiler")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/zc\n\ngo 1.26.0\n",
+		"p/p.go": "package p\n\nfunc Read(b []byte) int { return len(b) + int(b[0]) }\n\nfunc Write(b []byte) int { b[0] = 1; return len(b) }\n",
+		"q/q.go": "package q\n\nimport \"example.com/zc/p\"\n\nfunc Read(s string) int { return p.Read([]byte(s)) }\n\nfunc Write(s string) int { return p.Write([]byte(s)) }\n",
+	}
+	for name, src := range files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "build", "-gcflags=example.com/zc/...=-m -l -d=escapemutationscalls=1", "./q")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	diags := paramDiagnostics(string(out))
+	if got := diags["p/p.go:3:11 b"]; got != "b does not escape, mutate, or call" {
+		t.Errorf("Read's b: %q", got)
+	}
+	if got := diags["p/p.go:5:12 b"]; got != "mutates param: b derefs=0" {
+		t.Errorf("Write's b: %q", got)
+	}
+	if !strings.Contains(string(out), "q/q.go:5:48: zero-copy string->[]byte conversion") {
+		t.Errorf("no zero-copy conversion for p.Read's argument:\n%s", out)
+	}
+	if strings.Contains(string(out), "q/q.go:7:50: zero-copy") {
+		t.Errorf("a zero-copy conversion for p.Write's argument:\n%s", out)
 	}
 }
