@@ -20,6 +20,7 @@ func TestBuildFixesGenerics(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "build", "generic"), src); err != nil {
 		t.Fatal(err)
 	}
+	refusesLeakyGeneric(t, f, src, host)
 	patch := filepath.Join(t.TempDir(), "generic.so")
 	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "generic", "-o", patch)
 	if err != nil {
@@ -27,6 +28,7 @@ func TestBuildFixesGenerics(t *testing.T) {
 	}
 	words := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{
+		"escape analysis: 3 shape function(s) of 2 changed generic function(s) compared with the release's",
 		"stats.SumOf[go.shape.int] generic body changed",
 		"stats.SumOf[go.shape.string] generic body changed",
 		"stats.(*Ring[go.shape.int]).Last generic body changed",
@@ -57,6 +59,26 @@ func TestBuildFixesGenerics(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	t.Logf("%d calls over HTTP while the generic code was patched and reverted, 0 wrong", load.finish(t))
 	h.stop()
+}
+
+// refusesLeakyGeneric: a new generic body whose parameter escapes where
+// the release's did not is refused before the plugin is built, naming the
+// shape function: the release's callers of it, compiled for the old
+// escape analysis, may keep the slice's array on their stack.
+func refusesLeakyGeneric(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	file := filepath.Join(src, "stats", "stats.go")
+	fixed := readFile(file)
+	leaky := strings.Replace(string(fixed), "\tvar s T\n", "\tvar s T\n\tif len(xs) > 1<<40 {\n\t\tpanic(xs)\n\t}\n", 1)
+	if err := os.WriteFile(file, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(file, fixed, 0o644)
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	const want = "stats.SumOf: escape analysis changed: shape function SumOf[go.shape.int]: parameter xs flows to {heap} with 0 dereferences in the new body, and not so in the release's (it does not escape)"
+	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		t.Fatalf("a generic body whose parameter escapes: %v, want %q\n%s", err, want, out)
+	}
 }
 
 // waitAnswer waits up to 10s for the host to answer want at path.

@@ -53,6 +53,13 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 			less = append(less, ps.pkg) // its export data differs: adopt the fingerprint
 		}
 	}
+	shapes, err := p.genericEscapes(ctx, opt, root, tmp) // escapegeneric.go
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range shapes {
+		lines = append(lines, "  "+f.String())
+	}
 	if len(lines) > 0 {
 		return nil, nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode"
@@ -47,7 +48,13 @@ type genericFunc struct {
 	decls    string // the generated file's declarations, without its keep-alive list
 	tparams  []string
 	closures map[string]bool // closures of the release replaced with the copy's
-	orig     types.Type      // the generic signature, or the receiver's generic type
+	// The parameters, receiver first, as the copy names them and as the
+	// release does ("" where unnamed), and where the release's package
+	// is: for the comparison of their escape analysis (escapegeneric.go).
+	params, relParams   []string
+	results, relResults []string
+	dir, pkgName        string
+	orig                types.Type // the generic signature, or the receiver's generic type
 	// Filled by Plan.check from the release binary.
 	shapes [][]string // type arguments of each shape function
 	dicts  []string   // the release's dictionaries
@@ -89,6 +96,11 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) bool {
 		return false
 	}
 	g.decls = src
+	g.params, g.relParams = paramNames(ff.decl, "hotfixRecv"), paramNames(bf.decl, "")
+	g.results, g.relResults = resultNames(ff.decl), resultNames(bf.decl)
+	if len(d.b.pkg.GoFiles) > 0 {
+		g.dir, g.pkgName = filepath.Dir(d.b.pkg.GoFiles[0]), d.b.pkg.Name
+	}
 	bc, fc := closures(bf.decl, d.b.info(), d.b.sizes), closures(ff.decl, d.f.info(), d.f.sizes)
 	if why := sameClosures(bc, fc); why != "" && len(bc) > 0 {
 		d.note(pos, sym, "closures not replaced", why+": closures the release already created keep the old code")
@@ -101,6 +113,55 @@ func (d *pkgDiff) generic(k string, bf, ff *funcDecl) bool {
 	d.note(pos, sym, "generic body changed", "replaced in every shape function of the release binary by "+g.copyName+", a copy compiled in the patch's main package; its dictionary is compared with the release's after the build")
 	d.a.plan.generics = append(d.a.plan.generics, g)
 	return true
+}
+
+// paramNames lists fd's receiver and parameters by name, "" for an
+// unnamed or blank one; an unnamed or blank receiver is named recv (the
+// copy of a method names it so).
+func paramNames(fd *ast.FuncDecl, recv string) []string {
+	var names []string
+	if fd.Recv != nil {
+		name := recv
+		if ns := fd.Recv.List[0].Names; len(ns) > 0 && ns[0].Name != "_" {
+			name = ns[0].Name
+		}
+		names = append(names, name)
+	}
+	for _, f := range fd.Type.Params.List {
+		if len(f.Names) == 0 {
+			names = append(names, "")
+		}
+		for _, n := range f.Names {
+			if n.Name == "_" {
+				names = append(names, "")
+			} else {
+				names = append(names, n.Name)
+			}
+		}
+	}
+	return names
+}
+
+// resultNames lists fd's results by name, "" for an unnamed or blank
+// one.
+func resultNames(fd *ast.FuncDecl) []string {
+	var names []string
+	if fd.Type.Results == nil {
+		return nil
+	}
+	for _, f := range fd.Type.Results.List {
+		if len(f.Names) == 0 {
+			names = append(names, "")
+		}
+		for _, n := range f.Names {
+			if n.Name == "_" {
+				names = append(names, "")
+			} else {
+				names = append(names, n.Name)
+			}
+		}
+	}
+	return names
 }
 
 // rewriter writes the fix's generic function as a function of another

@@ -4,16 +4,16 @@ package stats
 
 import "strings"
 
-// SumOf adds the values, each once: the set is a map[T]bool, a type the
-// release's dictionary of SumOf does not hold.
+// SumOf adds the values, but those in skip: a map[T]bool, a type the
+// release's dictionary of SumOf does not hold. (Only looked up: a value
+// stored in it would escape, and the escape check would refuse it first.)
 func SumOf[T ~int | ~string](xs []T) T {
 	var s T
-	seen := map[T]bool{}
+	skip := map[T]bool{}
 	for i := 0; i < len(xs); i++ {
-		if !seen[xs[i]] {
+		if !skip[xs[i]] {
 			s += xs[i]
 		}
-		seen[xs[i]] = true
 	}
 	return s
 }
