@@ -108,18 +108,13 @@ func TestBuildFindsChangedFunctions(t *testing.T) {
 		t.Fatalf("dry run: %v", err)
 	}
 	t.Logf("dry run in %v:\n%s", time.Since(t0).Round(time.Millisecond), plan)
-	words := strings.Join(strings.Fields(plan), " ")
-	for _, want := range []string{
+	outputHas(t, "plan", plan,
 		"greet/greet.go:7 example.com/hostapp/greet.Hello body changed; new body 6 line(s) longer: collapsed into the release's 1 line(s)",
 		"example.com/hostapp/greet.version: inlined everywhere in the release: nothing to redirect; the functions holding its copies are replaced or ran only at start-up: greet.Hello",
 		"main.go:30 main.main closures changed",
 		"main.go:43 main.main.func1 closure of main.main: body changed",
 		"main.tagged: new package-level object: func tagged (in the patch's copy of main)",
-	} {
-		if !strings.Contains(words, want) {
-			t.Errorf("plan lacks %q", want)
-		}
-	}
+	)
 	if strings.Contains(plan, "refused") {
 		t.Errorf("plan refuses something")
 	}
@@ -176,7 +171,7 @@ func TestBuildRefusesEveryReason(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "exit status 1") {
 		t.Fatalf("hotfix build of an unpatchable fix: %v, want exit status 1\n%s", err, out)
 	}
-	for _, want := range []string{
+	outputHas(t, "output", out,
 		// Carried: the package would be rebuilt, were it not refused.
 		"greet/greet.go:6: example.com/hostapp/greet: import added: strings",
 		"greet/greet.go:10: example.com/hostapp/greet.Version: new package-level object",
@@ -186,11 +181,7 @@ func TestBuildRefusesEveryReason(t *testing.T) {
 		// Carried when every caller is replaced; Hello is not.
 		"greet/greet.go:18: example.com/hostapp/greet.version: signature changed: func() string → func(short bool) string: used by Hello, which the patch does not replace",
 		"refused: 2 change(s) cannot be hot-patched",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
+	)
 	if _, err := os.Stat(patch); !os.IsNotExist(err) {
 		t.Errorf("a refused build wrote %s (%v)", patch, err)
 	}

@@ -281,3 +281,15 @@ func runFlags(dir, hotfix string, args ...string) (string, error) {
 	}
 	return strings.TrimSpace(out.String()), nil
 }
+
+// outputHas fails t for each of wants that out lacks, its runs of spaces
+// folded (the plan aligns its columns); what names the output.
+func outputHas(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range wants {
+		if !strings.Contains(words, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
+}
