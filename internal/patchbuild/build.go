@@ -563,7 +563,7 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 	if b.plan == nil {
 		return nil, nil
 	}
-	less, added, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp)
+	less, added, err := b.plan.checkEscapes(ctx, opt, b.dir, b.tmp, b.host.inlinedAt)
 	if err != nil {
 		return nil, err
 	}

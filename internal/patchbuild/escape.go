@@ -24,7 +24,10 @@ import (
 // It returns the packages where a parameter escapes less than in the
 // release: their export data differs in that alone, and the plugin gets
 // the release's fingerprint for them (adopt.go), as for a rebuilt package.
-func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) ([]string, []*Target, error) {
+//
+// inlinedAt says where the release's compiler inlined a function, "" for
+// nowhere (escapecallers.go).
+func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, inlinedAt func(string) string) ([]string, []*Target, error) {
 	var lines, less []string
 	var added []*Target
 	for _, ps := range p.escapes {
@@ -47,6 +50,7 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string) 
 		}
 		b, a := byParam(before, ps.graph.release), byParam(after, ps.graph.patch)
 		noteStackShadows(opt, ps, b)
+		ps.graph.inlinedAt = inlinedAt
 		more, refused := escapeCallers(ps.pkg, ps.graph, b, a, maps.Clone(ps.targets)) // escapecallers.go
 		lines, added = append(lines, refused...), append(added, more...)
 		if !maps.Equal(b, a) {

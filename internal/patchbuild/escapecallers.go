@@ -34,6 +34,9 @@ type callGraph struct {
 	// parameters of every function of the package.
 	release, patch map[string]string
 	names          map[string]string
+	// inlinedAt says where the release's compiler inlined a function
+	// ("inlined into p.R at p/x.go:12"), "" for nowhere; nil: nowhere.
+	inlinedAt func(sym string) string
 }
 
 type caller struct {
@@ -154,13 +157,19 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 			}
 		}
 	})
+	// held: replaced callers the release's compiler inlined, by why their
+	// own callers, which hold copies of their calls, are replaced too.
+	held := map[string]string{}
 	for len(queue) > 0 {
 		y := queue[0]
 		queue = queue[1:]
-		if len(more[y]) == 0 {
+		why := held[y]
+		if len(more[y]) > 0 {
+			why = escapeLine(pkg, y, g.names[more[y][0]], b[more[y][0]], a[more[y][0]])
+		}
+		if why == "" {
 			continue
 		}
-		why := escapeLine(pkg, y, g.names[more[y][0]], b[more[y][0]], a[more[y][0]])
 		if g.exported[y] && g.imported {
 			refused = append(refused, why+"; other packages of the release import "+pkg+" and may call it")
 			continue
@@ -176,11 +185,26 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 			case !replaced[c.sym]:
 				replaced[c.sym] = true
 				t := g.targets[c.sym]
-				t.Reason = fmt.Sprintf("calls %s, whose parameter %s escapes now: compiled for it", shortSym(y), g.names[more[y][0]])
+				t.Reason = "calls " + shortSym(y) + ", which escapes more now, or holds its inlined calls: compiled for it"
+				if len(more[y]) > 0 {
+					t.Reason = fmt.Sprintf("calls %s, whose parameter %s escapes now: compiled for it", shortSym(y), g.names[more[y][0]])
+				}
 				added = append(added, t)
 				queue = append(queue, c.sym)
+				if site := g.inlined(c.sym); site != "" {
+					// Its inlined copies call y as the release compiled
+					// them, with arguments perhaps on their holders' stacks.
+					held[c.sym] = fmt.Sprintf("  %s: %s is replaced for its calls of %s, and the release's compiler inlined it (%s): the functions holding its copies make those calls as compiled for the old escape analysis, and must be replaced too", pkg, c.sym, shortSym(y), site)
+				}
 			}
 		}
 	}
 	return added, refused
+}
+
+func (g *callGraph) inlined(sym string) string {
+	if g.inlinedAt == nil {
+		return ""
+	}
+	return g.inlinedAt(sym)
 }

@@ -19,6 +19,22 @@ type hostInfo struct {
 	revision string
 }
 
+// inlinedAt says where the release's compiler inlined the function sym
+// (a linker symbol), "" for nowhere. An inline tree that cannot be read
+// counts as inlined: the caller then replaces more, or refuses.
+func (h *hostInfo) inlinedAt(sym string) string {
+	sites, err := h.bin.Inlined(sym)
+	switch {
+	case err != nil:
+		return "perhaps: the binary's inline trees could not be read: " + err.Error()
+	case len(sites) == 0:
+		return ""
+	case len(sites) == 1:
+		return sites[0].String()
+	}
+	return fmt.Sprintf("%s (and at %d more sites)", sites[0], len(sites)-1)
+}
+
 // hostIdentity finds the build ID of the release: read from the binary when
 // given, else reproduced by building the base revision with the same flags
 // (builds with -trimpath are reproducible across directories).
