@@ -33,6 +33,7 @@ func TestBuildReplacesInlineHolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusesHolderOutsidePolicy(t, f, src, host)
+	replacesHoldersOfEscapeCallers(t, f, src, host)
 	patch := filepath.Join(t.TempDir(), "inl.so")
 	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "inl1", "-o", patch)
 	if err != nil {
@@ -98,6 +99,31 @@ func refusesHolderOutsidePolicy(t *testing.T, f *fixture, src, host string) {
 	const want = "holds a copy of meter.Rate that the release's compiler inlined at example.com/hostapp/shelf/shelf.go:20, and must be replaced with it: allow it (allow.packages: [example.com/hostapp/shelf])"
 	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 		t.Fatalf("a holder outside the policy: %v, want a refusal with %q\n%s", err, want, out)
+	}
+}
+
+// replacesHoldersOfEscapeCallers: a fix in which keep's parameter leaks
+// replaces keep's callers, compiled for it: tally, which the release holds
+// only inlined into Stock, with its local x on Stock's stack; so Stock,
+// though its own parameters escape as before. Built, not applied.
+func replacesHoldersOfEscapeCallers(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	file := filepath.Join(src, "meter", "meter.go")
+	fixed := readFile(file)
+	leaky := strings.Replace(string(fixed), "func keep(p *int) int {\n", "func keep(p *int) int {\n\tlast = p\n", 1) + "\nvar last *int\n"
+	if err := os.WriteFile(file, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(file, fixed, 0o644)
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	if err != nil {
+		t.Fatalf("hotfix build, keep's parameter leaking: %v\n%s", err, out)
+	}
+	outputHas(t, "build output", out,
+		"also replaced: meter/meter.go:57 example.com/hostapp/meter.Stock calls meter.tally, which escapes more now, or holds its inlined calls: compiled for it",
+	)
+	if strings.Contains(out, "also replaced: meter/meter.go:49") {
+		t.Errorf("tally, inlined everywhere, is replaced itself:\n%s", out)
 	}
 }
 

@@ -26,8 +26,8 @@ import (
 // the release's fingerprint for them (adopt.go), as for a rebuilt package.
 //
 // inlinedAt says where the release's compiler inlined a function, "" for
-// nowhere (escapecallers.go).
-func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, inlinedAt func(string) string) ([]string, []*Target, error) {
+// nowhere, and whether the release has it out of line (escapecallers.go).
+func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, inlinedAt func(string) (string, bool)) ([]string, []*Target, error) {
 	var lines, less []string
 	var added []*Target
 	for _, ps := range p.escapes {

@@ -35,8 +35,9 @@ type callGraph struct {
 	release, patch map[string]string
 	names          map[string]string
 	// inlinedAt says where the release's compiler inlined a function
-	// ("inlined into p.R at p/x.go:12"), "" for nowhere; nil: nowhere.
-	inlinedAt func(sym string) string
+	// ("inlined into p.R at p/x.go:12"), "" for nowhere, and whether the
+	// release has it out of line too; nil: nowhere, and it has.
+	inlinedAt func(sym string) (site string, outOfLine bool)
 }
 
 type caller struct {
@@ -189,9 +190,12 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 				if len(more[y]) > 0 {
 					t.Reason = fmt.Sprintf("calls %s, whose parameter %s escapes now: compiled for it", shortSym(y), g.names[more[y][0]])
 				}
-				added = append(added, t)
+				site, outOfLine := g.inlined(c.sym)
+				if outOfLine {
+					added = append(added, t) // else only its holders run it
+				}
 				queue = append(queue, c.sym)
-				if site := g.inlined(c.sym); site != "" {
+				if site != "" {
 					// Its inlined copies call y as the release compiled
 					// them, with arguments perhaps on their holders' stacks.
 					held[c.sym] = fmt.Sprintf("  %s: %s is replaced for its calls of %s, and the release's compiler inlined it (%s): the functions holding its copies make those calls as compiled for the old escape analysis, and must be replaced too", pkg, c.sym, shortSym(y), site)
@@ -202,9 +206,9 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 	return added, refused
 }
 
-func (g *callGraph) inlined(sym string) string {
+func (g *callGraph) inlined(sym string) (string, bool) {
 	if g.inlinedAt == nil {
-		return ""
+		return "", true
 	}
 	return g.inlinedAt(sym)
 }

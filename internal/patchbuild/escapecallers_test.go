@@ -53,17 +53,18 @@ func TestEscapeCallers(t *testing.T) {
 		// G passes F a local of its own: its parameter escapes no more,
 		// but H, which holds G inlined, holds that local on its stack.
 		{"a caller inlined into its own callers", graph(map[string][]caller{"p.F": {{sym: "p.G"}}, "p.G": {{sym: "p.H"}}, "p.H": {{sym: "p.K"}}}), diags(0), false, []string{"p.G", "p.H"}, ""},
+		{"a caller inlined everywhere", graph(map[string][]caller{"p.F": {{sym: "p.G"}}, "p.G": {{sym: "p.H"}}}), diags(0), false, []string{"p.H"}, ""},
 		{"a caller inlined into a function literal", graph(map[string][]caller{"p.F": {{sym: "p.G"}}, "p.G": {{sym: "p.H", pos: "x.go:9", closure: true}}}), diags(0), false, []string{"p.G"},
 			"p.G is replaced for its calls of p.F, and the release's compiler inlined it (inlined into p.H at x.go:9): the functions holding its copies make those calls as compiled for the old escape analysis, and must be replaced too; its caller at x.go:9 is a function literal"},
 	}
 	for _, tt := range tests {
 		tt.g.exported["p.F"], tt.g.imported = tt.exported, tt.exported
 		if strings.Contains(tt.name, "inlined") {
-			tt.g.inlinedAt = func(sym string) string {
+			tt.g.inlinedAt = func(sym string) (string, bool) {
 				if sym == "p.G" {
-					return "inlined into p.H at x.go:9"
+					return "inlined into p.H at x.go:9", !strings.Contains(tt.name, "everywhere")
 				}
-				return ""
+				return "", true
 			}
 		}
 		added, refused := escapeCallers("p", tt.g, byParam(diags(), tt.g.release), byParam(tt.after, tt.g.patch), map[string]bool{"p.F": true})

@@ -20,19 +20,21 @@ type hostInfo struct {
 }
 
 // inlinedAt says where the release's compiler inlined the function sym
-// (a linker symbol), "" for nowhere. An inline tree that cannot be read
-// counts as inlined: the caller then replaces more, or refuses.
-func (h *hostInfo) inlinedAt(sym string) string {
+// (a linker symbol), "" for nowhere, and whether the release has it out
+// of line too. An inline tree that cannot be read counts as inlined: the
+// caller then replaces more, or refuses.
+func (h *hostInfo) inlinedAt(sym string) (string, bool) {
+	_, outOfLine := h.bin.Func(sym)
 	sites, err := h.bin.Inlined(sym)
 	switch {
 	case err != nil:
-		return "perhaps: the binary's inline trees could not be read: " + err.Error()
+		return "perhaps: the binary's inline trees could not be read: " + err.Error(), outOfLine
 	case len(sites) == 0:
-		return ""
+		return "", outOfLine
 	case len(sites) == 1:
-		return sites[0].String()
+		return sites[0].String(), outOfLine
 	}
-	return fmt.Sprintf("%s (and at %d more sites)", sites[0], len(sites)-1)
+	return fmt.Sprintf("%s (and at %d more sites)", sites[0], len(sites)-1), outOfLine
 }
 
 // hostIdentity finds the build ID of the release: read from the binary when

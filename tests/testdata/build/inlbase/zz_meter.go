@@ -17,7 +17,7 @@ func init() {
 	http.Handle("/meterh", meter.NewHandler(5))
 }
 
-var lists = []func(int) string{meter.Cost, shelf.Price}
+var lists = []func(int) string{meter.Cost, shelf.Price, meter.Stock}
 
 func meterPage(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))

@@ -35,3 +35,24 @@ func NewHandler(n int) http.Handler {
 		fmt.Fprint(w, "handler=", Rate(n))
 	})
 }
+
+// keep reads what p points to; never inlined.
+//
+//go:noinline
+func keep(p *int) int {
+	return *p
+}
+
+// tally is small enough to be inlined into Stock; it hands keep a
+// pointer to its own local, on the stack of whatever holds it.
+func tally(n int) int {
+	x := n + 1
+	return keep(&x)
+}
+
+// Stock holds tally inlined.
+//
+//go:noinline
+func Stock(n int) string {
+	return "stock=" + strconv.Itoa(tally(n))
+}
