@@ -27,6 +27,7 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusesLeakyCallee(t, f, src, host)
+	replacesOutsideEscapeCallers(t, f, src, host)
 	patch := filepath.Join(t.TempDir(), "sig.so")
 	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "sig1", "-o", patch)
 	if err != nil {
@@ -77,6 +78,27 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 	calls := load.finish(t)
 	t.Logf("%d calls over HTTP with GOGC=10 through apply, revert and re-apply, 0 wrong", calls)
 	h.stop()
+}
+
+// replacesOutsideEscapeCallers: a Count that keeps its argument is
+// exported, and its caller board.Width, in another package the fix does
+// not change, hands it a string made on its own stack: Width is replaced
+// too, compiled in the patch for the new escape analysis. Built, not
+// applied.
+func replacesOutsideEscapeCallers(t *testing.T, f *fixture, src, host string) {
+	t.Helper()
+	tally := filepath.Join(src, "tally", "tally.go")
+	fixed := readFile(tally)
+	leaky := strings.Replace(string(fixed), "func Count(name string) int {\n", "func Count(name string) int {\n\tcounted = name\n", 1) + "\nvar counted string\n"
+	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(tally, fixed, 0o644)
+	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	if err != nil {
+		t.Fatalf("hotfix build, Count's parameter leaking: %v\n%s", err, out)
+	}
+	outputHas(t, "build output", out, "also replaced: board/board.go:21 example.com/hostapp/board.Width calls tally.Count, whose parameter escapes now: compiled for it")
 }
 
 // refusesLeakyCallee: a Score that keeps its argument makes Line's

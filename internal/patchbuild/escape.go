@@ -30,31 +30,28 @@ import (
 func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, inlinedAt func(string) (string, bool)) ([]string, []*Target, error) {
 	var lines, less []string
 	var added []*Target
-	for _, ps := range p.escapes {
-		if len(ps.targets) == 0 {
+	done := map[*paramSet]int{} // how many targets of each set were compared
+	// The sets grow as callers in other packages are replaced: a set
+	// compared already is appended again when it gets a target.
+	for i := 0; i < len(p.escapes); i++ {
+		ps := p.escapes[i]
+		if len(ps.targets) == 0 || done[ps] == len(ps.targets) {
 			continue
 		}
-		before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
-		var after map[string]string
-		if err == nil {
-			after, err = escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, true)
-		}
-		if err != nil && !p.isRebuilt(ps.pkg) && !slices.Contains(p.inlineAdopt, ps.pkg) {
-			// The fingerprint, which the build's self-check compares,
-			// still covers a spliced package's escape analysis.
-			fmt.Fprintf(opt.Log, "escape analysis of %s not compared (the self-check will): %v\n", ps.pkg, firstLine(err.Error()))
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
-		}
-		b, a := byParam(before, ps.graph.release), byParam(after, ps.graph.patch)
-		noteStackShadows(opt, ps, b)
+		done[ps] = len(ps.targets)
 		ps.graph.inlinedAt = inlinedAt
-		more, refused := escapeCallers(ps.pkg, ps.graph, b, a, maps.Clone(ps.targets)) // escapecallers.go
-		lines, added = append(lines, refused...), append(added, more...)
-		if !maps.Equal(b, a) {
+		r, err := p.comparePackage(ctx, opt, root, tmp, ps)
+		if err != nil {
+			return nil, nil, err
+		}
+		lines, added = append(lines, r.refused...), append(added, r.added...)
+		if r.less {
 			less = append(less, ps.pkg) // its export data differs: adopt the fingerprint
+		}
+		for _, t := range r.outside {
+			if set := p.escapeSet(ps.diff.a, t); done[set] > 0 {
+				p.escapes = append(p.escapes, set)
+			}
 		}
 	}
 	shapes, err := p.genericEscapes(ctx, opt, root, tmp) // escapegeneric.go
@@ -65,9 +62,67 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, 
 		lines = append(lines, "  "+f.String())
 	}
 	if len(lines) > 0 {
-		return nil, nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(lines, "\n"))
+		slices.Sort(lines)
+		return nil, nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(slices.Compact(lines), "\n"))
 	}
-	return less, added, nil
+	slices.Sort(less)
+	seen := map[string]bool{}
+	added = slices.DeleteFunc(added, func(t *Target) bool { defer func() { seen[t.Name] = true }(); return seen[t.Name] })
+	return slices.Compact(less), added, nil
+}
+
+// compared is what comparePackage found in one package.
+type compared struct {
+	added, outside []*Target // callers replaced, in the package and in others
+	refused        []string
+	less           bool // its export data differs
+}
+
+// comparePackage compares the escape analysis of ps's package in the
+// release and in the patch, and replaces the callers of what escapes more.
+func (p *Plan) comparePackage(ctx context.Context, opt Options, root, tmp string, ps *paramSet) (compared, error) {
+	var r compared
+	before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
+	var after map[string]string
+	if err == nil {
+		after, err = escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, true)
+	}
+	if err != nil && !p.isRebuilt(ps.pkg) && !slices.Contains(p.inlineAdopt, ps.pkg) {
+		// The fingerprint, which the build's self-check compares,
+		// still covers a spliced package's escape analysis.
+		fmt.Fprintf(opt.Log, "escape analysis of %s not compared (the self-check will): %v\n", ps.pkg, firstLine(err.Error()))
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("%w: escape analysis of %s could not be compared, and the package is rebuilt, so nothing else would: %v", ErrRefused, ps.pkg, err)
+	}
+	b, a := byParam(before, ps.graph.release), byParam(after, ps.graph.patch)
+	noteStackShadows(opt, ps, b)
+	added, refused, outside := escapeCallers(ps.pkg, ps.graph, b, a, maps.Clone(ps.targets)) // escapecallers.go
+	r.added, r.refused, r.less = added, refused, !maps.Equal(b, a)
+	for _, y := range slices.Sorted(maps.Keys(outside)) {
+		ts, why := outsideEscapes(opt, ps, y, outside[y]) // escapecallers.go
+		if why != "" {
+			r.refused = append(r.refused, why)
+			continue
+		}
+		r.added, r.outside = append(r.added, ts...), append(r.outside, ts...)
+	}
+	return r, nil
+}
+
+// escapeSet returns the parameter set of t's package with t among its
+// targets, made when the package has none.
+func (p *Plan) escapeSet(a *analysis, t *Target) *paramSet {
+	if err := a.escapesOf(t.pkg, t.Name); err != nil {
+		return nil
+	}
+	for _, ps := range p.escapes {
+		if ps.pkg == t.pkg {
+			return ps
+		}
+	}
+	return nil
 }
 
 // escapesNoMore reports whether a parameter whose escape analysis was
@@ -155,6 +210,7 @@ type paramSet struct {
 	// (fields.go): "file:line:col name" in the patch -> "S.F, S.G".
 	shadow map[string]string
 	graph  *callGraph // every function of the package (escapecallers.go)
+	diff   *pkgDiff   // the package's comparison, for its callers elsewhere
 }
 
 // noteStackShadows says where a new field is reached through a parameter
@@ -180,7 +236,7 @@ func noteStackShadows(opt Options, ps *paramSet, release map[string]string) {
 // the patch compiles (the fix's files, or the release's with bodies
 // spliced in).
 func (d *pkgDiff) escapes(patch *side) {
-	ps := &paramSet{pkg: d.path, targets: map[string]bool{}, shadow: d.shadowParams, graph: d.graph(patch)}
+	ps := &paramSet{pkg: d.path, targets: map[string]bool{}, shadow: d.shadowParams, graph: d.graph(patch), diff: d}
 	for _, c := range d.changed {
 		if !c.sig {
 			ps.targets[d.sym(c.key)] = true

@@ -29,6 +29,7 @@ type callGraph struct {
 	targets  map[string]*Target  // symbol -> the target it would become
 	newFuncs map[string]bool     // the fix's functions the release lacks: only new code calls them
 	exported map[string]bool     // symbols other packages may call
+	keys     map[string]string   // symbol -> key (funcKey), of the functions with a body
 	imported bool                // other packages of the release import it
 	// release, patch: "file:line:col name" -> "symbol #index" of the
 	// parameters of every function of the package.
@@ -52,7 +53,7 @@ type caller struct {
 // release's with bodies spliced in, at the release's positions.
 func (d *pkgDiff) graph(patch *side) *callGraph {
 	g := &callGraph{callers: map[string][]caller{}, targets: map[string]*Target{}, exported: map[string]bool{}, newFuncs: map[string]bool{},
-		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}}
+		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}, keys: map[string]string{}}
 	for k, ff := range d.f.funcs {
 		bf := d.b.funcs[k]
 		if bf == nil {
@@ -72,7 +73,7 @@ func (d *pkgDiff) graph(patch *side) *callGraph {
 		if ff.decl.Body == nil || ff.decl.Type.TypeParams != nil || ff.obj == nil || ff.obj.Type().(*types.Signature).RecvTypeParams().Len() > 0 {
 			continue // not a caller escapeCallers could replace
 		}
-		g.exported[sym] = ff.obj.Exported()
+		g.exported[sym], g.keys[sym] = ff.obj.Exported(), k
 		g.targets[sym] = &Target{Name: sym, Pos: d.f.pos(ff.decl.Name.Pos()), Signature: types.TypeString(ff.obj.Type(), qualifyName), pkg: d.path}
 		d.calls(ff, sym, g)
 	}
@@ -143,7 +144,11 @@ func keyOf(fn *types.Func) string {
 // b and a are the diagnostics of the package's parameters in the release
 // and in the patch, by "symbol #index" (byParam); replaced holds the
 // symbols of the package's targets, and gets the callers added.
-func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced map[string]bool) (added []*Target, refused []string) {
+//
+// A function other packages of the release may call is returned in
+// outside, with why its callers there must be replaced (outsideEscapes).
+func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced map[string]bool) (added []*Target, refused []string, outside map[string]string) {
+	outside = map[string]string{}
 	more := map[string][]string{} // symbol -> its parameters that escape more
 	for _, k := range unionKeys(b, a) {
 		if !escapesNoMore(b[k], a[k]) {
@@ -172,8 +177,7 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 			continue
 		}
 		if g.exported[y] && g.imported {
-			refused = append(refused, why+"; other packages of the release import "+pkg+" and may call it")
-			continue
+			outside[y] = why
 		}
 		for _, c := range g.callers[y] {
 			switch {
@@ -203,7 +207,7 @@ func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced ma
 			}
 		}
 	}
-	return added, refused
+	return added, refused, outside
 }
 
 func (g *callGraph) inlined(sym string) (string, bool) {
@@ -211,4 +215,36 @@ func (g *callGraph) inlined(sym string) (string, bool) {
 		return "", true
 	}
 	return g.inlinedAt(sym)
+}
+
+// outsideEscapes returns the functions of other packages that call y, a
+// function whose parameter escapes more now (why), each to be replaced:
+// compiled in the plugin from the release's source against the new
+// export data, as for a changed exported signature (xpkgcallers.go). Or
+// why they cannot all be.
+func outsideEscapes(opt Options, ps *paramSet, y, why string) ([]*Target, string) {
+	refuse := func(s string) ([]*Target, string) {
+		return nil, why + "; other packages of the release import " + ps.pkg + " and may call it, " + s
+	}
+	d, k := ps.diff, ps.graph.keys[y]
+	if d == nil || d.f.funcs[k] == nil {
+		return refuse("and their calls could not be found")
+	}
+	fd := d.f.funcs[k]
+	callers, xwhy := d.outsideCallers(&change{key: k, b: d.b.funcs[k], f: fd}, d.outsideUses(fd.decl.Name.Name, fd.decl.Recv != nil))
+	if xwhy != "" {
+		return refuse("but not all can be replaced: " + xwhy)
+	}
+	var out []*Target
+	for _, oc := range callers {
+		switch {
+		case strings.HasPrefix(oc.sym, "main."):
+			return refuse("and its caller " + oc.sym + " is in package main, whose copy the patch makes only for what the analysis finds")
+		case opt.Policy != nil && opt.Policy.Permits(oc.sym) != nil:
+			return refuse("and its caller " + oc.sym + " must be replaced with it: allow it (allow.packages: [" + oc.pkg + "])")
+		}
+		out = append(out, &Target{Name: oc.sym, Pos: oc.pos, Signature: oc.sig, pkg: oc.pkg,
+			Reason: "calls " + shortSym(y) + ", whose parameter escapes now: compiled for it"})
+	}
+	return out, ""
 }

@@ -48,7 +48,7 @@ func TestEscapeCallers(t *testing.T) {
 		{"callers of a caller that escapes more", graph(map[string][]caller{"p.F": {{sym: "p.G"}}, "p.G": {{sym: "p.H"}}, "p.H": {{sym: "p.K"}}}), diags(0, 1), false, []string{"p.G", "p.H"}, ""},
 		{"new code calls it", graph(map[string][]caller{"p.F": {{sym: "p.N"}}}, "p.N"), diags(0), false, nil, ""},
 		{"a function literal calls it", graph(map[string][]caller{"p.F": {{sym: "p.G", pos: "x.go:9", closure: true}}}), diags(0), false, nil, "its caller at x.go:9 is a function literal"},
-		{"other packages may call it", graph(map[string][]caller{"p.F": {{sym: "p.G"}}}), diags(0), true, nil, "other packages of the release import p"},
+		{"other packages may call it", graph(map[string][]caller{"p.F": {{sym: "p.G"}}}), diags(0), true, []string{"p.G"}, ""},
 		{"a caller that cannot be replaced", graph(map[string][]caller{"p.F": {{sym: "p.Gen"}}}), diags(0), false, nil, "its caller p.Gen cannot be replaced"},
 		// G passes F a local of its own: its parameter escapes no more,
 		// but H, which holds G inlined, holds that local on its stack.
@@ -67,7 +67,10 @@ func TestEscapeCallers(t *testing.T) {
 				return "", true
 			}
 		}
-		added, refused := escapeCallers("p", tt.g, byParam(diags(), tt.g.release), byParam(tt.after, tt.g.patch), map[string]bool{"p.F": true})
+		added, refused, outside := escapeCallers("p", tt.g, byParam(diags(), tt.g.release), byParam(tt.after, tt.g.patch), map[string]bool{"p.F": true})
+		if (outside["p.F"] != "") != tt.exported || len(outside) > 1 {
+			t.Errorf("%s: outside %v: other packages' callers of p.F to replace: %v", tt.name, outside, tt.exported)
+		}
 		var names []string
 		for _, a := range added {
 			names = append(names, a.Name)

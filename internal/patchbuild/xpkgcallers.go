@@ -357,7 +357,7 @@ func (a *analysis) escapesOf(path, sym string) error {
 		return err
 	}
 	d := &pkgDiff{a: a, path: path, b: bs, f: bs}
-	a.plan.escapes = append(a.plan.escapes, &paramSet{pkg: path, targets: map[string]bool{sym: true}, graph: d.graph(bs)})
+	a.plan.escapes = append(a.plan.escapes, &paramSet{pkg: path, targets: map[string]bool{sym: true}, graph: d.graph(bs), diff: d})
 	if !slices.Contains(a.plan.pkgs, path) {
 		a.plan.pkgs = append(a.plan.pkgs, path)
 	}

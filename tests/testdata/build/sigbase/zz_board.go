@@ -12,4 +12,9 @@ func init() {
 	http.HandleFunc("/board", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, board.Line(r.URL.Query().Get("name")))
 	})
+	http.HandleFunc("/width", width)
+}
+
+func width(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprint(w, board.Width(len(r.URL.Query().Get("name"))))
 }

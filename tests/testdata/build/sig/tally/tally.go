@@ -11,3 +11,10 @@ func Score(name string, bonus ...int) int {
 	}
 	return n
 }
+
+// Count counts a name's letters; never inlined.
+//
+//go:noinline
+func Count(name string) int {
+	return len(name)
+}
