@@ -35,15 +35,14 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "build", "kinds"), src); err != nil {
 		t.Fatal(err)
 	}
-	// A parameter that escapes in the fix and not in the release, or is
-	// written through, is refused before the plugin is built: the
-	// release's callers may keep the order on their stack, or pass one
-	// whose memory must not be written.
+	// A parameter that escapes in the fix and not in the release is
+	// refused before the plugin is built: the release's callers may keep
+	// the order on their stack. (A write through it is not: an Order's
+	// memory cannot be a []byte(s) conversion's: TestWritableBytes.)
 	orders := filepath.Join(src, "orders", "orders.go")
 	fixed := readFile(orders)
 	for _, bad := range []struct{ name, edit, want string }{
 		{"leaky", "\tlast = o\n", "(release: o does not escape, mutate, or call; fix: leaking param: o)"},
-		{"writes", "\to.Qty++\n", "(release: o does not escape, mutate, or call; fix: mutates param: o derefs=0)"},
 	} {
 		text := strings.Replace(string(fixed), "\tserved++\n\tclean :=", "\tserved++\n"+bad.edit+"\tclean :=", 1) + "\nvar last *Order\n"
 		if err := os.WriteFile(orders, []byte(text), 0o644); err != nil {

@@ -36,6 +36,8 @@ func TestEscapesNoMore(t *testing.T) {
 		{"leaking param: o to result ~r0 level=0; mutates param: o derefs=0", "leaking param: o to result ~r0 level=0", true, "one flow of two"},
 		{"leaking param: o to result ~r0 level=0", "leaking param: o to result ~r0 level=0; mutates param: o derefs=0", false, "a write added"},
 		{"calls param: o derefs=0", "o does not escape, mutate, or call", true, "less"},
+		{"o does not escape, mutate, or call", "moved to heap: o", false, "its address escapes, so the argument does"},
+		{"leaking param: o", "moved to heap: o", true, "the heap already"},
 	}
 	for _, tt := range tests {
 		if got := escapesNoMore(tt.release, tt.fix); got != tt.ok {
@@ -54,6 +56,7 @@ func TestParamDiagnostics(t *testing.T) {
 		"./p.go:3:20: c does not escape, mutate, or call",
 		"./p.go:4:9: func literal does not escape",
 		"./p.go:5:2: moved to heap: x",
+		"./p.go:8:9: moved to heap: t",
 		"./p.go:6:7: leaking param content: s",
 	}, "\n")
 	got := paramDiagnostics(out)
@@ -61,6 +64,8 @@ func TestParamDiagnostics(t *testing.T) {
 		"p.go:3:10 b": "leaking param: b to result ~r0 level=0; mutates param: b derefs=0",
 		"p.go:3:20 c": "c does not escape, mutate, or call",
 		"p.go:6:7 s":  "leaking param content: s",
+		"p.go:5:2 x":  "moved to heap: x", // a local: byParam leaves it out
+		"p.go:8:9 t":  "moved to heap: t",
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("paramDiagnostics = %q, want %q", got, want)

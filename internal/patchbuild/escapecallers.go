@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,12 +26,13 @@ import (
 // of each function, the targets a caller would become, and the positions
 // of every function's parameters on both sides.
 type callGraph struct {
-	callers  map[string][]caller // callee symbol -> its static callers
-	targets  map[string]*Target  // symbol -> the target it would become
-	newFuncs map[string]bool     // the fix's functions the release lacks: only new code calls them
-	exported map[string]bool     // symbols other packages may call
-	keys     map[string]string   // symbol -> key (funcKey), of the functions with a body
-	imported bool                // other packages of the release import it
+	callers  map[string][]caller   // callee symbol -> its static callers
+	targets  map[string]*Target    // symbol -> the target it would become
+	newFuncs map[string]bool       // the fix's functions the release lacks: only new code calls them
+	exported map[string]bool       // symbols other packages may call
+	keys     map[string]string     // symbol -> key (funcKey), of the functions with a body
+	types    map[string]types.Type // "symbol #index" -> the fix's type of the parameter
+	imported bool                  // other packages of the release import it
 	// release, patch: "file:line:col name" -> "symbol #index" of the
 	// parameters of every function of the package.
 	release, patch map[string]string
@@ -53,7 +55,7 @@ type caller struct {
 // release's with bodies spliced in, at the release's positions.
 func (d *pkgDiff) graph(patch *side) *callGraph {
 	g := &callGraph{callers: map[string][]caller{}, targets: map[string]*Target{}, exported: map[string]bool{}, newFuncs: map[string]bool{},
-		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}, keys: map[string]string{}}
+		imported: len(d.importers()) > 0, release: map[string]string{}, patch: map[string]string{}, names: map[string]string{}, keys: map[string]string{}, types: map[string]types.Type{}}
 	for k, ff := range d.f.funcs {
 		bf := d.b.funcs[k]
 		if bf == nil {
@@ -74,10 +76,25 @@ func (d *pkgDiff) graph(patch *side) *callGraph {
 			continue // not a caller escapeCallers could replace
 		}
 		g.exported[sym], g.keys[sym] = ff.obj.Exported(), k
+		g.paramTypes(sym, ff.obj.Type().(*types.Signature))
 		g.targets[sym] = &Target{Name: sym, Pos: d.f.pos(ff.decl.Name.Pos()), Signature: types.TypeString(ff.obj.Type(), qualifyName), pkg: d.path}
 		d.calls(ff, sym, g)
 	}
 	return g
+}
+
+// paramTypes records the types of sig's receiver and parameters, indexed
+// as params indexes them.
+func (g *callGraph) paramTypes(sym string, sig *types.Signature) {
+	i := 0
+	if sig.Recv() != nil {
+		g.types[fmt.Sprintf("%s #%d", sym, i)] = sig.Recv().Type()
+		i++
+	}
+	for v := range sig.Params().Variables() {
+		g.types[fmt.Sprintf("%s #%d", sym, i)] = v.Type()
+		i++
+	}
 }
 
 // calls records the static calls of fd's body, by callee.
@@ -150,7 +167,9 @@ func keyOf(fn *types.Func) string {
 func escapeCallers(pkg string, g *callGraph, b, a map[string]string, replaced map[string]bool) (added []*Target, refused []string, outside map[string]string) {
 	outside = map[string]string{}
 	more := map[string][]string{} // symbol -> its parameters that escape more
+	b, a = maps.Clone(b), maps.Clone(a)
 	for _, k := range unionKeys(b, a) {
+		b[k], a[k] = withoutHarmlessWrites(b[k], g.types[k]), withoutHarmlessWrites(a[k], g.types[k])
 		if !escapesNoMore(b[k], a[k]) {
 			sym, _, _ := strings.Cut(k, " ")
 			more[sym] = append(more[sym], k)
@@ -237,7 +256,14 @@ func outsideEscapes(opt Options, ps *paramSet, y, why string) ([]*Target, string
 	}
 	var out []*Target
 	for _, oc := range callers {
+		site, outOfLine := ps.graph.inlined(oc.sym)
 		switch {
+		case site != "":
+			return refuse("and its caller " + oc.sym + " was inlined by the release's compiler (" + site + "): the functions holding its copies are not replaced for it")
+		case !outOfLine:
+			continue // dead code: nothing runs it
+		case d.a.sigKept[oc.sym]:
+			return refuse("and its caller " + oc.sym + "'s own signature changed: the release's stays for old code, and calls it")
 		case strings.HasPrefix(oc.sym, "main."):
 			return refuse("and its caller " + oc.sym + " is in package main, whose copy the patch makes only for what the analysis finds")
 		case opt.Policy != nil && opt.Policy.Permits(oc.sym) != nil:

@@ -125,7 +125,7 @@ type flows map[string]map[string]map[string]int
 // that is itself on the heap ("{storage for x}", a local moved to the
 // heap): cmd/compile/internal/escape, leakTo, records all but a result as
 // the heap.
-var flowLine = regexp.MustCompile(`^\S+?\.go:\d+:\d+: parameter (\S+) leaks to (.+?) for (\S+) with derefs=(\d+):$`)
+var flowLine = regexp.MustCompile(`^\S+?\.go:\d+:\d+: (?:parameter (\S+) leaks to (\{[^}]*\}|\S+) for (.+) with derefs=(\d+)|(\S+) escapes to heap in (.+)):$`)
 
 // shapeFlows compiles the files (added through an overlay on top of the
 // patch's, for the patch) with -m=2, and reads the flows of parameters.
@@ -182,6 +182,12 @@ func parseFlows(out string) flows {
 		}
 		param, root, fn := unqualified(sm[1]), unqualified(sm[2]), sm[3]
 		d, _ := strconv.Atoi(sm[4])
+		if sm[5] != "" {
+			// Its address escapes (a parameter moved to heap; or a local
+			// of the same name, which is taken for it): what it points
+			// to, the caller's argument, goes to the heap.
+			param, root, fn, d = unqualified(sm[5]), "{heap}", sm[6], 0
+		}
 		if fl[fn] == nil {
 			fl[fn] = map[string]map[string]int{}
 		}

@@ -69,3 +69,21 @@ func TestCompareFlows(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFlowsAddressEscapes: a parameter whose address escapes is
+// moved to the heap, and -m=2 prints no flow of it: what it points to
+// goes to the heap. A shape of a channel has a space in its name.
+func TestParseFlowsAddressEscapes(t *testing.T) {
+	out := strings.Join([]string{
+		"p/p.go:7:15: p escapes to heap in G[go.shape.int]:",
+		"p/p.go:7:15: moved to heap: p",
+		"p/p.go:9:15: parameter p.c leaks to {heap} for Ch[go.shape.chan int] with derefs=0:",
+	}, "\n")
+	got := parseFlows(out)
+	if d, ok := got["G[go.shape.int]"]["p"]["{heap}"]; !ok || d != 0 {
+		t.Errorf("G's p: %v", got["G[go.shape.int]"])
+	}
+	if d, ok := got["Ch[go.shape.chan int]"]["c"]["{heap}"]; !ok || d != 0 {
+		t.Errorf("Ch's c: %v", got)
+	}
+}

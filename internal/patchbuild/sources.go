@@ -202,7 +202,7 @@ func paramDiagnostics(out string) map[string]string {
 // paramOf returns the parameter an escape analysis diagnostic is about,
 // or "" for another diagnostic.
 func paramOf(msg string) string {
-	for _, prefix := range []string{"leaking param content: ", "leaking param: ", "mutates param: ", "calls param: "} {
+	for _, prefix := range []string{"leaking param content: ", "leaking param: ", "mutates param: ", "calls param: ", "moved to heap: "} {
 		if rest, ok := strings.CutPrefix(msg, prefix); ok {
 			param, _, _ := strings.Cut(rest, " ")
 			return param
