@@ -250,7 +250,7 @@ func outsideEscapes(opt Options, ps *paramSet, y, why string) ([]*Target, string
 		return refuse("and their calls could not be found")
 	}
 	fd := d.f.funcs[k]
-	callers, xwhy := d.outsideCallers(&change{key: k, b: d.b.funcs[k], f: fd}, d.outsideUses(fd.decl.Name.Name, fd.decl.Recv != nil))
+	callers, xwhy := d.outsideCallers(&change{key: k, b: d.b.funcs[k], f: fd}, d.outsideUses(fd.decl.Name.Name, fd.decl.Recv != nil), true)
 	if xwhy != "" {
 		return refuse("but not all can be replaced: " + xwhy)
 	}

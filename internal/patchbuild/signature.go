@@ -121,7 +121,7 @@ func (d *pkgDiff) wideSignature(c *change) (bool, string) {
 	if !c.xdone {
 		c.xdone = true
 		if users := d.outsideUses(name, method); len(users) > 0 {
-			c.xcallers, c.xwhy = d.outsideCallers(c, users) // xpkgcallers.go
+			c.xcallers, c.xwhy = d.outsideCallers(c, users, false) // xpkgcallers.go
 		}
 	}
 	return true, c.xwhy

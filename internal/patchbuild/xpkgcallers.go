@@ -103,8 +103,10 @@ type xref struct {
 // outsideCallers returns the functions of the release's other packages
 // that call c, each to be replaced, or why they cannot all be: the first
 // reference that cannot, named. users are the packages whose files name
-// it (outsideUses).
-func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, string) {
+// it (outsideUses). For a changed escape analysis (escapeOnly) rather
+// than a signature, a reference in a package-level declaration is left
+// alone: a variable's value, whose calls are compiled for any callee.
+func (d *pkgDiff) outsideCallers(c *change, users []string, escapeOnly bool) ([]outsideCaller, string) {
 	if name := c.f.decl.Name.Name; c.f.decl.Recv != nil {
 		// interfaceWith sees the interfaces of this package and of what
 		// it imports; a value converted elsewhere finds the method
@@ -132,6 +134,9 @@ func (d *pkgDiff) outsideCallers(c *change, users []string) ([]outsideCaller, st
 			r.site.mainCopy = r.site.main && !importsCgo(p)
 			if r.site.caller != "" {
 				r.site.inFix = d.a.inFix(path, r.site.caller)
+			}
+			if escapeOnly && r.site.caller == "" && !r.site.embeds {
+				continue
 			}
 			if why := refVerdict(r.site); why != "" {
 				return nil, "exported, and the release's " + path + " refers to it at " + d.a.relPos(p, r.pos) + ", " + why
