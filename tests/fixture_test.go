@@ -293,3 +293,23 @@ func outputHas(t *testing.T, what, out string, wants ...string) {
 		}
 	}
 }
+
+// buildEdited runs hotfix build in src with the first old in file
+// replaced by new and tail appended, then puts the file back.
+func buildEdited(t *testing.T, f *fixture, src, host, file, old, new, tail string) (string, error) {
+	t.Helper()
+	fixed := readFile(file)
+	edited := strings.Replace(string(fixed), old, new, 1)
+	if edited == string(fixed) {
+		t.Fatalf("%s has no %q to edit", file, old)
+	}
+	if err := os.WriteFile(file, []byte(edited+tail), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.WriteFile(file, fixed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	return run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "edited.so"))
+}

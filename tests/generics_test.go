@@ -62,14 +62,8 @@ func TestBuildFixesGenerics(t *testing.T) {
 // escape analysis, may keep the slice's array on their stack.
 func refusesLeakyGeneric(t *testing.T, f *fixture, src, host string) {
 	t.Helper()
-	file := filepath.Join(src, "stats", "stats.go")
-	fixed := readFile(file)
-	leaky := strings.Replace(string(fixed), "\tvar s T\n", "\tvar s T\n\tif len(xs) > 1<<40 {\n\t\tpanic(xs)\n\t}\n", 1)
-	if err := os.WriteFile(file, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.WriteFile(file, fixed, 0o644)
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	out, err := buildEdited(t, f, src, host, filepath.Join(src, "stats", "stats.go"),
+		"\tvar s T\n", "\tvar s T\n\tif len(xs) > 1<<40 {\n\t\tpanic(xs)\n\t}\n", "")
 	const want = "stats.SumOf: escape analysis changed: shape function SumOf[go.shape.int]: parameter xs flows to {heap} with 0 dereferences in the new body, and not so in the release's (it does not escape)"
 	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 		t.Fatalf("a generic body whose parameter escapes: %v, want %q\n%s", err, want, out)

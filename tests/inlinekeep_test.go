@@ -108,14 +108,8 @@ func refusesHolderOutsidePolicy(t *testing.T, f *fixture, src, host string) {
 // though its own parameters escape as before. Built, not applied.
 func replacesHoldersOfEscapeCallers(t *testing.T, f *fixture, src, host string) {
 	t.Helper()
-	file := filepath.Join(src, "meter", "meter.go")
-	fixed := readFile(file)
-	leaky := strings.Replace(string(fixed), "func keep(p *int) int {\n", "func keep(p *int) int {\n\tlast = p\n", 1) + "\nvar last *int\n"
-	if err := os.WriteFile(file, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.WriteFile(file, fixed, 0o644)
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	out, err := buildEdited(t, f, src, host, filepath.Join(src, "meter", "meter.go"),
+		"func keep(p *int) int {\n", "func keep(p *int) int {\n\tlast = p\n", "\nvar last *int\n")
 	if err != nil {
 		t.Fatalf("hotfix build, keep's parameter leaking: %v\n%s", err, out)
 	}

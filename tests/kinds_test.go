@@ -39,22 +39,9 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	// refused before the plugin is built: the release's callers may keep
 	// the order on their stack. (A write through it is not: an Order's
 	// memory cannot be a []byte(s) conversion's: TestWritableBytes.)
-	orders := filepath.Join(src, "orders", "orders.go")
-	fixed := readFile(orders)
-	for _, bad := range []struct{ name, edit, want string }{
-		{"leaky", "\tlast = o\n", "(release: o does not escape, mutate, or call; fix: leaking param: o)"},
-	} {
-		text := strings.Replace(string(fixed), "\tserved++\n\tclean :=", "\tserved++\n"+bad.edit+"\tclean :=", 1) + "\nvar last *Order\n"
-		if err := os.WriteFile(orders, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), bad.name+".so"))
-		if want := "orders.Check: parameter o: escape analysis changed " + bad.want; err == nil || !strings.Contains(out, want) {
-			t.Fatalf("a fix whose parameter %s: %v, want %q\n%s", bad.name, err, want, out)
-		}
-	}
-	if err := os.WriteFile(orders, fixed, 0o644); err != nil {
-		t.Fatal(err)
+	out, err := buildEdited(t, f, src, host, filepath.Join(src, "orders", "orders.go"), "\tserved++\n\tclean :=", "\tserved++\n\tlast = o\n\tclean :=", "\nvar last *Order\n")
+	if want := "orders.Check: parameter o: escape analysis changed (release: o does not escape, mutate, or call; fix: leaking param: o)"; err == nil || !strings.Contains(out, want) {
+		t.Fatalf("a fix whose parameter leaks: %v, want %q\n%s", err, want, out)
 	}
 	plan, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host)
 	if err != nil {
@@ -86,7 +73,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		t.Errorf("plan notes function literals: %v under %s:\n%s", lits, runtime.Version(), plan)
 	}
 	v1 := filepath.Join(t.TempDir(), "kinds1.so")
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
+	out, err = run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
 	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
 	}
@@ -114,6 +101,8 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	}
 	// The second patch builds on the first: the same new variables, and a
 	// new answer from Check.
+	orders := filepath.Join(src, "orders", "orders.go")
+	fixed := readFile(orders)
 	if err := os.WriteFile(orders, []byte(strings.Replace(string(fixed), `"rejected:%v:%d:%d"`, `"rejected2:%v:%d:%d"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,14 +86,8 @@ func TestBuildShipsExportedSignature(t *testing.T) {
 // applied.
 func replacesOutsideEscapeCallers(t *testing.T, f *fixture, src, host string) {
 	t.Helper()
-	tally := filepath.Join(src, "tally", "tally.go")
-	fixed := readFile(tally)
-	leaky := strings.Replace(string(fixed), "func Count(name string) int {\n", "func Count(name string) int {\n\tcounted = name\n", 1) + "\nvar counted string\n"
-	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.WriteFile(tally, fixed, 0o644)
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	out, err := buildEdited(t, f, src, host, filepath.Join(src, "tally", "tally.go"),
+		"func Count(name string) int {\n", "func Count(name string) int {\n\tcounted = name\n", "\nvar counted string\n")
 	if err != nil {
 		t.Fatalf("hotfix build, Count's parameter leaking: %v\n%s", err, out)
 	}
@@ -107,17 +100,9 @@ func replacesOutsideEscapeCallers(t *testing.T, f *fixture, src, host string) {
 // before the plugin is built, as for any replaced function.
 func refusesLeakyCallee(t *testing.T, f *fixture, src, host string) {
 	t.Helper()
-	tally := filepath.Join(src, "tally", "tally.go")
-	fixed := readFile(tally)
-	leaky := strings.Replace(string(fixed), "\tn := 10 * len(name)\n", "\tlast = name\n\tn := 10 * len(name)\n", 1) + "\nvar last string\n"
-	if err := os.WriteFile(tally, []byte(leaky), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "leaky.so"))
+	out, err := buildEdited(t, f, src, host, filepath.Join(src, "tally", "tally.go"),
+		"\tn := 10 * len(name)\n", "\tlast = name\n\tn := 10 * len(name)\n", "\nvar last string\n")
 	if err == nil || !strings.Contains(out, "board.Line: parameter name: escape analysis changed (release: name does not escape, mutate, or call; fix: leaking param: name)") {
 		t.Fatalf("a callee that makes its unchanged caller's parameter escape: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(tally, fixed, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -127,29 +127,21 @@ func paramNames(fd *ast.FuncDecl, recv string) []string {
 		}
 		names = append(names, name)
 	}
-	for _, f := range fd.Type.Params.List {
-		if len(f.Names) == 0 {
-			names = append(names, "")
-		}
-		for _, n := range f.Names {
-			if n.Name == "_" {
-				names = append(names, "")
-			} else {
-				names = append(names, n.Name)
-			}
-		}
-	}
-	return names
+	return append(names, fieldNames(fd.Type.Params)...)
 }
 
 // resultNames lists fd's results by name, "" for an unnamed or blank
 // one.
-func resultNames(fd *ast.FuncDecl) []string {
+func resultNames(fd *ast.FuncDecl) []string { return fieldNames(fd.Type.Results) }
+
+// fieldNames lists the names a field list declares, "" for an unnamed or
+// blank one.
+func fieldNames(l *ast.FieldList) []string {
 	var names []string
-	if fd.Type.Results == nil {
+	if l == nil {
 		return nil
 	}
-	for _, f := range fd.Type.Results.List {
+	for _, f := range l.List {
 		if len(f.Names) == 0 {
 			names = append(names, "")
 		}
