@@ -567,8 +567,6 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 	if err != nil {
 		return nil, err
 	}
-	// A holder of an inlined target is replaced already.
-	added = slices.DeleteFunc(added, func(t *Target) bool { return b.plan.target(t.Name).Name != "" })
 	if len(added) > 0 {
 		for _, t := range added {
 			fmt.Fprintf(opt.Plan, "also replaced: %s  %s  %s\n", t.Pos, t.Name, t.Reason)

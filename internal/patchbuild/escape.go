@@ -69,8 +69,13 @@ func (p *Plan) checkEscapes(ctx context.Context, opt Options, root, tmp string, 
 		return nil, nil, fmt.Errorf("%w: escape analysis changed:\n%s", ErrRefused, strings.Join(slices.Compact(lines), "\n"))
 	}
 	slices.Sort(less)
+	// Each caller once, and none that is a target already (a holder).
 	seen := map[string]bool{}
-	added = slices.DeleteFunc(added, func(t *Target) bool { defer func() { seen[t.Name] = true }(); return seen[t.Name] })
+	added = slices.DeleteFunc(added, func(t *Target) bool {
+		dup := seen[t.Name] || p.target(t.Name).Name != ""
+		seen[t.Name] = true
+		return dup
+	})
 	return slices.Compact(less), added, nil
 }
 

@@ -1,10 +1,6 @@
 package patchbuild
 
 import (
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
 	"go/types"
 	"testing"
 )
@@ -41,15 +37,7 @@ var (
 	counts map[string]int
 )
 `
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", src, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := (&types.Config{Importer: importer.Default()}).Check("p", fset, []*ast.File{f}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := check(t, src) // added_test.go
 	typ := func(name string) types.Type { return pkg.Scope().Lookup(name).Type() }
 	tests := []struct {
 		v      string
@@ -76,13 +64,13 @@ var (
 			t.Errorf("writableBytes(%s, %d) = %v, want %v: %s", tt.v, tt.derefs, got, tt.want, tt.why)
 		}
 	}
-	if got := withoutHarmlessWrites("mutates param: s derefs=0", typ("srv")); got != "s does not escape, mutate, or call" {
-		t.Errorf("a write to the Server itself: %q", got)
-	}
-	if got := withoutHarmlessWrites("leaking param: s to result ~r0 level=0; mutates param: s derefs=0", typ("srv")); got != "leaking param: s to result ~r0 level=0" {
-		t.Errorf("a write to the Server beside a leak: %q", got)
-	}
-	if got := withoutHarmlessWrites("mutates param: b derefs=0", typ("bs")); got != "mutates param: b derefs=0" {
-		t.Errorf("a write to a []byte's array: %q", got)
+	for _, tt := range []struct{ v, diags, want, what string }{
+		{"srv", "mutates param: s derefs=0", "s does not escape, mutate, or call", "a write to the Server itself"},
+		{"srv", "leaking param: s to result ~r0 level=0; mutates param: s derefs=0", "leaking param: s to result ~r0 level=0", "a write to the Server beside a leak"},
+		{"bs", "mutates param: b derefs=0", "mutates param: b derefs=0", "a write to a []byte's array"},
+	} {
+		if got := withoutHarmlessWrites(tt.diags, typ(tt.v)); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.what, got, tt.want)
+		}
 	}
 }

@@ -152,7 +152,7 @@ func shapeFlows(ctx context.Context, opt Options, root, tmp, gcflags, side strin
 			return nil, err
 		}
 		repl[path] = f
-		pkgs = append(pkgs, "./"+filepath.ToSlash(mustRel(root, filepath.Dir(path))))
+		pkgs = append(pkgs, "./"+rel(root, filepath.Dir(path)))
 	}
 	ovFile := filepath.Join(tmp, "escape-"+side+".json")
 	raw, _ := json.Marshal(map[string]any{"Replace": repl})
@@ -293,14 +293,6 @@ func describeFlows(r map[string]int) string {
 		parts = append(parts, fmt.Sprintf("to %s with %d", where, r[where]))
 	}
 	return "it flows " + strings.Join(parts, ", ")
-}
-
-func mustRel(base, path string) string {
-	r, err := filepath.Rel(base, path)
-	if err != nil {
-		return path
-	}
-	return r
 }
 
 // lastOf returns the last n lines of out.
