@@ -423,6 +423,11 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 		if t := tails[f]; len(t) > 0 {
 			src = fmt.Appendf(src, "\n%s", strings.Join(t, ""))
 		}
+		if len(edits[f]) > 0 {
+			if src, err = blankUnusedImports(f, d.f.info(), src); err != nil { // unusedimports.go
+				return out, err
+			}
+		}
 		out.files[f] = src
 	}
 	return out, nil

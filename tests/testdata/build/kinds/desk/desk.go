@@ -1,11 +1,14 @@
 // Package desk is the fix of the new-fields part of the change-kinds test:
-// Desk gets a counter and a limit, kept beside each desk by the patch.
+// Desk gets a counter, a limit and a flag, kept beside each desk by the
+// patch. The flag's type is the file's only use of sync/atomic, which the
+// patch's copy of the file (without the field) must not leave unused.
 package desk
 
 import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 )
 
 // Desk hands out quantities, up to its limit.
@@ -13,6 +16,7 @@ type Desk struct {
 	Name  string
 	taken int
 	limit int //hotfix:default 20
+	used  atomic.Bool
 }
 
 // New makes a desk.
@@ -24,6 +28,7 @@ func (d *Desk) Take(n int) string {
 		return fmt.Sprintf("%s full %d/%d", d.Name, d.taken, d.limit)
 	}
 	d.taken += n
+	d.used.Store(true)
 	return fmt.Sprintf("%s took %d/%d", d.Name, d.taken, d.limit)
 }
 
