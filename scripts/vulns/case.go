@@ -53,6 +53,7 @@ type result struct {
 	Fallbacks   []string `json:"fallbacks,omitempty"` // symbols it could not keep, and why
 	Through     []string `json:"through,omitempty"`   // internal packages, and the package the host reaches each through
 	Holders     int      `json:"holders,omitempty"`   // plan lines replacing a function holding an inlined copy of a target
+	Lines       []string `json:"lines,omitempty"`     // refused: the plan's refusal lines, cut
 	Widened     []string `json:"widened,omitempty"`   // packages allowed beyond the report's, as refusals asked (inlining: keep)
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
@@ -700,7 +701,7 @@ func (k *kase) build() {
 	}
 	_, statErr := os.Stat(filepath.Join(k.dir, "fix.so"))
 	v := classify(code, out, statErr == nil)
-	res.Outcome, res.Rules, res.Refusals, res.Reason, res.Holders = v.outcome, v.rules, v.refusals, v.reason, v.holders
+	res.Outcome, res.Rules, res.Refusals, res.Reason, res.Holders, res.Lines = v.outcome, v.rules, v.refusals, v.reason, v.holders, v.lines
 	if v.outcome == failed {
 		res.Tail = tail(out, 15)
 		// A usage error is the runner's: it called the CLI wrongly. So is
@@ -768,10 +769,7 @@ func firstError(out string) string {
 		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "go: downloading") || strings.HasPrefix(l, "go: finding") {
 			continue
 		}
-		if len(l) > 300 {
-			l = l[:300] + "…"
-		}
-		return l
+		return cut(l, 300)
 	}
 	return "(no output)"
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The outcomes of one report.
@@ -27,7 +28,12 @@ type verdict struct {
 	refusals int      // refusal lines
 	reason   string   // for not seen and failed: the message
 	holders  int      // plan lines replacing a function that holds an inlined copy of a target
+	lines    []string // refused: the plan's refusal lines, each cut to lineMax bytes
 }
+
+// lineMax is the most of a refusal line a result keeps: enough for the
+// object, the rule and the start of its reason.
+const lineMax = 400
 
 // classify reads the exit code and the combined output of
 // `hotfix build` (the plan goes to stdout, progress and the final error
@@ -38,6 +44,9 @@ type verdict struct {
 func classify(exit int, out string, wrote bool) verdict {
 	v := classifyOutcome(exit, out, wrote)
 	v.holders = strings.Count(out, "holds an inlined copy of ")
+	if v.outcome == refused && len(v.lines) == 0 { // refused after the plan
+		v.lines = []string{cut(cliError(out), lineMax)}
+	}
 	return v
 }
 
@@ -76,6 +85,7 @@ func classifyOutcome(exit int, out string, wrote bool) verdict {
 			continue
 		}
 		v.refusals++
+		v.lines = append(v.lines, cut(strings.TrimSpace(l), lineMax))
 		if !seen[parts[2]] {
 			seen[parts[2]] = true
 			v.rules = append(v.rules, parts[2])
@@ -164,4 +174,16 @@ func setupCategory(reason string) string {
 		return reason[:i]
 	}
 	return reason
+}
+
+// cut returns s, or its first n bytes and "…" when it is longer, not
+// splitting a character.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -401,9 +401,7 @@ func printTable(w io.Writer, results []*result, s summary, elapsed time.Duration
 		if r.Outcome == refused {
 			detail = strings.Join(r.Rules, ", ")
 		}
-		if len(detail) > 120 {
-			detail = detail[:120] + "…"
-		}
+		detail = cut(detail, 120)
 		outcome := r.Outcome
 		if r.RunnerError {
 			outcome += " [runner]"

@@ -33,7 +33,10 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		{"no file", 0, "wrote fix.so", false, verdict{outcome: failed, reason: "exit 0 but no patch file"}},
 		{"not seen", 1, "plan: no function to replace\nhotfix build: refused: nothing to patch: no function of example.com/vulnhost differs from the release\n", false,
 			verdict{outcome: notSeen, reason: "refused: nothing to patch: no function of example.com/vulnhost differs from the release"}},
-		{"refused", 1, plan, false, verdict{outcome: refused, refusals: 3, rules: []string{"new function", "signature changed"}}},
+		{"refused", 1, plan, false, verdict{outcome: refused, refusals: 3, rules: []string{"new function", "signature changed"}, lines: []string{
+			"third_party/m/a.go:20: m/a.helper: new function: not in the release binary: detail: more",
+			"third_party/m/a.go:30: m/a.(*T).M: signature changed: func(int) -> func(int, bool)",
+			"third_party/m/b.go:5: m/a.errX: new function"}}},
 		{"other", 1, "building the release\nhotfix build: build base: exit status 1\n", false, verdict{outcome: failed, reason: "build base: exit status 1"}},
 		{"multi-line", 1, "comparing\nhotfix build: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it:\n\tgo mod tidy\n", false,
 			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it: go mod tidy"}},
@@ -44,13 +47,15 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		{"escape", 1, "plan: replace 1 function(s)\nhotfix build: refused: escape analysis changed:\n  p: p.F: parameter o: escape analysis changed (release: o does not escape; fix: leaking param: o): the release's callers were compiled for the release's\n", false,
 			verdict{outcome: refused, refusals: 1, rules: []string{"escape analysis changed"}}},
 		{"self-check", 1, "hotfix build: self-check against /tmp/h/host: loader: incompatible with this binary: package p in the patch differs from this binary's (export data changed: a changed signature)\n", false,
-			verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}}},
+			verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}, lines: []string{
+				"self-check against /tmp/h/host: loader: incompatible with this binary: package p in the patch differs from this binary's (export data changed: a changed signature)"}}},
 		{"dynlink", 1, "hotfix build: refused: assembly not buildable into a plugin: a package the patch links has assembly\n", false,
 			verdict{outcome: refused, refusals: 1, rules: []string{"assembly not buildable into a plugin"}}},
 		{"usage", 2, "usage: hotfix build ...\n", false, verdict{outcome: failed, reason: "usage error: usage: hotfix build ..."}},
 	} {
 		got := classify(tc.exit, tc.out, tc.wrote)
-		if got.outcome != tc.want.outcome || got.reason != tc.want.reason || got.refusals != tc.want.refusals || !slices.Equal(got.rules, tc.want.rules) || got.holders != tc.want.holders {
+		if got.outcome != tc.want.outcome || got.reason != tc.want.reason || got.refusals != tc.want.refusals || !slices.Equal(got.rules, tc.want.rules) || got.holders != tc.want.holders ||
+			(tc.want.lines != nil && !slices.Equal(got.lines, tc.want.lines)) {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
@@ -233,5 +238,22 @@ func TestWidenAllowsWhatRefusalsAsk(t *testing.T) {
 	}
 	if added, _ := k.widen(out); added {
 		t.Error("the same refusals widened the policy twice")
+	}
+}
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"a longer line", 8, "a longer…"},
+		{"type → int", 6, "type …"}, // the arrow's 3 bytes are 5..7: not split
+	} {
+		if got := cut(tc.s, tc.n); got != tc.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
 	}
 }
