@@ -63,6 +63,12 @@ func (c *canon) walk(v reflect.Value) {
 				fmt.Fprintf(&c.b, "K(%s=%s)", types.TypeString(tv.Type, qualifyPath), tv.Value.ExactString())
 				return
 			}
+			if tv, ok := c.info.Types[e]; ok && tv.IsType() {
+				// A type: what it is, not how it is spelled, so any and
+				// interface{} (a modernized fix) are the same code.
+				fmt.Fprintf(&c.b, "T(%s)", types.TypeString(unaliased(tv.Type), qualifyPath))
+				return
+			}
 			if id, ok := e.(*ast.Ident); ok {
 				c.ident(id)
 				return
@@ -138,6 +144,55 @@ func (c *canon) ident(id *ast.Ident) {
 		}
 		c.b.WriteString("l:" + id.Name) // local, field, method or label
 	}
+}
+
+// unaliased returns t with the aliases in it replaced by the types they
+// stand for, and the empty interface written as interface{} (TypeString
+// writes the universe's as "any"), so that types that are the same write
+// alike. What it does not rebuild (a named type's arguments, an interface
+// with methods, a generic signature) keeps its aliases: that can only
+// make two forms of the same code differ, never the reverse.
+func unaliased(t types.Type) types.Type {
+	switch t := types.Unalias(t).(type) {
+	case *types.Pointer:
+		return types.NewPointer(unaliased(t.Elem()))
+	case *types.Slice:
+		return types.NewSlice(unaliased(t.Elem()))
+	case *types.Array:
+		return types.NewArray(unaliased(t.Elem()), t.Len())
+	case *types.Map:
+		return types.NewMap(unaliased(t.Key()), unaliased(t.Elem()))
+	case *types.Chan:
+		return types.NewChan(t.Dir(), unaliased(t.Elem()))
+	case *types.Signature:
+		if t.Recv() != nil || t.TypeParams().Len() > 0 {
+			return t
+		}
+		return types.NewSignatureType(nil, nil, nil, unaliasedTuple(t.Params()), unaliasedTuple(t.Results()), t.Variadic())
+	case *types.Struct:
+		fields, tags := make([]*types.Var, t.NumFields()), make([]string, t.NumFields())
+		for i := range fields {
+			f := t.Field(i)
+			fields[i], tags[i] = types.NewField(f.Pos(), f.Pkg(), f.Name(), unaliased(f.Type()), f.Embedded()), t.Tag(i)
+		}
+		return types.NewStruct(fields, tags)
+	case *types.Interface:
+		if t.NumMethods() == 0 && t.NumEmbeddeds() == 0 {
+			return types.NewInterfaceType(nil, nil)
+		}
+		return t
+	default:
+		return t
+	}
+}
+
+func unaliasedTuple(t *types.Tuple) *types.Tuple {
+	vs := make([]*types.Var, t.Len())
+	for i := range vs {
+		v := t.At(i)
+		vs[i] = types.NewParam(v.Pos(), v.Pkg(), v.Name(), unaliased(v.Type()))
+	}
+	return types.NewTuple(vs...)
 }
 
 // qualifyPath writes types with full import paths: the form compared
