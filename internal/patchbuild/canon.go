@@ -23,7 +23,10 @@ type canon struct {
 	// elide writes function literals as their type only: the form of a
 	// function's own code, without the code of its closures.
 	elide bool
-	b     strings.Builder
+	// spelled writes types as written: an embedded field's name is its
+	// type's name as written, which an alias changes.
+	spelled bool
+	b       strings.Builder
 }
 
 var (
@@ -63,10 +66,14 @@ func (c *canon) walk(v reflect.Value) {
 				fmt.Fprintf(&c.b, "K(%s=%s)", types.TypeString(tv.Type, qualifyPath), tv.Value.ExactString())
 				return
 			}
-			if tv, ok := c.info.Types[e]; ok && tv.IsType() {
+			if tv, ok := c.info.Types[e]; ok && tv.IsType() && !c.spelled && spelledApart(tv.Type) {
 				// A type: what it is, not how it is spelled, so any and
 				// interface{} (a modernized fix) are the same code.
 				fmt.Fprintf(&c.b, "T(%s)", types.TypeString(unaliased(tv.Type), qualifyPath))
+				return
+			}
+			if st, ok := e.(*ast.StructType); ok && st.Fields != nil {
+				c.structType(st)
 				return
 			}
 			if id, ok := e.(*ast.Ident); ok {
@@ -123,6 +130,19 @@ func (c *canon) walk(v reflect.Value) {
 	}
 }
 
+// structType writes a struct type's fields, an embedded one as spelled.
+func (c *canon) structType(st *ast.StructType) {
+	c.b.WriteString("struct{")
+	for _, f := range st.Fields.List {
+		saved := c.spelled
+		c.spelled = c.spelled || len(f.Names) == 0
+		c.walk(reflect.ValueOf(f))
+		c.spelled = saved
+		c.b.WriteString(";")
+	}
+	c.b.WriteString("}")
+}
+
 func (c *canon) ident(id *ast.Ident) {
 	obj := c.info.Uses[id]
 	if obj == nil {
@@ -151,7 +171,8 @@ func (c *canon) ident(id *ast.Ident) {
 // writes the universe's as "any"), so that types that are the same write
 // alike. What it does not rebuild (a named type's arguments, an interface
 // with methods, a generic signature) keeps its aliases: that can only
-// make two forms of the same code differ, never the reverse.
+// make two forms of the same code differ. Only types spelledApart are
+// written so: for them, different types write differently.
 func unaliased(t types.Type) types.Type {
 	switch t := types.Unalias(t).(type) {
 	case *types.Pointer:
@@ -184,6 +205,61 @@ func unaliased(t types.Type) types.Type {
 	default:
 		return t
 	}
+}
+
+// spelledApart reports whether TypeString tells t apart from every type
+// not identical to it. It does not for a struct with an unexported or
+// embedded field, or an interface with an unexported method or an
+// embedded one, anywhere in t: it writes no package for an unexported
+// name (a.S = struct{ x int } and p's struct{ x int } are two types), and
+// an embedded field's name is its type's, lost once an alias is resolved.
+// Such a type is written as spelled.
+func spelledApart(t types.Type) bool {
+	switch t := types.Unalias(t).(type) {
+	case *types.Pointer:
+		return spelledApart(t.Elem())
+	case *types.Slice:
+		return spelledApart(t.Elem())
+	case *types.Array:
+		return spelledApart(t.Elem())
+	case *types.Map:
+		return spelledApart(t.Key()) && spelledApart(t.Elem())
+	case *types.Chan:
+		return spelledApart(t.Elem())
+	case *types.Signature:
+		return tupleSpelledApart(t.Params()) && tupleSpelledApart(t.Results())
+	case *types.Struct:
+		for i := range t.NumFields() {
+			if f := t.Field(i); f.Embedded() || !f.Exported() || !spelledApart(f.Type()) {
+				return false
+			}
+		}
+	case *types.Interface:
+		if t.NumEmbeddeds() > 0 {
+			return false
+		}
+		for i := range t.NumExplicitMethods() {
+			if m := t.ExplicitMethod(i); !m.Exported() || !spelledApart(m.Type()) {
+				return false
+			}
+		}
+	case *types.Named:
+		for i := range t.TypeArgs().Len() {
+			if !spelledApart(t.TypeArgs().At(i)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func tupleSpelledApart(t *types.Tuple) bool {
+	for i := range t.Len() {
+		if !spelledApart(t.At(i).Type()) {
+			return false
+		}
+	}
+	return true
 }
 
 func unaliasedTuple(t *types.Tuple) *types.Tuple {

@@ -11,9 +11,10 @@ import (
 
 // TestFormOfTypes: a type is written as what it is, not as it is spelled:
 // a fix that modernizes interface{} to any (oras-go's GO-2026-5879 did, in
-// a sync.Pool's initializer) changes no code, while a different type does.
+// a sync.Pool's initializer) changes no code, while a different type does,
+// even where the type's string would not show it.
 func TestFormOfTypes(t *testing.T) {
-	const decls = "type Alias = []string\ntype Named []string\n"
+	const decls = "type Alias = []string\ntype Named []string\ntype ID = string\n"
 	for _, tc := range []struct {
 		release, fix string
 		same         bool
@@ -28,6 +29,13 @@ func TestFormOfTypes(t *testing.T) {
 		{"[]any{1}", "[]error{nil}", false},
 		{"func(x any) {}", "func(x error) {}", false},
 		{"new(int)", "new(int64)", false},
+		// What TypeString does not tell apart is written as spelled: an
+		// embedded field's name, and whose an unexported name is.
+		{"struct{ string }{}", "struct{ ID }{}", false},
+		{"struct{ x int }{}", "a.S{}", false},
+		{"new(interface{ m() })", "new(a.I)", false},
+		{"new(interface{ M() })", "new(a.J)", true},
+		{"struct{ X any }{}", "struct{ X interface{} }{}", true},
 	} {
 		rf, ri := varInit(t, decls, tc.release)
 		ff, fi := varInit(t, decls, tc.fix)
@@ -41,14 +49,28 @@ func TestFormOfTypes(t *testing.T) {
 // varInit type-checks "var V = init" in package p and returns init.
 func varInit(t *testing.T, decls, init string) (ast.Expr, *types.Info) {
 	t.Helper()
-	src := "package p\n\nimport \"sync\"\n\nvar _ sync.Mutex\n\n" + decls + "\nvar V = " + init + "\n"
+	src := "package p\n\nimport (\n\t\"a\"\n\t\"sync\"\n)\n\nvar _ sync.Mutex\nvar _ a.S\n\n" + decls + "\nvar V = " + init + "\n"
 	fset := token.NewFileSet()
+	af, err := parser.ParseFile(fset, "a.go", "package a\n\ntype S = struct{ x int }\ntype I = interface{ m() }\ntype J = interface{ M() }\n", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := (&types.Config{}).Check("a", fset, []*ast.File{af}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := parser.ParseFile(fset, "p.go", src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
-	if _, err := (&types.Config{Importer: importer.Default()}).Check("p", fset, []*ast.File{f}, info); err != nil {
+	imp := importerFunc(func(path string) (*types.Package, error) {
+		if path == "a" {
+			return a, nil
+		}
+		return importer.Default().Import(path)
+	})
+	if _, err := (&types.Config{Importer: imp}).Check("p", fset, []*ast.File{f}, info); err != nil {
 		t.Fatalf("%v\n%s", err, src)
 	}
 	last := f.Decls[len(f.Decls)-1].(*ast.GenDecl)

@@ -424,7 +424,7 @@ func (d *pkgDiff) varInits() (varInitSet, error) {
 			src = fmt.Appendf(src, "\n%s", strings.Join(t, ""))
 		}
 		if len(edits[f]) > 0 {
-			if src, err = blankUnusedImports(f, d.f.info(), src); err != nil { // unusedimports.go
+			if src, err = blankUnusedImports(d.f.pkg.Fset.File(f.Pos()).Name(), f, d.f.info(), src); err != nil { // unusedimports.go
 				return out, err
 			}
 		}

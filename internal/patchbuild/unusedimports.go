@@ -16,10 +16,11 @@ import (
 // field to a file that used sync/atomic for nothing else). The compiler
 // refuses an import a file does not use; a blank one keeps the package's
 // imports, and their initialization order, as they were. A name that only
-// looks like the package's (a local variable's selector) keeps it.
-func blankUnusedImports(f *ast.File, info *types.Info, src []byte) ([]byte, error) {
+// looks like the package's (a local variable's selector) keeps it, and so
+// does a dot import.
+func blankUnusedImports(name string, f *ast.File, info *types.Info, src []byte) ([]byte, error) {
 	fset := token.NewFileSet()
-	edited, err := parser.ParseFile(fset, "", src, parser.SkipObjectResolution)
+	edited, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func TestBlankUnusedImports(t *testing.T) {
 			src := "package p\n\nimport (\n\t" + tc.imports + "\n)\n\ntype S struct {\n\tName string\n\t" + tc.field + "\n}\n\nfunc F() {\n\t" + tc.body + "\n}\n"
 			f, info := typeCheck(t, src)
 			edited := strings.Replace(src, "\t"+tc.field+"\n", "\n", 1)
-			got, err := blankUnusedImports(f, info, []byte(edited))
+			got, err := blankUnusedImports("p.go", f, info, []byte(edited))
 			if err != nil {
 				t.Fatal(err)
 			}
