@@ -58,38 +58,8 @@ func (c *canon) walk(v reflect.Value) {
 		case commentType, objectType, scopeType:
 			return
 		}
-		if v.Type().Implements(exprType) {
-			e := v.Interface().(ast.Expr)
-			if tv, ok := c.info.Types[e]; ok && tv.Value != nil {
-				// A constant: its value and type are all the code sees,
-				// so a changed constant changes the code of its users.
-				fmt.Fprintf(&c.b, "K(%s=%s)", types.TypeString(tv.Type, qualifyPath), tv.Value.ExactString())
-				return
-			}
-			if tv, ok := c.info.Types[e]; ok && tv.IsType() && !c.spelled && spelledApart(tv.Type) {
-				// A type: what it is, not how it is spelled, so any and
-				// interface{} (a modernized fix) are the same code.
-				fmt.Fprintf(&c.b, "T(%s)", types.TypeString(unaliased(tv.Type), qualifyPath))
-				return
-			}
-			if st, ok := e.(*ast.StructType); ok && st.Fields != nil {
-				c.structType(st)
-				return
-			}
-			if id, ok := e.(*ast.Ident); ok {
-				c.ident(id)
-				return
-			}
-			if lit, ok := e.(*ast.FuncLit); ok && c.elide {
-				c.b.WriteString("funclit(")
-				c.walk(reflect.ValueOf(lit.Type))
-				c.b.WriteString(")")
-				return
-			}
-			if lit, ok := e.(*ast.BasicLit); ok {
-				c.b.WriteString(lit.Kind.String() + ":" + lit.Value)
-				return
-			}
+		if v.Type().Implements(exprType) && c.expr(v.Interface().(ast.Expr)) {
+			return
 		}
 		c.walk(v.Elem())
 	case reflect.Interface:
@@ -128,6 +98,42 @@ func (c *canon) walk(v reflect.Value) {
 	default:
 		fmt.Fprintf(&c.b, "?%s", v.Kind())
 	}
+}
+
+// expr writes the expressions whose form is not their syntax tree's, and
+// reports whether e was one.
+func (c *canon) expr(e ast.Expr) bool {
+	if tv, ok := c.info.Types[e]; ok && tv.Value != nil {
+		// A constant: its value and type are all the code sees,
+		// so a changed constant changes the code of its users.
+		fmt.Fprintf(&c.b, "K(%s=%s)", types.TypeString(tv.Type, qualifyPath), tv.Value.ExactString())
+		return true
+	}
+	if tv, ok := c.info.Types[e]; ok && tv.IsType() && !c.spelled && spelledApart(tv.Type) {
+		// A type: what it is, not how it is spelled, so any and
+		// interface{} (a modernized fix) are the same code.
+		fmt.Fprintf(&c.b, "T(%s)", types.TypeString(unaliased(tv.Type), qualifyPath))
+		return true
+	}
+	if st, ok := e.(*ast.StructType); ok && st.Fields != nil {
+		c.structType(st)
+		return true
+	}
+	if id, ok := e.(*ast.Ident); ok {
+		c.ident(id)
+		return true
+	}
+	if lit, ok := e.(*ast.FuncLit); ok && c.elide {
+		c.b.WriteString("funclit(")
+		c.walk(reflect.ValueOf(lit.Type))
+		c.b.WriteString(")")
+		return true
+	}
+	if lit, ok := e.(*ast.BasicLit); ok {
+		c.b.WriteString(lit.Kind.String() + ":" + lit.Value)
+		return true
+	}
+	return false
 }
 
 // structType writes a struct type's fields, an embedded one as spelled.

@@ -59,20 +59,12 @@ func varInit(t *testing.T, decls, init string) (ast.Expr, *types.Info) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := parser.ParseFile(fset, "p.go", src, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
-	imp := importerFunc(func(path string) (*types.Package, error) {
+	f, info := checkFile(t, fset, src, importerFunc(func(path string) (*types.Package, error) {
 		if path == "a" {
 			return a, nil
 		}
 		return importer.Default().Import(path)
-	})
-	if _, err := (&types.Config{Importer: imp}).Check("p", fset, []*ast.File{f}, info); err != nil {
-		t.Fatalf("%v\n%s", err, src)
-	}
+	}))
 	last := f.Decls[len(f.Decls)-1].(*ast.GenDecl)
 	return last.Specs[0].(*ast.ValueSpec).Values[0], info
 }

@@ -49,13 +49,18 @@ func TestBlankUnusedImports(t *testing.T) {
 
 func typeCheck(t *testing.T, src string) (*ast.File, *types.Info) {
 	t.Helper()
-	fset := token.NewFileSet()
+	return checkFile(t, token.NewFileSet(), src, importer.Default())
+}
+
+// checkFile type-checks src as package p's only file.
+func checkFile(t *testing.T, fset *token.FileSet, src string, imp types.Importer) (*ast.File, *types.Info) {
+	t.Helper()
 	f, err := parser.ParseFile(fset, "p.go", src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := &types.Info{Defs: map[*ast.Ident]types.Object{}, Implicits: map[ast.Node]types.Object{}}
-	if _, err := (&types.Config{Importer: importer.Default()}).Check("p", fset, []*ast.File{f}, info); err != nil {
+	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}, Implicits: map[ast.Node]types.Object{}}
+	if _, err := (&types.Config{Importer: imp}).Check("p", fset, []*ast.File{f}, info); err != nil {
 		t.Fatalf("%v\n%s", err, src)
 	}
 	return f, info
