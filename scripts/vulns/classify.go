@@ -45,9 +45,27 @@ func classify(exit int, out string, wrote bool) verdict {
 	v := classifyOutcome(exit, out, wrote)
 	v.holders = strings.Count(out, "holds an inlined copy of ")
 	if v.outcome == refused && len(v.lines) == 0 { // refused after the plan
-		v.lines = []string{cut(cliError(out), lineMax)}
+		v.lines = lateRefusals(out)
 	}
 	return v
+}
+
+// lateRefusals returns the refusal lines of a build refused after its
+// plan: each indented line under the error (the escape check lists one a
+// parameter), or the error itself.
+func lateRefusals(out string) []string {
+	var lines []string
+	if i := strings.LastIndex(out, "hotfix build: "); i >= 0 {
+		for _, l := range strings.Split(out[i:], "\n")[1:] {
+			if strings.HasPrefix(l, "  ") {
+				lines = append(lines, cut(strings.TrimSpace(l), lineMax))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		lines = []string{cut(cliError(out), lineMax)}
+	}
+	return lines
 }
 
 func classifyOutcome(exit int, out string, wrote bool) verdict {

@@ -45,7 +45,8 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 		{"go.sum", 1, "plan: replace 1 function(s)\nhotfix build: refused: escape analysis of m/p could not be compared, and the package is rebuilt, so nothing else would: go build -gcflags=m/p=-m: exit status 1\nx.go:6:8: missing go.sum entry for module providing package j (imported by k); to add:\n", false,
 			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: refused: escape analysis of m/p could not be compared, and the package is rebuilt, so nothing else would: go build -gcflags=m/p=-m: exit status 1 x.go:6:8: missing go.sum entry for module providing package j (imported by k); to add:"}},
 		{"escape", 1, "plan: replace 1 function(s)\nhotfix build: refused: escape analysis changed:\n  p: p.F: parameter o: escape analysis changed (release: o does not escape; fix: leaking param: o): the release's callers were compiled for the release's\n", false,
-			verdict{outcome: refused, refusals: 1, rules: []string{"escape analysis changed"}}},
+			verdict{outcome: refused, refusals: 1, rules: []string{"escape analysis changed"}, lines: []string{
+				"p: p.F: parameter o: escape analysis changed (release: o does not escape; fix: leaking param: o): the release's callers were compiled for the release's"}}},
 		{"self-check", 1, "hotfix build: self-check against /tmp/h/host: loader: incompatible with this binary: package p in the patch differs from this binary's (export data changed: a changed signature)\n", false,
 			verdict{outcome: refused, refusals: 1, rules: []string{"export data changed (self-check)"}, lines: []string{
 				"self-check against /tmp/h/host: loader: incompatible with this binary: package p in the patch differs from this binary's (export data changed: a changed signature)"}}},
