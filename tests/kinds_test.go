@@ -23,12 +23,14 @@ import (
 // initialized once: `token` counts its initializer's runs and stays 1
 // through a revert, a re-apply and a second patch that builds on the
 // first, and the rejection counter keeps counting through all of them.
-// Three new fields of desk.Desk (testdata/build/kinds/desk) are kept beside
-// each desk (one of them the only use of an import in its file), and the one the fix removes stays in the patch's Desk, where
-// the release's objects have it: the desk made at start reads the field's //hotfix:default,
-// new ones the constructor's value, desks made and freed under GC start
-// from zero, and the main desk's count goes on through the revert, the
-// re-apply and the second patch.
+// Four new fields of desk.Desk (testdata/build/kinds/desk) are kept beside
+// each desk (one the only use of an import in its file, one a function
+// that desks made before the patch read as the constructor sets it), and
+// the one the fix removes stays in the patch's Desk, where the release's
+// objects have it: the desk made at start reads the field's
+// //hotfix:default, new ones the constructor's value, desks made and
+// freed under GC start from zero, and the main desk's count goes on
+// through the revert, the re-apply and the second patch.
 func TestBuildShipsChangeKinds(t *testing.T) {
 	f := requireFixture(t)
 	src, host := buildRepo(t, f, "kindsbase")
@@ -66,6 +68,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"desk.Desk: field added: field taken int: kept beside each object (shadow state); a copy of the struct value does not carry it",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
 		"desk.Desk: field added: field used atomic.Bool: kept beside each object (shadow state)",
+		"desk.Desk: field added: field report: objects made before the patch read func(name, verb string, taken, limit int) string {",
 		"desk.Desk: field removed: field calls int: the patch's struct keeps it, so the layout stays the release's",
 	)
 	// Go 1.26 numbers function literals among the package's symbols; Go

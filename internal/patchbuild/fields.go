@@ -226,13 +226,17 @@ func isZeroValue(e ast.Expr, info *types.Info) bool {
 
 // contextFree reports whether e can be evaluated anywhere in the package:
 // it names only the package's objects, imported packages, predeclared
-// ones and fields, and calls only make, new and conversions.
+// ones and fields, and calls only make, new and conversions. A function
+// literal that captures nothing (nosurf's isTLS: func(r *http.Request)
+// bool { return true }) is such a value too: its body runs only when the
+// function is called, and names only what it declares itself.
 func contextFree(e ast.Expr, info *types.Info, pkg *types.Package) bool {
 	ok := true
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
-			ok = false
+			ok = capturesNothing(n, info, pkg)
+			return false
 		case *ast.CallExpr:
 			if tv := info.Types[n.Fun]; !tv.IsType() && !tv.IsBuiltin() {
 				ok = false
@@ -243,18 +247,53 @@ func contextFree(e ast.Expr, info *types.Info, pkg *types.Package) bool {
 			switch obj := info.Uses[n].(type) {
 			case nil, *types.PkgName, *types.Builtin, *types.Nil:
 			case *types.Var:
-				if !obj.IsField() && obj.Parent() != pkg.Scope() {
-					ok = false
-				}
+				ok = obj.IsField() || packageLevel(obj, pkg)
 			default:
-				if obj.Parent() != pkg.Scope() && obj.Parent() != types.Universe {
-					ok = false
-				}
+				ok = packageLevel(obj, pkg)
 			}
 		}
 		return ok
 	})
 	return ok
+}
+
+// capturesNothing reports whether the function literal lit names nothing
+// but the package's objects, imported packages, predeclared ones, fields
+// and methods, and what it declares itself (its parameters, its locals).
+func capturesNothing(lit *ast.FuncLit, info *types.Info, pkg *types.Package) bool {
+	ok := true
+	ast.Inspect(lit, func(n ast.Node) bool {
+		id, isID := n.(*ast.Ident)
+		if !isID {
+			return ok
+		}
+		switch obj := info.Uses[id].(type) {
+		case nil, *types.PkgName, *types.Builtin, *types.Nil, *types.Label:
+		case *types.Var:
+			ok = obj.IsField() || packageLevel(obj, pkg) || lit.Pos() <= obj.Pos() && obj.Pos() < lit.End()
+		default:
+			ok = packageLevel(obj, pkg) || isMethod(obj) || lit.Pos() <= obj.Pos() && obj.Pos() < lit.End()
+		}
+		return ok
+	})
+	return ok
+}
+
+// packageLevel reports whether obj is declared at the top of pkg or of a
+// package pkg imports, or is predeclared.
+func packageLevel(obj types.Object, pkg *types.Package) bool {
+	switch {
+	case obj.Parent() == types.Universe:
+		return true
+	case obj.Pkg() == nil:
+		return false
+	}
+	return obj.Parent() == obj.Pkg().Scope() && (obj.Pkg() == pkg || obj.Exported())
+}
+
+func isMethod(obj types.Object) bool {
+	f, ok := obj.(*types.Func)
+	return ok && f.Signature().Recv() != nil
 }
 
 // shadowPlan is where the fix's files use the new fields: the edits that
