@@ -195,7 +195,7 @@ func (d *pkgDiff) settleDefaults() {
 				continue
 			}
 			t := d.f.text(&funcDecl{file: set.file}, set.kv.Value)
-			if at != nil && t != text || !contextFree(set.kv.Value, d.f.info(), d.f.pkg.Types) {
+			if at != nil && t != text || !contextFree(set.kv.Value, d.f.info(), d.f.pkg.Types) || d.namesNewField(set.kv.Value) {
 				d.refuse(d.f.pos(set.kv.Pos()), d.obj(sf.named.Obj().Name()), "field added",
 					"field "+sf.field.Name()+": the fix sets it here, and the objects made before the patch would read its zero value; say what they read with a comment on the field: //hotfix:default EXPR (//hotfix:default 0 keeps zero)")
 				at = nil
@@ -209,6 +209,21 @@ func (d *pkgDiff) settleDefaults() {
 				"field "+sf.field.Name()+": objects made before the patch read "+text+", the value the fix's literals give it (a //hotfix:default comment on the field chooses another)")
 		}
 	}
+}
+
+// namesNewField reports whether e names a field the fix adds: the default
+// is copied as written into the generated file, where the struct lacks it.
+func (d *pkgDiff) namesNewField(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			for _, sf := range d.shadows {
+				found = found || d.f.info().Uses[id] == sf.field
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // isZeroValue reports whether e is written as a zero value: 0, "", nil,
@@ -225,75 +240,75 @@ func isZeroValue(e ast.Expr, info *types.Info) bool {
 }
 
 // contextFree reports whether e can be evaluated anywhere in the package:
-// it names only the package's objects, imported packages, predeclared
-// ones and fields, and calls only make, new and conversions. A function
-// literal that captures nothing (nosurf's isTLS: func(r *http.Request)
-// bool { return true }) is such a value too: its body runs only when the
-// function is called, and names only what it declares itself.
+// it names only the package's objects, imported packages' (through their
+// package names), predeclared ones and fields, and calls only make, new
+// and conversions. A function literal that captures nothing (nosurf's
+// isTLS: func(r *http.Request) bool { return true }) is such a value too:
+// its body runs only when the function is called, and names only what it
+// declares itself besides.
 func contextFree(e ast.Expr, info *types.Info, pkg *types.Package) bool {
+	var lits []*ast.FuncLit // the literals around the node visited
+	qualified := map[*ast.Ident]bool{}
 	ok := true
 	ast.Inspect(e, func(n ast.Node) bool {
+		if !ok || n == nil {
+			return false
+		}
+		for len(lits) > 0 && n.Pos() >= lits[len(lits)-1].End() {
+			lits = lits[:len(lits)-1]
+		}
 		switch n := n.(type) {
 		case *ast.FuncLit:
-			ok = capturesNothing(n, info, pkg)
-			return false
+			lits = append(lits, n)
+		case *ast.SelectorExpr:
+			if id, isID := n.X.(*ast.Ident); isID {
+				_, qualified[n.Sel] = info.Uses[id].(*types.PkgName)
+			}
 		case *ast.CallExpr:
+			if len(lits) > 0 {
+				break // it runs when the function is called
+			}
 			if tv := info.Types[n.Fun]; !tv.IsType() && !tv.IsBuiltin() {
 				ok = false
 			} else if id, isID := ast.Unparen(n.Fun).(*ast.Ident); isID && tv.IsBuiltin() && id.Name != "make" && id.Name != "new" {
 				ok = false
 			}
 		case *ast.Ident:
-			switch obj := info.Uses[n].(type) {
-			case nil, *types.PkgName, *types.Builtin, *types.Nil:
-			case *types.Var:
-				ok = obj.IsField() || packageLevel(obj, pkg)
-			default:
-				ok = packageLevel(obj, pkg)
-			}
+			ok = nameFree(info.Uses[n], pkg, qualified[n], lits)
 		}
 		return ok
 	})
 	return ok
 }
 
-// capturesNothing reports whether the function literal lit names nothing
-// but the package's objects, imported packages, predeclared ones, fields
-// and methods, and what it declares itself (its parameters, its locals).
-func capturesNothing(lit *ast.FuncLit, info *types.Info, pkg *types.Package) bool {
-	ok := true
-	ast.Inspect(lit, func(n ast.Node) bool {
-		id, isID := n.(*ast.Ident)
-		if !isID {
-			return ok
+// nameFree reports whether a name that resolves to obj can be evaluated
+// anywhere in package pkg, inside the function literals lits: a field or
+// a method; an object of pkg's top level, or of an imported package's
+// named through its package name (qualified: a dot import is not written
+// in the generated file); a predeclared one; or one declared inside the
+// outermost literal.
+func nameFree(obj types.Object, pkg *types.Package, qualified bool, lits []*ast.FuncLit) bool {
+	switch obj := obj.(type) {
+	case nil, *types.PkgName, *types.Builtin, *types.Nil, *types.Label:
+		return true
+	case *types.Var:
+		if obj.IsField() {
+			return true
 		}
-		switch obj := info.Uses[id].(type) {
-		case nil, *types.PkgName, *types.Builtin, *types.Nil, *types.Label:
-		case *types.Var:
-			ok = obj.IsField() || packageLevel(obj, pkg) || lit.Pos() <= obj.Pos() && obj.Pos() < lit.End()
-		default:
-			ok = packageLevel(obj, pkg) || isMethod(obj) || lit.Pos() <= obj.Pos() && obj.Pos() < lit.End()
+	case *types.Func:
+		if obj.Signature().Recv() != nil {
+			return true
 		}
-		return ok
-	})
-	return ok
-}
-
-// packageLevel reports whether obj is declared at the top of pkg or of a
-// package pkg imports, or is predeclared.
-func packageLevel(obj types.Object, pkg *types.Package) bool {
+	}
 	switch {
 	case obj.Parent() == types.Universe:
 		return true
-	case obj.Pkg() == nil:
-		return false
+	case obj.Pkg() == pkg && obj.Parent() == pkg.Scope():
+		return true
+	case obj.Pkg() != nil && obj.Pkg() != pkg:
+		return qualified
 	}
-	return obj.Parent() == obj.Pkg().Scope() && (obj.Pkg() == pkg || obj.Exported())
-}
-
-func isMethod(obj types.Object) bool {
-	f, ok := obj.(*types.Func)
-	return ok && f.Signature().Recv() != nil
+	return len(lits) > 0 && lits[0].Pos() <= obj.Pos() && obj.Pos() < lits[0].End()
 }
 
 // shadowPlan is where the fix's files use the new fields: the edits that
