@@ -80,6 +80,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "field-no-default", targets: []string{"example.com/app/shop.(*Cart).Add"}, refusals: []string{"field added", "field added", "field added"}, notes: []string{"field added", "field added", "field added", "function literals added or removed", "new package-level object"}, reason: "a constructor sets the fields from its parameter (a function literal capturing it too, one naming a new field), older objects would read zero: the fix must say what they read", goVer: "go1.26.8"},
 		{name: "field-value-literal", targets: []string{"example.com/app/shop.(*Cart).Add"}, refusals: []string{"field added"}, notes: []string{"field added"}, reason: "a value literal sets the field: its copy would not carry it"},
 		{name: "interface", refusals: []string{"type changed"}, reason: "interface method set"},
+		{name: "any-spelling", targets: []string{"example.com/app/shop.Wrap"}, notes: []string{"types respelled", "types respelled"}, reason: "interface{} written as any changes no type; the export data spells it, so the package is rebuilt"},
 		{name: "method-added", notes: []string{"method added"}, reason: "a method no interface of the program has: carried, called directly"},
 		{name: "method-added-stringer", refusals: []string{"method added"}, reason: "fmt.Stringer would not see it"},
 		{name: "var-added", notes: []string{"package-level variable added"}, reason: "new variable"},

@@ -112,7 +112,7 @@ func (c *canon) expr(e ast.Expr) bool {
 	if tv, ok := c.info.Types[e]; ok && tv.IsType() && !c.spelled && spelledApart(tv.Type) {
 		// A type: what it is, not how it is spelled, so any and
 		// interface{} (a modernized fix) are the same code.
-		fmt.Fprintf(&c.b, "T(%s)", types.TypeString(unaliased(tv.Type), qualifyPath))
+		fmt.Fprintf(&c.b, "T(%s)", typeKey(tv.Type))
 		return true
 	}
 	if st, ok := e.(*ast.StructType); ok && st.Fields != nil {
@@ -204,10 +204,16 @@ func unaliased(t types.Type) types.Type {
 		}
 		return types.NewStruct(fields, tags)
 	case *types.Interface:
-		if t.NumMethods() == 0 && t.NumEmbeddeds() == 0 {
-			return types.NewInterfaceType(nil, nil)
+		if t.NumEmbeddeds() > 0 {
+			return t
 		}
-		return t
+		ms := make([]*types.Func, t.NumExplicitMethods())
+		for i := range ms {
+			m := t.ExplicitMethod(i)
+			sig := m.Signature()
+			ms[i] = types.NewFunc(m.Pos(), m.Pkg(), m.Name(), types.NewSignatureType(nil, nil, nil, unaliasedTuple(sig.Params()), unaliasedTuple(sig.Results()), sig.Variadic()))
+		}
+		return types.NewInterfaceType(ms, nil).Complete()
 	default:
 		return t
 	}
@@ -275,6 +281,17 @@ func unaliasedTuple(t *types.Tuple) *types.Tuple {
 		vs[i] = types.NewParam(v.Pos(), v.Pkg(), v.Name(), unaliased(v.Type()))
 	}
 	return types.NewTuple(vs...)
+}
+
+// typeKey writes t as what it is, for comparing the release's types with
+// the fix's: any and interface{} alike, aliases resolved, where its
+// string tells it apart from every other type (spelledApart); as spelled
+// otherwise.
+func typeKey(t types.Type) string {
+	if spelledApart(t) {
+		return types.TypeString(unaliased(t), qualifyPath)
+	}
+	return types.TypeString(t, qualifyPath)
 }
 
 // qualifyPath writes types with full import paths: the form compared

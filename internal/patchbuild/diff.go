@@ -317,7 +317,7 @@ func (d *pkgDiff) imports() {
 
 func (d *pkgDiff) variable(bo, fo *types.Var) {
 	name := d.obj(bo.Name())
-	if bt, ft := types.TypeString(bo.Type(), qualifyPath), types.TypeString(fo.Type(), qualifyPath); bt != ft {
+	if bt, ft := typeKey(bo.Type()), typeKey(fo.Type()); bt != ft {
 		d.refuse(d.f.pos(fo.Pos()), name, "package-level variable changed", "type "+short(bt)+" → "+short(ft))
 		return
 	}
@@ -470,7 +470,7 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 		return
 	}
 	if bo.IsAlias() {
-		if bt, ft := types.TypeString(types.Unalias(bo.Type()), qualifyPath), types.TypeString(types.Unalias(fo.Type()), qualifyPath); bt != ft {
+		if bt, ft := typeKey(types.Unalias(bo.Type())), typeKey(types.Unalias(fo.Type())); bt != ft {
 			d.refuse(pos, name, "type changed", "alias of "+short(bt)+" → "+short(ft))
 		}
 		return
@@ -483,7 +483,7 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 	if bt, ft := tparams(bn.TypeParams()), tparams(fn.TypeParams()); bt != ft {
 		d.refuse(pos, name, "type changed", "type parameters "+bt+" → "+ft)
 	}
-	if bt, ft := types.TypeString(bn.Underlying(), qualifyPath), types.TypeString(fn.Underlying(), qualifyPath); bt != ft {
+	if bt, ft := typeKey(bn.Underlying()), typeKey(fn.Underlying()); bt != ft {
 		what := "layout"
 		if _, ok := bn.Underlying().(*types.Interface); ok {
 			what = "method set"
@@ -492,6 +492,10 @@ func (d *pkgDiff) typeName(bo, fo *types.TypeName) {
 		bs, ok1 := bn.Underlying().(*types.Struct)
 		fs, ok2 := fn.Underlying().(*types.Struct)
 		if ok1 && ok2 {
+			if sameFields(bs, fs) {
+				d.carry(pos, name, "types respelled", "fields of the same types, written otherwise (interface{} as any)")
+				goto methods
+			}
 			if added, removed, ok := fieldChanges(bs, fs); ok {
 				d.addFields(fn, added) // fields.go
 				d.keepFields(bn, fn, removed)
@@ -520,6 +524,21 @@ methods:
 			d.refuse(d.f.pos(fm[m].Pos()), name, "type changed", "method set: method "+m+" changed receiver")
 		}
 	}
+}
+
+// sameFields reports whether two structs have the same fields, in the
+// same order, of the same types (typeKey) with the same tags.
+func sameFields(b, f *types.Struct) bool {
+	if b.NumFields() != f.NumFields() {
+		return false
+	}
+	for i := range b.NumFields() {
+		bf, ff := b.Field(i), f.Field(i)
+		if bf.Name() != ff.Name() || bf.Embedded() != ff.Embedded() || b.Tag(i) != f.Tag(i) || typeKey(bf.Type()) != typeKey(ff.Type()) {
+			return false
+		}
+	}
+	return true
 }
 
 func ptrRecv(f *types.Func) bool {
@@ -560,9 +579,14 @@ func (d *pkgDiff) funcs() {
 		}
 		bsig, fsig := bf.obj.Type().(*types.Signature), ff.obj.Type().(*types.Signature)
 		if bt, ft := sigTypes(bsig), sigTypes(fsig); bt == ft && types.TypeString(bsig, qualifyPath) != types.TypeString(fsig, qualifyPath) {
-			// The same types under other names: the same function to
-			// every caller, but the names are in the export data.
-			d.carry(pos, d.sym(k), "parameters renamed", short(types.TypeString(bsig, qualifyName))+" → "+short(types.TypeString(fsig, qualifyName)))
+			// The same types under other names, or spelled otherwise
+			// (interface{} as any): the same function to every caller,
+			// but the names and spellings are in the export data.
+			rule := "parameters renamed"
+			if typeKey(bsig) == typeKey(fsig) {
+				rule = "types respelled"
+			}
+			d.carry(pos, d.sym(k), rule, short(types.TypeString(bsig, qualifyName))+" → "+short(types.TypeString(fsig, qualifyName)))
 		}
 		if bt, ft := sigTypes(bsig), sigTypes(fsig); bt != ft || tparams(bsig.TypeParams()) != tparams(fsig.TypeParams()) {
 			if d.newSignature(k, bf, ff) {
@@ -694,12 +718,12 @@ func sigTypes(sig *types.Signature) string {
 	list := func(t *types.Tuple) {
 		b.WriteString("(")
 		for i := 0; i < t.Len(); i++ {
-			b.WriteString(types.TypeString(t.At(i).Type(), qualifyPath) + ",")
+			b.WriteString(typeKey(t.At(i).Type()) + ",")
 		}
 		b.WriteString(")")
 	}
 	if sig.Recv() != nil {
-		b.WriteString(types.TypeString(sig.Recv().Type(), qualifyPath))
+		b.WriteString(typeKey(sig.Recv().Type()))
 	}
 	list(sig.Params())
 	list(sig.Results())

@@ -73,7 +73,7 @@ func fieldChanges(b, f *types.Struct) (added, removed []*types.Var, ok bool) {
 		}
 		ff := f.Field(j)
 		if j < last || bf.Embedded() != ff.Embedded() || b.Tag(i) != f.Tag(j) ||
-			types.TypeString(bf.Type(), qualifyPath) != types.TypeString(ff.Type(), qualifyPath) {
+			typeKey(bf.Type()) != typeKey(ff.Type()) {
 			return nil, nil, false
 		}
 		last = j
