@@ -1,0 +1,218 @@
+package patchbuild
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/slimlink"
+	"github.com/gohotfix/hotfix/loader"
+)
+
+// TestMain makes the test binary the go command's -toolexec program of
+// the slim link, as the hotfix command is for hotfix build.
+func TestMain(m *testing.M) {
+	if os.Getenv(slimlink.ConfigEnv) != "" {
+		os.Exit(slimlink.ToolExec(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+const slimHost = `package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"plugin"
+	"strings"
+
+	"example.com/web/lib"
+)
+
+func main() {
+	fmt.Println(strings.ToUpper("host"), errors.New("e"), lib.Helper(1))
+	p, err := plugin.Open(os.Args[1])
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(1)
+	}
+	s, err := p.Lookup("Run")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	run := s.(func(http.ResponseWriter, *http.Request) error)
+	for _, m := range []string{"GET", "OPTIONS"} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(m, "/x", nil)
+		r.Header.Set("Origin", "example.org")
+		err := run(w, r)
+		fmt.Printf("%s: code=%d origin=%q body=%q err=%v\n", m, w.Code, w.Header().Get("X-Origin"), w.Body.String(), err)
+		lib.V++
+	}
+}
+`
+
+const slimLib = `package lib
+
+var V = 41
+
+//go:noinline
+func Helper(x int) int { return x*10 + V }
+`
+
+// slimPatch uses the release's functions, methods, variables, type
+// descriptors and interfaces, of its own module and of the standard
+// library, and a type of its own.
+const slimPatch = `package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"example.com/web/lib"
+)
+
+var ErrBad = errors.New("bad")
+
+type wrap struct {
+	h http.Header
+	n int
+}
+
+func Run(w http.ResponseWriter, r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = "*"
+	}
+	w.Header().Set("X-Origin", strings.ToUpper(origin))
+	var x any = &wrap{h: r.Header, n: lib.Helper(2)}
+	if wp, ok := x.(*wrap); ok {
+		fmt.Fprintf(w, "n=%d %T %d\n", wp.n, x, len(wp.h))
+	}
+	if r.Method == "OPTIONS" {
+		w.WriteHeader(204)
+		return ErrBad
+	}
+	_, err := w.Write([]byte("ok"))
+	return fmt.Errorf("wrapped: %w", err)
+}
+
+func main() {}
+`
+
+// TestSlimPluginFacts checks the facts the slim link rests on (package
+// slimlink): a plugin whose packages are compiled with -linkshared, linked
+// with the edited linker against hollow archives of every package but its
+// own and the runtime's, and given the release's package hashes, loads
+// into the release, binds calls, variables and type descriptors to the
+// release's, answers as the plugin linked whole does, and is a fraction
+// of its size.
+func TestSlimPluginFacts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the edited linker, a host and two plugins")
+	}
+	dir := t.TempDir()
+	write := func(name, src string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/web\n\ngo 1.26\n")
+	write("host/main.go", slimHost)
+	write("lib/lib.go", slimLib)
+	write("p/main.go", slimPatch)
+	goCmd := func(env []string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	host := filepath.Join(dir, "hostbin")
+	goCmd(nil, "build", "-trimpath", "-o", host, "./host")
+	full := filepath.Join(dir, "full.so")
+	goCmd(nil, "build", "-trimpath", "-buildmode=plugin", "-o", full, "./p")
+
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	linker, err := slimlink.Linker(context.Background(), os.Environ(), filepath.Join(cache, "hotfix", "slimlink"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	carry := strings.Fields(goCmd(nil, "list", "-deps", "runtime", "runtime/cgo"))
+	carry = append(carry, "example.com/web/p")
+	cfg := slimlink.Config{Linker: linker, Carry: carry, Release: host, Report: filepath.Join(dir, "report.json")}
+	cfgFile := filepath.Join(dir, "slim.json")
+	b, _ := json.Marshal(cfg)
+	os.WriteFile(cfgFile, b, 0o644)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := filepath.Join(dir, "slim.so")
+	goCmd([]string{slimlink.ConfigEnv + "=" + cfgFile}, "build", "-trimpath", "-buildmode=plugin",
+		"-gcflags=all=-linkshared", "-toolexec", self, "-o", slim, "./p")
+	rep, err := slimlink.ReadReport(cfg.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Slim || rep.Hollow == 0 {
+		t.Fatalf("slim link: %+v, want slim with hollow packages", rep)
+	}
+	bin, err := loader.ReadBinary(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, err := slimlink.Packages(slim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adoptFingerprints(slim, bin, pkgs); err != nil {
+		t.Fatal(err)
+	}
+
+	runHost := func(so string) string {
+		out, err := exec.Command(host, so).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", host, so, err, out)
+		}
+		return string(out)
+	}
+	want, got := runHost(full), runHost(slim)
+	if got != want {
+		t.Errorf("the slim plugin answers\n%s\nthe whole one\n%s", got, want)
+	}
+	if !strings.Contains(got, "n=61 *main.wrap 1") || !strings.Contains(got, "n=62") {
+		t.Errorf("the plugin's call to lib.Helper does not read the release's lib.V as it changes:\n%s", got)
+	}
+	fullSize, slimSize := fileSize(t, full), fileSize(t, slim)
+	t.Logf("plugin linked whole: %d bytes; slim: %d bytes, %d packages left to the release, %v carried for a symbol the release lacks", fullSize, slimSize, rep.Hollow, rep.Carried)
+	if slimSize*3 > fullSize {
+		t.Errorf("slim plugin %d bytes, whole %d: want at most a third", slimSize, fullSize)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}

@@ -1,0 +1,62 @@
+package slimlink
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// goobjMagic starts a Go object file inside an archive's _go_.o member
+// (cmd/internal/goobj.Magic); the 8-byte linker fingerprint follows it.
+const goobjMagic = "\x00go120ld"
+
+// fingerprintAt returns the offset of the linker fingerprint of the Go
+// object in the archive ar (the go command's _pkg_.a: a __.PKGDEF member
+// with the export data, then _go_.o).
+func fingerprintAt(ar []byte) (int, error) {
+	const magic, hdrLen = "!<arch>\n", 60
+	if !bytes.HasPrefix(ar, []byte(magic)) {
+		return 0, errors.New("not an archive")
+	}
+	for off := len(magic); off+hdrLen <= len(ar); {
+		hdr := ar[off : off+hdrLen]
+		size, err := strconv.Atoi(strings.TrimSpace(string(hdr[48:58])))
+		if err != nil || size < 0 || off+hdrLen+size > len(ar) {
+			return 0, fmt.Errorf("bad archive member header at %d", off)
+		}
+		body := ar[off+hdrLen : off+hdrLen+size]
+		if strings.TrimSpace(string(hdr[:16])) == "_go_.o" {
+			i := bytes.Index(body, []byte("\n!\n"+goobjMagic))
+			if i < 0 || i+3+len(goobjMagic)+8 > len(body) {
+				return 0, errors.New("_go_.o holds no Go object")
+			}
+			return off + hdrLen + i + 3 + len(goobjMagic), nil
+		}
+		off += hdrLen + size + size&1
+	}
+	return 0, errors.New("no _go_.o member")
+}
+
+// fingerprint returns the linker fingerprint of the Go object in ar.
+func fingerprint(ar []byte) ([8]byte, error) {
+	var fp [8]byte
+	at, err := fingerprintAt(ar)
+	if err != nil {
+		return fp, err
+	}
+	copy(fp[:], ar[at:])
+	return fp, nil
+}
+
+// withFingerprint returns a copy of ar with the fingerprint fp.
+func withFingerprint(ar []byte, fp [8]byte) ([]byte, error) {
+	at, err := fingerprintAt(ar)
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(ar)
+	copy(out[at:], fp[:])
+	return out, nil
+}

@@ -1,0 +1,155 @@
+package slimlink
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// An edit replaces one exact piece of the toolchain's linker source.
+type edit struct {
+	file, old, new string
+	why            string
+}
+
+// edits are the changes to cmd/link that let a plugin leave the release's
+// symbols undefined. Each old text must occur exactly once in the
+// toolchain's source; a toolchain where one does not is refused, naming
+// the file, rather than linked with a half-edited linker.
+var edits = []edit{
+	{
+		file: "cmd/link/internal/ld/go.go",
+		old: `		for _, s := range ctxt.Textp {
+			if ctxt.loader.AttrSpecial(s) || ctxt.loader.AttrSubSymbol(s) {
+				continue
+			}`,
+		new: `		for s := loader.Sym(1); s < loader.Sym(ctxt.loader.NSym()); s++ {
+			if !ctxt.loader.AttrReachable(s) || ctxt.loader.SymType(s).IsDWARF() || ctxt.loader.AttrSpecial(s) || ctxt.loader.AttrSubSymbol(s) {
+				continue
+			}`,
+		why: "a symbol only data refers to (a type descriptor's element, a function value) is left to the external linker too, not only one code refers to",
+	},
+	{
+		file: "cmd/link/internal/ld/go.go",
+		old: `						su.SetType(sym.SUNDEFEXT)
+`,
+		new: `						su.SetType(sym.SUNDEFEXT)
+						hotfixUndefined = append(hotfixUndefined, ctxt.loader.SymName(rs))
+`,
+		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each",
+	},
+	{
+		file: "cmd/link/internal/ld/go.go",
+		old: `	// TODO(aix)
+	if ctxt.HeadType == objabi.Hdarwin || ctxt.HeadType == objabi.Haix {`,
+		new: `	hotfixWriteUndefined()
+	// TODO(aix)
+	if ctxt.HeadType == objabi.Hdarwin || ctxt.HeadType == objabi.Haix {`,
+		why: "the list is written once every undefined symbol is known",
+	},
+	{
+		file: "cmd/link/internal/amd64/asm.go",
+		old: `			if ldr.SymType(r.Xsym) == sym.SDYNIMPORT {
+				out.Write64(uint64(elf.R_X86_64_PLT32) | uint64(elfsym)<<32)`,
+		new: `			if ldr.SymType(r.Xsym) == sym.SDYNIMPORT || ldr.SymType(r.Xsym) == sym.SUNDEFEXT {
+				out.Write64(uint64(elf.R_X86_64_PLT32) | uint64(elfsym)<<32)`,
+		why: "a call to an undefined function goes through the PLT: ld refuses a PC32 relocation against an undefined symbol in a shared object",
+	},
+	{
+		file: "cmd/link/internal/ld/deadcode.go",
+		old:  `if d.ctxt.linkShared && (d.ldr.SymType(rs) == sym.SDYNIMPORT || d.ldr.SymType(rs) == sym.Sxxx) {`,
+		new:  `if d.ldr.SymType(rs) == sym.SDYNIMPORT || d.ldr.SymType(rs) == sym.Sxxx {`,
+		why:  "an interface type the plugin does not carry is not decoded, as under -linkshared (a plugin keeps every exported method anyway)",
+	},
+	{
+		file: "cmd/link/internal/ld/deadcode.go",
+		old:  `if d.ctxt.linkShared && d.ldr.IsItab(symIdx) {`,
+		new:  `if d.ldr.IsItab(symIdx) {`,
+		why:  "an itab's methods are kept, as under -linkshared: a weak reference to a method the plugin does not carry would be redirected to runtime.unreachableMethod",
+	},
+	{
+		file: "cmd/link/internal/ld/deadcode.go",
+		old:  `if !d.ldr.IsGoType(rs) && !d.ctxt.linkShared {`,
+		new:  `if !d.ldr.IsGoType(rs) && false {`,
+		why:  "a type converted to an interface may be one the plugin does not carry, as under -linkshared",
+	},
+	{
+		file: "cmd/link/internal/ld/data.go",
+		old: `	typData := ldr.Data(typ)
+	ptrdata := decodetypePtrdata(p.ctxt.Arch, typData)`,
+		new: `	typData := ldr.Data(typ)
+	if len(typData) == 0 {
+		p.ctxt.Errorf(p.sym.Sym(), "` + carryMark + `%s", ldr.SymName(typ))
+		return
+	}
+	ptrdata := decodetypePtrdata(p.ctxt.Arch, typData)`,
+		why: "a variable of the plugin whose type the plugin does not carry (a static composite literal of an inlined constructor, such as errors.New's) needs that type's pointer map: the link fails naming the type, and its package is carried",
+	},
+	{
+		file: "cmd/link/internal/ld/pcln.go",
+		old:  `} else if !ctxt.linkShared {`,
+		new:  `} else if false {`,
+		why:  "a function inlined from a package the plugin does not carry has no FuncInfo, as under -linkshared (go.dev/issue/55954: its FuncID is reported as normal)",
+	},
+}
+
+// undefinedEnv names the file the edited linker lists the symbols it left
+// undefined in, one per line, as the linker names them (before the ELF
+// writer shortens type names, mangle).
+const undefinedEnv = "HOTFIX_SLIMLINK_UNDEFINED"
+
+// carryMark starts an error of the edited linker that names a symbol
+// whose package the plugin must carry.
+const carryMark = "hotfix-carry: "
+
+// addedFile is a file the edits add to cmd/link/internal/ld.
+const addedFile = "cmd/link/internal/ld/zz_hotfix_undefined.go"
+
+const addedSource = `package ld
+
+import (
+	"os"
+	"strings"
+)
+
+var hotfixUndefined []string
+
+func hotfixWriteUndefined() {
+	if f := os.Getenv("` + undefinedEnv + `"); f != "" {
+		if err := os.WriteFile(f, []byte(strings.Join(hotfixUndefined, "\n")), 0o644); err != nil {
+			Exitf("%v", err)
+		}
+	}
+}
+`
+
+// overlay reads the edited files of the Go root goroot and returns them
+// edited, keyed by their path in the root.
+func overlay(goroot string) (map[string][]byte, error) {
+	out := map[string][]byte{filepath.Join(goroot, "src", filepath.FromSlash(addedFile)): []byte(addedSource)}
+	for _, e := range edits {
+		path := filepath.Join(goroot, "src", filepath.FromSlash(e.file))
+		src, ok := out[path]
+		if !ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("slim link: %w", err)
+			}
+			src = b
+		}
+		edited, err := apply(string(src), e)
+		if err != nil {
+			return nil, fmt.Errorf("slim link: %s: %v", path, err)
+		}
+		out[path] = []byte(edited)
+	}
+	return out, nil
+}
+
+func apply(src string, e edit) (string, error) {
+	if n := strings.Count(src, e.old); n != 1 {
+		return "", fmt.Errorf("the linker source this toolchain has is not the one hotfix edits (%d matches, want 1) for: %s", n, e.why)
+	}
+	return strings.Replace(src, e.old, e.new, 1), nil
+}

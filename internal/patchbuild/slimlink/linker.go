@@ -1,0 +1,105 @@
+package slimlink
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Linker returns the path of the toolchain's linker built with edits,
+// building it into cacheDir the first time (about 20 s). The go command
+// on PATH, with the environment env, names the toolchain: the one that
+// built the release.
+func Linker(ctx context.Context, env []string, cacheDir string) (string, error) {
+	goroot, err := goEnv(ctx, env, "GOROOT")
+	if err != nil {
+		return "", err
+	}
+	version, err := goEnv(ctx, env, "GOVERSION")
+	if err != nil {
+		return "", err
+	}
+	files, err := overlay(goroot)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", version, err)
+	}
+	out := filepath.Join(cacheDir, "link-"+version+"-"+overlayHash(files))
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(cacheDir, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	ovl, err := writeOverlay(tmp, files)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tmp, "link")
+	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", ovl, "-o", bin, "cmd/link")
+	// The linker runs here, whatever the release's architecture, and cmd
+	// builds from its own vendor directory.
+	cmd.Env = append(env, "GOFLAGS=", "GOARCH=", "GOOS=", "GOAMD64=", "GOARM64=", "CGO_ENABLED=0")
+	cmd.Dir = tmp
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("slim link: building %s's linker with hotfix's edits: %v\n%s", version, err, b)
+	}
+	return out, os.Rename(bin, out)
+}
+
+func overlayHash(files map[string][]byte) string {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(files[p]))
+		h.Write(files[p])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func writeOverlay(dir string, files map[string][]byte) (string, error) {
+	repl := map[string]string{}
+	i := 0
+	for path, src := range files {
+		f := filepath.Join(dir, fmt.Sprintf("%d_%s", i, filepath.Base(path)))
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			return "", err
+		}
+		repl[path] = f
+		i++
+	}
+	b, err := json.Marshal(map[string]any{"Replace": repl})
+	if err != nil {
+		return "", err
+	}
+	ovl := filepath.Join(dir, "overlay.json")
+	return ovl, os.WriteFile(ovl, b, 0o644)
+}
+
+func goEnv(ctx context.Context, env []string, name string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "env", name)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go env %s: %v: %s", name, err, stderr.Bytes())
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,131 @@
+package slimlink
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestEditsApply checks that every edit finds its text exactly once in the
+// linker source of the Go root the tests run with.
+func TestEditsApply(t *testing.T) {
+	files, err := overlay(runtime.GOROOT())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 6 {
+		t.Errorf("%d files edited or added, want 6", len(files))
+	}
+	for _, e := range edits {
+		if _, err := apply("x"+e.old+"y", e); err != nil {
+			t.Errorf("%s: %v", e.file, err)
+		}
+		if _, err := apply(e.old+e.old, e); err == nil {
+			t.Errorf("%s: an edit whose text occurs twice is applied", e.file)
+		}
+	}
+}
+
+func TestPackageOf(t *testing.T) {
+	tests := []struct{ sym, want string }{
+		{"net/http.Header.Get", "net/http"},
+		{"net/http.(*Request).Context", "net/http"},
+		{"type:net/http.Header", "net/http"},
+		{"type:*net/http.Request", "net/http"},
+		{"gopkg.in/yaml%2ev3.Marshal", "gopkg.in/yaml.v3"},
+		{"example.com/web/lib.V", "example.com/web/lib"},
+		{"errors.New", "errors"},
+		{"slices.Sort[go.shape.string]", "slices"},
+		{"go:info.net/http.ResponseWriter", ""},
+		{"_cgo_init", ""},
+		{"main", ""},
+	}
+	for _, tt := range tests {
+		if got := packageOf(tt.sym); got != tt.want {
+			t.Errorf("packageOf(%q) = %q, want %q", tt.sym, got, tt.want)
+		}
+	}
+}
+
+func TestCarryFor(t *testing.T) {
+	got, why := carryFor([]string{"type:errors.errorString", "errors.New", "net/http.Header.Get"}, []string{"errors", "net/http", "strings"})
+	if why != "" || !slices.Equal(got, []string{"errors", "net/http"}) {
+		t.Errorf("carryFor = %v, %q", got, why)
+	}
+	if _, why := carryFor([]string{"runtime.mallocgc"}, []string{"errors"}); !strings.Contains(why, "runtime.mallocgc") {
+		t.Errorf("a symbol of a carried package: why = %q, want it named", why)
+	}
+}
+
+// TestMangleMatchesRelease checks mangle against the names a real plugin
+// host's linker wrote: every type descriptor the host's symbol table names
+// in full is in its dynamic symbol table under mangle's name.
+func TestMangleMatchesRelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a host")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+
+import (
+	"fmt"
+	"net/http"
+	"plugin"
+	"slices"
+)
+
+type Long struct{ Field map[string][]*http.Request }
+
+func main() {
+	s := []string{"b", "a"}
+	slices.Sort(s)
+	fmt.Println(plugin.Open, &Long{}, s, http.Header{})
+}
+`), 0o644)
+	bin := filepath.Join(dir, "host")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dyn, err := exported(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"type:*main.Long", "type:net/http.Header", "type:*net/http.Request", "net/http.Header.Get", "main.main"} {
+		if !dyn[mangle(name)] {
+			t.Errorf("%s: %s not in the host's dynamic symbols", name, mangle(name))
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a package")
+	}
+	compile := filepath.Join(runtime.GOROOT(), "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH, "link")
+	a, err := emptyArchive(compile, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := fingerprint(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
+	b, err := withFingerprint(a, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := fingerprint(b); got != want || fp == want {
+		t.Errorf("fingerprint after withFingerprint = %x, want %x (was %x)", got, want, fp)
+	}
+	if _, err := fingerprint(a[:len(a)/2]); err == nil {
+		t.Error("a cut archive has a fingerprint")
+	}
+}

@@ -1,0 +1,237 @@
+package slimlink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ConfigEnv names the file, a JSON Config, that makes the hotfix command
+// act as the go command's -toolexec program for a slim link.
+const ConfigEnv = "HOTFIX_SLIMLINK"
+
+// Config is what a slim link needs to know.
+type Config struct {
+	Linker  string   // the edited linker (Linker)
+	Carry   []string // packages the plugin carries: the patch's and the runtime's
+	Release string   // the release binary, whose exported symbols the plugin binds to
+	Report  string   // where the link writes its Report
+}
+
+// Report says how the plugin was linked.
+type Report struct {
+	Slim    bool     // linked against the release; false: linked whole
+	Carried []string // packages carried beyond Config.Carry: the release lacks a symbol of theirs
+	Hollow  int      // packages left to the release
+	Why     string   // why not slim, when not
+}
+
+// maxRounds bounds the links that add a package the release lacks a
+// symbol of: each round carries every such package found.
+const maxRounds = 4
+
+// ToolExec runs the go command's tool invocation args (the tool's path,
+// then its arguments) under -toolexec: a plugin's link becomes a slim
+// link; every other tool runs as asked. It returns the exit code.
+func ToolExec(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "hotfix toolexec: no tool")
+		return 2
+	}
+	if !isPluginLink(args) {
+		return run(args[0], args[1:], nil)
+	}
+	cfg, err := readConfig(os.Getenv(ConfigEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+		return 2
+	}
+	rep, err := cfg.link(args[0], args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+		return 2
+	}
+	if !rep.Slim {
+		if code := run(args[0], args[1:], nil); code != 0 {
+			return code
+		}
+	}
+	if err := writeReport(cfg.Report, rep); err != nil {
+		fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+		return 2
+	}
+	return 0
+}
+
+func isPluginLink(args []string) bool {
+	return strings.TrimSuffix(filepath.Base(args[0]), ".exe") == "link" &&
+		slices.Contains(args[1:], "-buildmode=plugin") && !slices.Contains(args[1:], "-V=full")
+}
+
+// link links the plugin against the release, carrying more packages
+// while the release lacks a symbol the plugin needs. A link it cannot
+// make slim is reported, not failed: the caller links the plugin whole.
+func (cfg Config) link(tool string, args []string) (Report, error) {
+	cfgAt := slices.Index(args, "-importcfg")
+	if cfgAt < 0 || cfgAt+1 == len(args) {
+		return Report{Why: "the link has no -importcfg"}, nil
+	}
+	release, err := exported(cfg.Release)
+	if err != nil {
+		return Report{}, err
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(args[cfgAt+1]), "slim")
+	if err != nil {
+		return Report{}, err
+	}
+	defer os.RemoveAll(dir)
+	empty, err := emptyArchive(tool, dir)
+	if err != nil {
+		return Report{}, err
+	}
+	carry := map[string]bool{}
+	for _, p := range cfg.Carry {
+		carry[p] = true
+	}
+	rep := Report{}
+	for round := 0; round < maxRounds; round++ {
+		lacking, hollow, err := cfg.linkOnce(args, cfgAt, carry, empty, dir, release)
+		if err != nil {
+			return Report{Why: err.Error()}, nil
+		}
+		if len(lacking) == 0 {
+			rep.Slim, rep.Hollow = true, len(hollow)
+			slices.Sort(rep.Carried)
+			return rep, nil
+		}
+		added, why := carryFor(lacking, hollow)
+		if why != "" {
+			return Report{Why: why}, nil
+		}
+		for _, p := range added {
+			carry[p] = true
+		}
+		rep.Carried = append(rep.Carried, added...)
+	}
+	return Report{Why: fmt.Sprintf("the release lacks symbols of more packages after %d links", maxRounds)}, nil
+}
+
+// linkOnce links with every package not in carry hollow, and returns the
+// undefined symbols the release does not export, and the hollow packages.
+func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empty []byte, dir string, release map[string]bool) ([]string, []string, error) {
+	slim, hollow, err := hollowConfig(args[cfgAt+1], func(p string) bool { return carry[p] }, empty, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	linkArgs := slices.Clone(args)
+	linkArgs[cfgAt+1] = slim
+	if !slices.Contains(linkArgs, "-w") {
+		// DWARF for a type the plugin does not carry cannot be written.
+		linkArgs = append([]string{"-w"}, linkArgs...)
+	}
+	undefFile := filepath.Join(dir, "undefined")
+	cmd := exec.Command(cfg.Linker, linkArgs...)
+	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if need := carryNamed(out); len(need) > 0 {
+			return need, hollow, nil
+		}
+		return nil, nil, fmt.Errorf("the slim link failed: %v: %s", err, firstLines(out, 12))
+	}
+	b, err := os.ReadFile(undefFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return missing(strings.Fields(string(b)), release), hollow, nil
+}
+
+// carryFor returns the hollow packages that define the symbols lacking,
+// or why linking against the release cannot work.
+func carryFor(lacking, hollow []string) ([]string, string) {
+	var out []string
+	for _, sym := range lacking {
+		pkg := packageOf(sym)
+		if !slices.Contains(hollow, pkg) {
+			return nil, fmt.Sprintf("the release does not export %s, which no package of the plugin can carry", sym)
+		}
+		if !slices.Contains(out, pkg) {
+			out = append(out, pkg)
+		}
+	}
+	slices.Sort(out)
+	return out, ""
+}
+
+func run(tool string, args, env []string) int {
+	cmd := exec.Command(tool, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+	return 2
+}
+
+func readConfig(path string) (Config, error) {
+	var cfg Config
+	if path == "" {
+		return cfg, fmt.Errorf("%s is not set", ConfigEnv)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, json.Unmarshal(b, &cfg)
+}
+
+func writeReport(path string, rep Report) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// ReadReport reads what the slim link wrote.
+func ReadReport(path string) (Report, error) {
+	var rep Report
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rep, fmt.Errorf("slim link: no report: %w", err)
+	}
+	return rep, json.Unmarshal(b, &rep)
+}
+
+func firstLines(b []byte, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(string(b)), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "; ")
+}
+
+// carryNamed returns the symbols the edited linker's errors name as
+// needing their package carried (carryMark).
+func carryNamed(out []byte) []string {
+	var syms []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, sym, ok := strings.Cut(line, carryMark); ok {
+			syms = append(syms, strings.TrimSpace(sym))
+		}
+	}
+	return syms
+}
