@@ -47,6 +47,7 @@ type Options struct {
 	Key      ed25519.PrivateKey // nil for unsigned
 	Out      string
 	DryRun   bool      // print the plan and stop
+	Slim     bool      // link the plugin against the release (package slimlink), carrying only the patch's packages
 	Plan     io.Writer // where the plan goes; nil: Log
 	Log      io.Writer // progress lines
 }
@@ -477,11 +478,12 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // the no-op check's compile, if the build stops early
 	listed := startListing(ctx, b.dir, env, opt.Flags, overlayFile, noopPackages(b.targets))
-	if err := b.goBuild(ctx, opt, env, overlayFile, soFile); err != nil {
+	fingerprints, err := b.build(ctx, opt, env, overlayFile, soFile, adopt)
+	if err != nil {
 		return nil, err
 	}
 	targets := b.targets
-	if err := adoptFingerprints(soFile, b.host.bin, adopt); err != nil {
+	if err := adoptFingerprints(soFile, b.host.bin, fingerprints); err != nil {
 		return nil, err
 	}
 	if b.plan != nil {
@@ -531,6 +533,21 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
+}
+
+// build builds the plugin into soFile, slim when asked and possible, and
+// returns the packages whose fingerprint it takes from the release.
+func (b *pluginBuild) build(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
+	if opt.Slim {
+		slim, err := b.slimBuild(ctx, opt, env, overlayFile, soFile)
+		if err != nil {
+			return nil, err
+		}
+		if slim {
+			return b.slimFingerprints(ctx, opt, env, overlayFile, soFile, adopt)
+		}
+	}
+	return adopt, b.goBuild(ctx, opt, env, overlayFile, soFile)
 }
 
 // goBuild builds the plugin into soFile.

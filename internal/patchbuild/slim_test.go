@@ -167,7 +167,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	}
 	slim := filepath.Join(dir, "slim.so")
 	goCmd([]string{slimlink.ConfigEnv + "=" + cfgFile}, "build", "-trimpath", "-buildmode=plugin",
-		"-gcflags=all=-linkshared", "-toolexec", self, "-o", slim, "./p")
+		"-toolexec", self, "-o", slim, "./p")
 	rep, err := slimlink.ReadReport(cfg.Report)
 	if err != nil {
 		t.Fatal(err)

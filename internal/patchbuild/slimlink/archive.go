@@ -2,8 +2,10 @@ package slimlink
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -59,4 +61,18 @@ func withFingerprint(ar []byte, fp [8]byte) ([]byte, error) {
 	out := bytes.Clone(ar)
 	copy(out[at:], fp[:])
 	return out, nil
+}
+
+// Fingerprint returns the linker fingerprint of the package archive at
+// path, in hex, as plugin.Open's package hashes write it.
+func Fingerprint(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	fp, err := fingerprint(b)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
+	}
+	return hex.EncodeToString(fp[:]), nil
 }

@@ -43,6 +43,9 @@ func ToolExec(args []string) int {
 		fmt.Fprintln(os.Stderr, "hotfix toolexec: no tool")
 		return 2
 	}
+	if isCompile(args) {
+		return compile(args)
+	}
 	if !isPluginLink(args) {
 		return run(args[0], args[1:], nil)
 	}
@@ -66,6 +69,35 @@ func ToolExec(args []string) int {
 		return 2
 	}
 	return 0
+}
+
+// compileID marks the compiler's identity under a slim build: the go
+// command keys its cache by that line (cmd/go/internal/work/buildid.go,
+// toolID), and an object compiled with -linkshared must never be taken
+// for one compiled without it.
+const compileID = " +hotfix-slimlink-linkshared"
+
+func isCompile(args []string) bool {
+	return strings.TrimSuffix(filepath.Base(args[0]), ".exe") == "compile"
+}
+
+// compile runs the compiler with -linkshared: the package then refers to
+// other packages' symbols by name, not by index into their objects
+// (cmd/internal/obj/sym.go, isNonPkgSym), so a hollow archive can stand
+// in for any of them at the link. It is added here rather than with
+// -gcflags, which the go command records in the plugin's build
+// information, which the agent compares with the release's.
+func compile(args []string) int {
+	if slices.Contains(args[1:], "-V=full") {
+		out, err := exec.Command(args[0], args[1:]...).Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+			return 2
+		}
+		fmt.Println(strings.TrimSpace(string(out)) + compileID)
+		return 0
+	}
+	return run(args[0], append([]string{"-linkshared"}, args[1:]...), nil)
 }
 
 func isPluginLink(args []string) bool {

@@ -1,0 +1,128 @@
+package patchbuild
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/slimlink"
+	"github.com/gohotfix/hotfix/internal/symbol"
+)
+
+// slimBuild builds the plugin into soFile linked against the release
+// (package slimlink): it carries the targets' packages, the generated
+// main package and the runtime, and leaves every other package to the
+// release's own code. It reports false, saying why in the log, where the
+// link could not be made slim; the caller then builds the plugin whole.
+// The hotfix command is the go command's -toolexec program for it.
+func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, overlayFile, soFile string) (bool, error) {
+	notSlim := func(why string) (bool, error) {
+		fmt.Fprintf(opt.Log, "slim link not possible, the plugin carries every package: %s\n", why)
+		return false, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return notSlim(err.Error())
+	}
+	linker, err := slimlink.Linker(ctx, append(os.Environ(), env...), filepath.Join(cache, "hotfix", "slimlink"))
+	if err != nil {
+		return notSlim(err.Error())
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return notSlim(err.Error())
+	}
+	runtimeDeps, err := goOut(ctx, b.dir, env, "list", "-deps", "runtime", "runtime/cgo")
+	if err != nil {
+		return false, err
+	}
+	cfg := slimlink.Config{
+		Linker:  linker,
+		Carry:   append(strings.Fields(runtimeDeps), b.carried()...),
+		Release: b.host.bin.Path,
+		Report:  filepath.Join(b.tmp, "slimlink-report.json"),
+	}
+	cfgFile := filepath.Join(b.tmp, "slimlink.json")
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return false, err
+	}
+	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
+		return false, err
+	}
+	slimOpt := opt
+	slimOpt.Flags = append(slices.Clone(opt.Flags), "-toolexec", self)
+	slimEnv := append(slices.Clone(env), slimlink.ConfigEnv+"="+cfgFile)
+	if err := b.goBuild(ctx, slimOpt, slimEnv, overlayFile, soFile); err != nil {
+		return false, err
+	}
+	rep, err := slimlink.ReadReport(cfg.Report)
+	if err != nil {
+		return false, err
+	}
+	if !rep.Slim {
+		return notSlim(rep.Why)
+	}
+	fmt.Fprintf(opt.Log, "slim link: %d packages left to the release", rep.Hollow)
+	if len(rep.Carried) > 0 {
+		fmt.Fprintf(opt.Log, "; carried for symbols the release lacks: %s", strings.Join(rep.Carried, ", "))
+	}
+	fmt.Fprintln(opt.Log)
+	return true, nil
+}
+
+// carried returns the packages whose code the patch carries: the
+// generated main package and the targets'.
+func (b *pluginBuild) carried() []string {
+	pkgs := []string{b.pluginPath}
+	for _, t := range b.targets {
+		if n, err := symbol.Parse(t.Name); err == nil && n.Package != "main" {
+			pkgs = append(pkgs, n.Package)
+		}
+	}
+	slices.Sort(pkgs)
+	return slices.Compact(pkgs)
+}
+
+// slimFingerprints returns the packages whose fingerprint the slim
+// plugin takes from the release: all it holds, since -linkshared changes
+// every package's. The check plugin.Open would have made is made here
+// for the carried packages the analysis did not adopt: compiled the way
+// the release was (without -linkshared), each must have the release's
+// fingerprint, as a spliced package does.
+func (b *pluginBuild) slimFingerprints(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
+	var check []string
+	for _, p := range b.carried() {
+		if _, inRelease := b.host.bin.Fingerprint(p); inRelease && !slices.Contains(adopt, p) {
+			check = append(check, p)
+		}
+	}
+	if len(check) > 0 {
+		args := append([]string{"list", "-export", "-buildmode=plugin", "-overlay", overlayFile, "-f", "{{.ImportPath}} {{.Export}}"}, opt.Flags...)
+		out, err := goOut(ctx, b.dir, env, append(args, check...)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(out, "\n") {
+			pkg, export, _ := strings.Cut(line, " ")
+			have, err := slimlink.Fingerprint(export)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", pkg, err)
+			}
+			if want, _ := b.host.bin.Fingerprint(pkg); have != want {
+				return nil, fmt.Errorf("package %s compiled as the release was has fingerprint %s, the release's is %s: the patch's copy of it is not the release's package with new bodies", pkg, have, want)
+			}
+		}
+	}
+	all, err := slimlink.Packages(soFile)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, adopt...)
+	slices.Sort(all)
+	return slices.Compact(all), nil
+}
