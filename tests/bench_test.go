@@ -45,18 +45,38 @@ func BenchmarkDropToLiveJunk(b *testing.B) {
 // fix: go-httpbin with upstream's CORS fix in its own module (corsFix, a
 // 12 MB patch). It also times `hotfix build` of that fix, warm, with the
 // split it prints.
-func BenchmarkRealService(b *testing.B) {
+func BenchmarkRealService(b *testing.B) { realServiceBench(b, false) }
+
+// BenchmarkRealServiceSlim is BenchmarkRealService with the patch linked
+// against the release (hotfix build -slim).
+func BenchmarkRealServiceSlim(b *testing.B) { realServiceBench(b, true) }
+
+func realServiceBench(b *testing.B, slim bool) {
 	f := requireFixture(b)
 	c := realService(b, f)
+	build := func(out string) string {
+		args := []string{"build", "-binary", c.host, "-version", "2.25.0-cors", "-o", out}
+		if slim {
+			args = append(args, "-slim")
+		}
+		return mustRun(b, c.src, f.hotfix, args...)
+	}
+	patch := c.patch
+	if slim {
+		patch = filepath.Join(c.src, "cors-slim.so")
+		if out := build(patch); !strings.Contains(out, "slim link: ") {
+			b.Fatalf("hotfix build -slim linked the plugin whole:\n%s", out)
+		}
+	}
 	d := liveDrop{
-		host: c.host, patch: c.patch, policy: c.policy, gc: "/hotfix-test/gc",
+		host: c.host, patch: patch, policy: c.policy, gc: "/hotfix-test/gc",
 		fixed: func(h *hostProc) bool { return corsMethods(h) == corsAfter },
 	}
 	d.bench(b)
-	var total, release, analysis, patch []float64
+	var total, release, analysis, patchBuild []float64
 	for i := 0; i < 3; i++ {
 		t0 := time.Now()
-		out := mustRun(b, c.src, f.hotfix, "build", "-binary", c.host, "-version", "2.25.0-cors", "-o", filepath.Join(b.TempDir(), "cors.so"))
+		out := build(filepath.Join(b.TempDir(), "cors.so"))
 		total = append(total, time.Since(t0).Seconds())
 		var r, a, p float64
 		if l := lineWith(out, "took "); l == "" {
@@ -64,12 +84,12 @@ func BenchmarkRealService(b *testing.B) {
 		} else if _, err := fmt.Sscanf(l[strings.Index(l, "release "):], "release %fs, analysis %fs, patch build %fs", &r, &a, &p); err != nil {
 			b.Fatalf("split %q: %v", l, err)
 		}
-		release, analysis, patch = append(release, r), append(analysis, a), append(patch, p)
+		release, analysis, patchBuild = append(release, r), append(analysis, a), append(patchBuild, p)
 	}
 	b.ReportMetric(median(total), "build-s")
 	b.ReportMetric(median(release), "build-release-s")
 	b.ReportMetric(median(analysis), "build-analysis-s")
-	b.ReportMetric(median(patch), "build-patch-s")
+	b.ReportMetric(median(patchBuild), "build-patch-s")
 }
 
 var (

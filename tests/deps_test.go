@@ -61,6 +61,35 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	waitMethods(corsAfter)
 	remove(t, dir, "cors.so")
 	waitMethods(corsBefore)
+
+	// The same fix linked against the release (hotfix build -slim):
+	// the patch carries httpbin and the runtime, not the service's
+	// other packages, and binds to the release's code for them.
+	slim := filepath.Join(c.src, "cors-slim.so")
+	out := mustRun(t, c.src, f.hotfix, "build", "-slim", "-binary", c.host, "-version", "2.25.0-cors-slim", "-o", slim)
+	if !strings.Contains(out, "slim link: ") {
+		t.Fatalf("hotfix build -slim did not link the plugin against the release:\n%s", out)
+	}
+	whole, small := fileSize(t, c.patch), fileSize(t, slim)
+	t.Logf("patch linked whole: %d bytes; slim: %d bytes; %s", whole, small, strings.TrimSpace(lineWith(out, "slim link: ")))
+	if small*2 > whole {
+		t.Errorf("slim patch %d bytes, whole %d: want less than half", small, whole)
+	}
+	drop(t, dir, slim, "cors-slim.so")
+	waitMethods(corsAfter)
+	remove(t, dir, "cors-slim.so")
+	waitMethods(corsBefore)
+	drop(t, dir, slim, "cors-slim.so")
+	waitMethods(corsAfter)
+}
+
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
 
 // The methods go-httpbin v2.25.0 allows in a CORS preflight, and those of

@@ -87,6 +87,20 @@ var edits = []edit{
 		why: "a variable of the plugin whose type the plugin does not carry (a static composite literal of an inlined constructor, such as errors.New's) needs that type's pointer map: the link fails naming the type, and its package is carried",
 	},
 	{
+		file: "cmd/link/internal/ld/data.go",
+		old:  `			if decodetypePtrdata(p.ctxt.Arch, ldr.Data(fTyp)) == 0 {`,
+		new:  `			if d := ldr.Data(fTyp); len(d) > 0 && decodetypePtrdata(p.ctxt.Arch, d) == 0 {`,
+		why:  "a field whose type the plugin does not carry is named by the check above, not read",
+	},
+	{
+		file: "cmd/link/internal/ld/data.go",
+		old: `		if n > 1 {
+			// Issue repeat for subsequent n-1 instances.`,
+		new: `		if n > 1 && len(ldr.Data(elem)) > 0 {
+			// Issue repeat for subsequent n-1 instances.`,
+		why: "an array whose element type the plugin does not carry is named by the check above, not read",
+	},
+	{
 		file: "cmd/link/internal/ld/pcln.go",
 		old:  `} else if !ctxt.linkShared {`,
 		new:  `} else if false {`,

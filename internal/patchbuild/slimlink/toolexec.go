@@ -33,7 +33,7 @@ type Report struct {
 
 // maxRounds bounds the links that add a package the release lacks a
 // symbol of: each round carries every such package found.
-const maxRounds = 4
+const maxRounds = 8
 
 // ToolExec runs the go command's tool invocation args (the tool's path,
 // then its arguments) under -toolexec: a plugin's link becomes a slim
@@ -150,7 +150,7 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 		}
 		rep.Carried = append(rep.Carried, added...)
 	}
-	return Report{Why: fmt.Sprintf("the release lacks symbols of more packages after %d links", maxRounds)}, nil
+	return Report{Why: fmt.Sprintf("the release lacks symbols of more packages after %d links carrying %s", maxRounds, strings.Join(rep.Carried, ", "))}, nil
 }
 
 // linkOnce links with every package not in carry hollow, and returns the
