@@ -48,10 +48,13 @@ func Linker(ctx context.Context, env []string, cacheDir string) (string, error) 
 		return "", err
 	}
 	bin := filepath.Join(tmp, "link")
-	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", ovl, "-o", bin, "cmd/link")
+	cmd := exec.CommandContext(ctx, filepath.Join(goroot, "bin", "go"), "build", "-overlay", ovl, "-o", bin, "cmd/link")
 	// The linker runs here, whatever the release's architecture, and cmd
-	// builds from its own vendor directory.
-	cmd.Env = append(env, "GOFLAGS=", "GOARCH=", "GOOS=", "GOAMD64=", "GOARM64=", "CGO_ENABLED=0")
+	// builds from its own vendor directory. A toolchain the go command
+	// fetched has its root in the module cache, where an overlay may not
+	// replace files: its own go command runs with another module cache.
+	cmd.Env = append(env, "GOFLAGS=", "GOARCH=", "GOOS=", "GOAMD64=", "GOARM64=", "CGO_ENABLED=0",
+		"GOTOOLCHAIN=local", "GOWORK=off", "GOMODCACHE="+filepath.Join(tmp, "modcache"))
 	cmd.Dir = tmp
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("slim link: building %s's linker with hotfix's edits: %v\n%s", version, err, b)
