@@ -36,7 +36,7 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	if err != nil {
 		return notSlim(err.Error())
 	}
-	runtimeDeps, err := goOut(ctx, b.dir, env, "list", "-deps", "runtime", "runtime/cgo")
+	runtimeDeps, err := goOut(ctx, b.dir, env, append(append([]string{"list", "-deps"}, opt.Flags...), "runtime", "runtime/cgo")...)
 	if err != nil {
 		return false, err
 	}
@@ -91,31 +91,29 @@ func (b *pluginBuild) carried() []string {
 // slimFingerprints returns the packages whose fingerprint the slim
 // plugin takes from the release: all it holds, since -linkshared changes
 // every package's. The check plugin.Open would have made is made here
-// for the carried packages the analysis did not adopt: compiled the way
-// the release was (without -linkshared), each must have the release's
-// fingerprint, as a spliced package does.
+// instead: every package of the plugin the analysis did not adopt,
+// compiled the way a whole plugin is (without -linkshared), must have the
+// release's fingerprint. Hollow packages are covered too: the carried
+// code was compiled against their export data.
 func (b *pluginBuild) slimFingerprints(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
-	var check []string
-	for _, p := range b.carried() {
-		if _, inRelease := b.host.bin.Fingerprint(p); inRelease && !slices.Contains(adopt, p) {
-			check = append(check, p)
-		}
+	args := append([]string{"list", "-export", "-deps", "-buildmode=plugin", "-overlay", overlayFile,
+		"-f", "{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}"}, opt.Flags...)
+	out, err := goOut(ctx, b.dir, env, append(args, b.pkgPattern)...)
+	if err != nil {
+		return nil, err
 	}
-	if len(check) > 0 {
-		args := append([]string{"list", "-export", "-buildmode=plugin", "-overlay", overlayFile, "-f", "{{.ImportPath}} {{.Export}}"}, opt.Flags...)
-		out, err := goOut(ctx, b.dir, env, append(args, check...)...)
-		if err != nil {
-			return nil, err
+	for _, line := range strings.Split(out, "\n") {
+		pkg, export, ok := strings.Cut(line, " ")
+		want, inRelease := b.host.bin.Fingerprint(pkg)
+		if !ok || !inRelease || slices.Contains(adopt, pkg) {
+			continue
 		}
-		for _, line := range strings.Split(out, "\n") {
-			pkg, export, _ := strings.Cut(line, " ")
-			have, err := slimlink.Fingerprint(export)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", pkg, err)
-			}
-			if want, _ := b.host.bin.Fingerprint(pkg); have != want {
-				return nil, fmt.Errorf("package %s compiled as the release was has fingerprint %s, the release's is %s: the patch's copy of it is not the release's package with new bodies", pkg, have, want)
-			}
+		have, err := slimlink.Fingerprint(export)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", pkg, err)
+		}
+		if have != want {
+			return nil, fmt.Errorf("plugin was built with a different version of package %s (fingerprint %s, the release's %s): the patch would not load whole, and is not linked against the release either", pkg, have, want)
 		}
 	}
 	all, err := slimlink.Packages(soFile)

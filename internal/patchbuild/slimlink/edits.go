@@ -35,9 +35,9 @@ var edits = []edit{
 		old: `						su.SetType(sym.SUNDEFEXT)
 `,
 		new: `						su.SetType(sym.SUNDEFEXT)
-						hotfixUndefined = append(hotfixUndefined, ctxt.loader.SymName(rs))
+						hotfixUndefined = append(hotfixUndefined, hotfixUndefinedName(ctxt.loader, s, rs))
 `,
-		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each",
+		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each; one that assembly refers to is marked (abi0Mark)",
 	},
 	{
 		file: "cmd/link/internal/ld/go.go",
@@ -101,6 +101,19 @@ var edits = []edit{
 		why: "an array whose element type the plugin does not carry is named by the check above, not read",
 	},
 	{
+		file: "cmd/link/internal/ld/stackcheck.go",
+		old: `	if info := ldr.FuncInfo(sym); !info.Valid() { // also external
+		return 0, nil
+	}`,
+		new: `	if info := ldr.FuncInfo(sym); !info.Valid() { // also external
+		if hotfixIsUndefined(ldr.SymType(sym)) {
+			sc.ctxt.Errorf(0, "` + carryMark + `%s", ldr.SymName(sym))
+		}
+		return 0, nil
+	}`,
+		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height: the callee's package is carried, and the linker checks the chain",
+	},
+	{
 		file: "cmd/link/internal/ld/pcln.go",
 		old:  `} else if !ctxt.linkShared {`,
 		new:  `} else if false {`,
@@ -120,14 +133,33 @@ const carryMark = "hotfix-carry: "
 // addedFile is a file the edits add to cmd/link/internal/ld.
 const addedFile = "cmd/link/internal/ld/zz_hotfix_undefined.go"
 
+// abi0Mark starts a listed undefined symbol that assembly refers to: an
+// ABI0 function, whose ELF name in the release is NAME.abi0, or a
+// variable. The plugin's reference names it without the suffix, which the
+// dynamic loader would bind to the release's ABIInternal function, so it
+// is never left to the release (missing).
+const abi0Mark = "abi0:"
+
 const addedSource = `package ld
 
 import (
 	"os"
 	"strings"
+
+	"cmd/link/internal/loader"
+	"cmd/link/internal/sym"
 )
 
 var hotfixUndefined []string
+
+func hotfixUndefinedName(ldr *loader.Loader, from, s loader.Sym) string {
+	if ldr.IsFromAssembly(from) && ldr.SymVersion(s) == sym.SymVerABI0 {
+		return "` + abi0Mark + `" + ldr.SymName(s)
+	}
+	return ldr.SymName(s)
+}
+
+func hotfixIsUndefined(k sym.SymKind) bool { return k == sym.Sxxx || k == sym.SUNDEFEXT }
 
 func hotfixWriteUndefined() {
 	if f := os.Getenv("` + undefinedEnv + `"); f != "" {

@@ -70,7 +70,7 @@ func exported(path string) (map[string]bool, error) {
 func missing(undefined []string, release map[string]bool) []string {
 	var out []string
 	for _, name := range undefined {
-		if !release[mangle(name)] {
+		if strings.HasPrefix(name, abi0Mark) || !release[mangle(name)] {
 			out = append(out, name)
 		}
 	}
@@ -80,7 +80,7 @@ func missing(undefined []string, release map[string]bool) []string {
 // packageOf returns the import path of the package that defines the Go
 // symbol name, "" when the name shows none (a linker-made or C symbol).
 func packageOf(name string) string {
-	s := strings.TrimPrefix(name, "type:")
+	s := strings.TrimPrefix(strings.TrimPrefix(name, abi0Mark), "type:")
 	s = strings.TrimLeft(s, "*")
 	if s == "" || strings.HasPrefix(s, "go:") || strings.HasPrefix(s, "_") {
 		return ""

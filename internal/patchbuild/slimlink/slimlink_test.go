@@ -17,8 +17,8 @@ func TestEditsApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 6 {
-		t.Errorf("%d files edited or added, want 6", len(files))
+	if len(files) != 7 {
+		t.Errorf("%d files edited or added, want 7", len(files))
 	}
 	for _, e := range edits {
 		if _, err := apply("x"+e.old+"y", e); err != nil {
@@ -42,12 +42,22 @@ func TestPackageOf(t *testing.T) {
 		{"slices.Sort[go.shape.string]", "slices"},
 		{"go:info.net/http.ResponseWriter", ""},
 		{"_cgo_init", ""},
+		{"abi0:syscall.Syscall", "syscall"},
 		{"main", ""},
 	}
 	for _, tt := range tests {
 		if got := packageOf(tt.sym); got != tt.want {
 			t.Errorf("packageOf(%q) = %q, want %q", tt.sym, got, tt.want)
 		}
+	}
+}
+
+func TestMissing(t *testing.T) {
+	release := map[string]bool{"syscall.Syscall": true, "syscall.Syscall.abi0": true, "example.com/lib.V": true, mangle("type:*net/http.Request"): true}
+	got := missing([]string{"syscall.Syscall", abi0Mark + "syscall.Syscall", "example.com/lib.V", "type:*net/http.Request", "example.com/lib.gone"}, release)
+	want := []string{abi0Mark + "syscall.Syscall", "example.com/lib.gone"}
+	if !slices.Equal(got, want) {
+		t.Errorf("missing = %q, want %q: a symbol assembly refers to is never left to the release", got, want)
 	}
 }
 

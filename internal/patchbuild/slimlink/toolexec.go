@@ -75,7 +75,7 @@ func ToolExec(args []string) int {
 // command keys its cache by that line (cmd/go/internal/work/buildid.go,
 // toolID), and an object compiled with -linkshared must never be taken
 // for one compiled without it.
-const compileID = " +hotfix-slimlink-linkshared"
+const compileID = " +hotfix-slimlink-linkshared-1"
 
 func isCompile(args []string) bool {
 	return strings.TrimSuffix(filepath.Base(args[0]), ".exe") == "compile"
