@@ -33,9 +33,11 @@ var edits = []edit{
 	{
 		file: "cmd/link/internal/ld/go.go",
 		old: `						su.SetType(sym.SUNDEFEXT)
+					}
 `,
 		new: `						su.SetType(sym.SUNDEFEXT)
-						hotfixUndefined = append(hotfixUndefined, hotfixUndefinedName(ctxt.loader, s, rs))
+					}
+					hotfixNoteUndefined(ctxt.loader, s, relocs.At(i))
 `,
 		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each; one that assembly refers to is marked (abi0Mark)",
 	},
@@ -144,26 +146,41 @@ const addedSource = `package ld
 
 import (
 	"os"
+	"sort"
 	"strings"
 
+	"cmd/internal/objabi"
 	"cmd/link/internal/loader"
 	"cmd/link/internal/sym"
 )
 
-var hotfixUndefined []string
+var hotfixUndefined = map[string]bool{}
 
-func hotfixUndefinedName(ldr *loader.Loader, from, s loader.Sym) string {
-	if ldr.IsFromAssembly(from) && ldr.SymVersion(s) == sym.SymVerABI0 {
-		return "` + abi0Mark + `" + ldr.SymName(s)
+// hotfixNoteUndefined lists the target of r, a relocation of from, when it
+// is left undefined. An init order edge is not listed: it makes no
+// relocation in the output, and the release drops empty init tasks.
+func hotfixNoteUndefined(ldr *loader.Loader, from loader.Sym, r loader.Reloc) {
+	s := r.Sym()
+	if r.Type() == objabi.R_INITORDER || ldr.SymType(s) != sym.SUNDEFEXT {
+		return
 	}
-	return ldr.SymName(s)
+	name := ldr.SymName(s)
+	if ldr.IsFromAssembly(from) && ldr.SymVersion(s) == sym.SymVerABI0 {
+		name = "` + abi0Mark + `" + name
+	}
+	hotfixUndefined[name] = true
 }
 
 func hotfixIsUndefined(k sym.SymKind) bool { return k == sym.Sxxx || k == sym.SUNDEFEXT }
 
 func hotfixWriteUndefined() {
 	if f := os.Getenv("` + undefinedEnv + `"); f != "" {
-		if err := os.WriteFile(f, []byte(strings.Join(hotfixUndefined, "\n")), 0o644); err != nil {
+		names := make([]string, 0, len(hotfixUndefined))
+		for name := range hotfixUndefined {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		if err := os.WriteFile(f, []byte(strings.Join(names, "\n")), 0o644); err != nil {
 			Exitf("%v", err)
 		}
 	}
