@@ -49,12 +49,14 @@ type result struct {
 	Refusals    int      `json:"refusals,omitempty"` // refused: refusal lines in the plan
 	Reason      string   `json:"reason,omitempty"`   // not seen, not set up, failed: why
 	RunnerError bool     `json:"runner_error,omitempty"`
-	Kept        int      `json:"kept"`                // symbols the host keeps linked
-	Fallbacks   []string `json:"fallbacks,omitempty"` // symbols it could not keep, and why
-	Through     []string `json:"through,omitempty"`   // internal packages, and the package the host reaches each through
-	Holders     int      `json:"holders,omitempty"`   // plan lines replacing a function holding an inlined copy of a target
-	Lines       []string `json:"lines,omitempty"`     // refused: the plan's refusal lines, cut
-	Widened     []string `json:"widened,omitempty"`   // packages allowed beyond the report's, as refusals asked (inlining: keep)
+	Kept        int      `json:"kept"`                  // symbols the host keeps linked
+	Fallbacks   []string `json:"fallbacks,omitempty"`   // symbols it could not keep, and why
+	Through     []string `json:"through,omitempty"`     // internal packages, and the package the host reaches each through
+	Holders     int      `json:"holders,omitempty"`     // plan lines replacing a function holding an inlined copy of a target
+	Lines       []string `json:"lines,omitempty"`       // refused: the plan's refusal lines, cut
+	Widened     []string `json:"widened,omitempty"`     // packages allowed beyond the report's, as refusals asked (inlining: keep)
+	Slim        bool     `json:"slim,omitempty"`        // shippable: the patch was linked against the release (-slim)
+	PatchBytes  int64    `json:"patch_bytes,omitempty"` // shippable: the patch file's size
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
 	Tail        string   `json:"tail,omitempty"` // failed: the end of the output
@@ -81,6 +83,7 @@ type runner struct {
 	timeout  time.Duration
 	keep     bool
 	inlining string   // the policy's inlining mode ("": the default, keep)
+	slim     bool     // hotfix build -slim
 	env      []string // added to every command's environment
 	caches   *caches  // the run's own GOCACHE and GOMODCACHE (cache.go)
 }
@@ -678,7 +681,11 @@ func goFiles(dir string) (map[string][]byte, error) {
 
 // build runs the real CLI on the case and classifies what it says.
 func (k *kase) build() {
-	out, code, err := k.cmd("", k.hotfix, "build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so")
+	args := []string{"build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so"}
+	if k.slim {
+		args = append(args, "-slim")
+	}
+	out, code, err := k.cmd("", k.hotfix, args...)
 	// Under inlining: keep, a refusal of a holder outside the policy is
 	// met by allowing its package, and the build run again (a few times:
 	// a fix's holders may need more than one package).
@@ -687,7 +694,7 @@ func (k *kase) build() {
 		if werr != nil || !added {
 			break
 		}
-		out, code, err = k.cmd("", k.hotfix, "build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so")
+		out, code, err = k.cmd("", k.hotfix, args...)
 	}
 	res := k.res
 	if err != nil {
@@ -699,8 +706,11 @@ func (k *kase) build() {
 		}
 		return
 	}
-	_, statErr := os.Stat(filepath.Join(k.dir, "fix.so"))
+	fi, statErr := os.Stat(filepath.Join(k.dir, "fix.so"))
 	v := classify(code, out, statErr == nil)
+	if statErr == nil {
+		res.PatchBytes, res.Slim = fi.Size(), strings.Contains(out, "slim link: ")
+	}
 	res.Outcome, res.Rules, res.Refusals, res.Reason, res.Holders, res.Lines = v.outcome, v.rules, v.refusals, v.reason, v.holders, v.lines
 	if v.outcome == failed {
 		res.Tail = tail(out, 15)

@@ -5,7 +5,7 @@
 // Go files from the fixed version are the working tree, and the real CLI
 // decides. `make vulns` runs every report; CI runs a sample.
 //
-//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-inlining keep|off] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
+//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-inlining keep|off] [-slim] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
 //
 // Outcomes: shippable (exit 0, the patch written), refused (the plan
 // lists refusals; each names a rule), not seen (nothing to patch), not
@@ -52,7 +52,7 @@ type options struct {
 	sample, jobs                          int
 	seed                                  int64
 	timeout                               time.Duration
-	keep, noSumDB, list                   bool
+	keep, noSumDB, list, slim             bool
 	inlining                              string
 }
 
@@ -74,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
 	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE (\"\": the user's, never emptied)")
 	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
+	fs.BoolVar(&o.slim, "slim", false, "build every patch with hotfix build -slim (linked against the release); results say whether the link was slim and the patch's size")
 	fs.StringVar(&o.inlining, "inlining", "keep", "the policy's inlining mode for every case: keep (hosts with full optimization; a holder outside the policy is allowed and the build run again) or off (-l on the allowed packages)")
 	fs.BoolVar(&o.list, "list", false, "run nothing: print the selected reports' IDs, comma-separated (for -only)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
@@ -126,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	rn.inlining = o.inlining
+	rn.inlining, rn.slim = o.inlining, o.slim
 	defer os.RemoveAll(filepath.Dir(rn.hotfix))
 	if o.noSumDB {
 		rn.env = append(rn.env, "GOSUMDB=off")
