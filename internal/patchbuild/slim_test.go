@@ -48,6 +48,13 @@ func main() {
 		fmt.Println("lookup:", err)
 		os.Exit(1)
 	}
+	d, err := p.Lookup("Describe")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	named, boxed := d.(func() (fmt.Stringer, any))()
+	fmt.Println(named.String(), boxed.(fmt.Stringer).String(), lib.Named(1))
 	run := s.(func(http.ResponseWriter, *http.Request) error)
 	for _, m := range []string{"GET", "OPTIONS"} {
 		w := httptest.NewRecorder()
@@ -62,7 +69,14 @@ func main() {
 
 const slimLib = `package lib
 
+import "fmt"
+
 var V = 41
+
+// Named has a method the host calls through interfaces.
+type Named int
+
+func (n Named) String() string { return fmt.Sprintf("named-%d", int(n)) }
 
 //go:noinline
 func Helper(x int) int { return x*10 + V }
@@ -106,6 +120,10 @@ func Run(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write([]byte("ok"))
 	return fmt.Errorf("wrapped: %w", err)
 }
+
+// Describe returns a type of the release as interfaces: the host calls
+// its method through the plugin's itab and through one the runtime makes.
+func Describe() (fmt.Stringer, any) { return lib.Named(7), lib.Named(8) }
 
 func main() {}
 `
@@ -197,6 +215,9 @@ func TestSlimPluginFacts(t *testing.T) {
 	want, got := runHost(full), runHost(slim)
 	if got != want {
 		t.Errorf("the slim plugin answers\n%s\nthe whole one\n%s", got, want)
+	}
+	if !strings.Contains(got, "named-7 named-8 named-1") {
+		t.Errorf("a release type's method called through interfaces the plugin made does not answer:\n%s", got)
 	}
 	if !strings.Contains(got, "n=61 *main.wrap 1") || !strings.Contains(got, "n=62") {
 		t.Errorf("the plugin's call to lib.Helper does not read the release's lib.V as it changes:\n%s", got)

@@ -116,6 +116,12 @@ var edits = []edit{
 		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height: the callee's package is carried, and the linker checks the chain",
 	},
 	{
+		file: "cmd/link/internal/ld/deadcode.go",
+		old:  `if (d.reflectSeen && (m.isExported() || d.dynlink)) || d.ifaceMethod[m.m] || d.genericIfaceMethod[m.m.name] {`,
+		new:  `if (d.reflectSeen && (m.isExported() || d.dynlink) && !hotfixReleaseType(d.ldr, m.src)) || d.ifaceMethod[m.m] || d.genericIfaceMethod[m.m.name] {`,
+		why:  "a type the release has keeps in the plugin only the methods the plugin's own code reaches: the plugin's code reaches the type's descriptor through the GOT, which binds to the release's, whose methods are the release's (a dynamically linked plugin would otherwise keep every method of every type its code reaches, for interfaces it cannot see)",
+	},
+	{
 		file: "cmd/link/internal/ld/pcln.go",
 		old:  `} else if !ctxt.linkShared {`,
 		new:  `} else if false {`,
@@ -131,6 +137,10 @@ const undefinedEnv = "HOTFIX_SLIMLINK_UNDEFINED"
 // carryMark starts an error of the edited linker that names a symbol
 // whose package the plugin must carry.
 const carryMark = "hotfix-carry: "
+
+// releaseTypesEnv names the file listing the type descriptors the
+// release exports, one ELF symbol name per line.
+const releaseTypesEnv = "HOTFIX_SLIMLINK_RELEASE_TYPES"
 
 // addedFile is a file the edits add to cmd/link/internal/ld.
 const addedFile = "cmd/link/internal/ld/zz_hotfix_undefined.go"
@@ -172,6 +182,26 @@ func hotfixNoteUndefined(ldr *loader.Loader, from loader.Sym, r loader.Reloc) {
 }
 
 func hotfixIsUndefined(k sym.SymKind) bool { return k == sym.Sxxx || k == sym.SUNDEFEXT }
+
+var hotfixReleaseTypes map[string]bool
+
+// hotfixReleaseType reports whether the release exports the type
+// descriptor typ, by the name its ELF symbol tables give it.
+func hotfixReleaseType(ldr *loader.Loader, typ loader.Sym) bool {
+	if hotfixReleaseTypes == nil {
+		hotfixReleaseTypes = map[string]bool{}
+		if f := os.Getenv("` + releaseTypesEnv + `"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				Exitf("%v", err)
+			}
+			for _, name := range strings.Fields(string(b)) {
+				hotfixReleaseTypes[name] = true
+			}
+		}
+	}
+	return hotfixReleaseTypes[typeSymbolMangle(ldr.SymName(typ))]
+}
 
 func hotfixWriteUndefined() {
 	if f := os.Getenv("` + undefinedEnv + `"); f != "" {

@@ -126,6 +126,9 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	if err := writeTypes(release, filepath.Join(dir, "release-types")); err != nil {
+		return Report{}, err
+	}
 	carry := map[string]bool{}
 	for _, p := range cfg.Carry {
 		carry[p] = true
@@ -168,7 +171,7 @@ func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empt
 	}
 	undefFile := filepath.Join(dir, "undefined")
 	cmd := exec.Command(cfg.Linker, linkArgs...)
-	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile)
+	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, releaseTypesEnv+"="+filepath.Join(dir, "release-types"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if need := carryNamed(out); len(need) > 0 {
 			return need, hollow, nil
@@ -266,4 +269,16 @@ func carryNamed(out []byte) []string {
 		}
 	}
 	return syms
+}
+
+// writeTypes writes the type descriptors among the release's exports.
+func writeTypes(release map[string]bool, path string) error {
+	var b strings.Builder
+	for name := range release {
+		if strings.HasPrefix(name, "type:") {
+			b.WriteString(name)
+			b.WriteByte('\n')
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
