@@ -159,7 +159,6 @@ import (
 	"sort"
 	"strings"
 
-	"cmd/internal/objabi"
 	"cmd/link/internal/loader"
 	"cmd/link/internal/sym"
 )
@@ -167,11 +166,12 @@ import (
 var hotfixUndefined = map[string]bool{}
 
 // hotfixNoteUndefined lists the target of r, a relocation of from, when it
-// is left undefined. An init order edge is not listed: it makes no
-// relocation in the output, and the release drops empty init tasks.
+// is left undefined. A marker of no size (an init order edge, an interface
+// use) is not listed: it makes no relocation in the output, and the
+// release drops, for one, empty init tasks.
 func hotfixNoteUndefined(ldr *loader.Loader, from loader.Sym, r loader.Reloc) {
 	s := r.Sym()
-	if r.Type() == objabi.R_INITORDER || ldr.SymType(s) != sym.SUNDEFEXT {
+	if r.Siz() == 0 || ldr.SymType(s) != sym.SUNDEFEXT {
 		return
 	}
 	name := ldr.SymName(s)

@@ -139,3 +139,39 @@ func TestFingerprint(t *testing.T) {
 		t.Error("a cut archive has a fingerprint")
 	}
 }
+
+// TestOwnCopies checks the rule on shared objects gcc makes: a pointer to
+// an exported object binds by name (R_X86_64_64 against the symbol, which
+// the release's definition interposes), unless the object is linked
+// -Bsymbolic, when it stays the object's own (a relative relocation).
+func TestOwnCopies(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the C compiler builds for this machine")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "t.c")
+	os.WriteFile(src, []byte(`int desc __asm__("\"type:example.com/p.T\"") = 1;
+int *ref = &desc;
+`), 0o644)
+	release := map[string]bool{"type:example.com/p.T": true}
+	for _, tt := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, nil},
+		{[]string{"-Wl,-Bsymbolic"}, []string{"type:example.com/p.T"}},
+	} {
+		so := filepath.Join(dir, "t.so")
+		args := append([]string{"-shared", "-fPIC", "-o", so, src}, tt.flags...)
+		if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v\n%s", args, err, out)
+		}
+		got, err := ownCopies(so, release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("gcc %v: ownCopies = %q, want %q", tt.flags, got, tt.want)
+		}
+	}
+}

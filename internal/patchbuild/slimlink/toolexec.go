@@ -140,6 +140,9 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 			return Report{Why: err.Error()}, nil
 		}
 		if len(lacking) == 0 {
+			if why := ownCopiesWhy(args, release); why != "" {
+				return Report{Why: why}, nil
+			}
 			rep.Slim, rep.Hollow = true, len(hollow)
 			slices.Sort(rep.Carried)
 			return rep, nil
@@ -281,4 +284,21 @@ func writeTypes(release map[string]bool, path string) error {
 		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// ownCopiesWhy says why the linked plugin (the link's -o) cannot ship
+// slim: it refers to its own copy of a release type (ownCopies).
+func ownCopiesWhy(args []string, release map[string]bool) string {
+	at := slices.Index(args, "-o")
+	if at < 0 || at+1 == len(args) {
+		return "the link has no -o"
+	}
+	own, err := ownCopies(args[at+1], release)
+	switch {
+	case err != nil:
+		return err.Error()
+	case len(own) > 0:
+		return fmt.Sprintf("the plugin refers by address to its own copy of %d type descriptor(s) the release has (%s), whose methods it does not all carry", len(own), strings.Join(own[:min(len(own), 3)], ", "))
+	}
+	return ""
 }
