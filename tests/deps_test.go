@@ -66,7 +66,13 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	// the patch carries httpbin and the runtime, not the service's
 	// other packages, and binds to the release's code for them.
 	slim := filepath.Join(c.src, "cors-slim.so")
-	out := mustRun(t, c.src, f.hotfix, "build", "-slim", "-binary", c.host, "-version", "2.25.0-cors-slim", "-o", slim)
+	// -binary relative to the module, as an operator writes it: the
+	// linker's -toolexec runs elsewhere.
+	rel, err := filepath.Rel(c.src, c.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, c.src, f.hotfix, "build", "-slim", "-binary", "./"+rel, "-version", "2.25.0-cors-slim", "-o", slim)
 	if !strings.Contains(out, "slim link: ") {
 		t.Fatalf("hotfix build -slim did not link the plugin against the release:\n%s", out)
 	}

@@ -40,10 +40,14 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	if err != nil {
 		return false, err
 	}
+	release, err := filepath.Abs(b.host.bin.Path) // the tools run in the go command's directories
+	if err != nil {
+		return false, err
+	}
 	cfg := slimlink.Config{
 		Linker:  linker,
 		Carry:   append(strings.Fields(runtimeDeps), b.carried()...),
-		Release: b.host.bin.Path,
+		Release: release,
 		Report:  filepath.Join(b.tmp, "slimlink-report.json"),
 	}
 	cfgFile := filepath.Join(b.tmp, "slimlink.json")
