@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"debug/buildinfo"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gohotfix/hotfix/admit"
+	"github.com/gohotfix/hotfix/internal/patchbuild/overlay"
 	"github.com/gohotfix/hotfix/internal/suggest"
 	"github.com/gohotfix/hotfix/internal/symbol"
 	"github.com/gohotfix/hotfix/loader"
@@ -613,26 +613,7 @@ func (b *pluginBuild) toAdopt(ctx context.Context, opt Options, files map[string
 // writeOverlay writes files into tmp and the go command's -overlay file
 // that puts them in place of the paths they are keyed by.
 func writeOverlay(tmp string, files map[string][]byte) (string, error) {
-	repl := map[string]string{}
-	i := 0
-	for path, src := range files {
-		if src == nil {
-			repl[path] = "" // the go command's overlay: the file is gone
-			continue
-		}
-		i++
-		f := filepath.Join(tmp, "overlay", fmt.Sprintf("%d-%s", i, filepath.Base(path)))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(f, src, 0o644); err != nil {
-			return "", err
-		}
-		repl[path] = f
-	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": repl})
-	overlayFile := filepath.Join(tmp, "overlay.json")
-	return overlayFile, os.WriteFile(overlayFile, overlay, 0o644)
+	return overlay.Write(tmp, files)
 }
 
 const anchorName = "HotfixTargets"

@@ -3,7 +3,6 @@ package patchbuild
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/overlay"
 )
 
 func TestFixRootFits(t *testing.T) {
@@ -133,21 +134,21 @@ func TestGoRootFacts(t *testing.T) {
 	// another root's while GOROOT names the copy is silently ignored.
 	file := filepath.Join("src", "unicode", "utf8", "utf8.go")
 	fixed := overlayRuneLen(t, filepath.Join(root, file))
-	if got := runTiny(t, app, goRootEnv(priv), overlay(t, filepath.Join(priv, file), fixed)); got != "42" {
+	if got := runTiny(t, app, goRootEnv(priv), overlayWith(t, filepath.Join(priv, file), fixed)); got != "42" {
 		t.Errorf("overlay keyed by the copy's file: the program prints %q, want the overlay's 42", got)
 	}
 	other := filepath.Join(t.TempDir(), "go")
 	if err := linkTree(root, other); err != nil {
 		t.Fatal(err)
 	}
-	if got := runTiny(t, app, goRootEnv(priv), overlay(t, filepath.Join(other, file), fixed)); got != "1" {
+	if got := runTiny(t, app, goRootEnv(priv), overlayWith(t, filepath.Join(other, file), fixed)); got != "1" {
 		t.Errorf("overlay keyed by another root's file than GOROOT's: the program prints %q, want the release's 1 (the overlay ignored)", got)
 	}
 	// No overlay beneath GOMODCACHE, where every toolchain the go command
 	// downloads lives.
 	mc := t.TempDir()
 	inCache := filepath.Join(mc, "golang.org", "toolchain@v0.0.1-go1.99.0.linux-amd64", "x.go")
-	args := []string{"build", "-overlay", overlay(t, inCache, []byte("package x\n")), "-o", os.DevNull, "."}
+	args := []string{"build", "-overlay", overlayWith(t, inCache, []byte("package x\n")), "-o", os.DevNull, "."}
 	if out, err := runAll(ctx, app, []string{"GOMODCACHE=" + mc}, args...); err == nil || !strings.Contains(out, "Files beneath GOMODCACHE") {
 		t.Errorf("overlay of a module cache file: %v\n%s\nwant the go command's refusal", err, out)
 	}
@@ -226,17 +227,11 @@ func overlayRuneLen(t *testing.T, file string) []byte {
 	return bytes.Replace(b, old, []byte("func RuneLen(r rune) int {\n\tif r < 128 {\n\t\treturn 42\n\t}\n"), 1)
 }
 
-// overlay writes an -overlay file that replaces path with src.
-func overlay(t *testing.T, path string, src []byte) string {
+// overlayWith writes an -overlay file that replaces path with src.
+func overlayWith(t *testing.T, path string, src []byte) string {
 	t.Helper()
-	dir := t.TempDir()
-	f := filepath.Join(dir, "replacement.go")
-	if err := os.WriteFile(f, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(map[string]any{"Replace": map[string]string{path: f}})
-	o := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(o, b, 0o644); err != nil {
+	o, err := overlay.Write(t.TempDir(), map[string][]byte{path: src})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return o

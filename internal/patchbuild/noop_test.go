@@ -222,7 +222,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 		}
 		fixed = strings.Replace(fixed, f.old, f.new, 1)
 	}
-	fix, err := compileListing(ctx, dir, env, flags, overlay(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), pkgs)
+	fix, err := compileListing(ctx, dir, env, flags, overlayWith(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func testNoopCompiled(t *testing.T, env []string) {
 // only that it had compared it: nats-server's VERSION bump).
 func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []string, bin *loader.Binary) {
 	fixed := strings.Replace(noopRelease, `version = "1.0.0"`, `version = "1.0.1"`, 1)
-	fix, err := compileListing(ctx, dir, env, flags, overlay(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
+	fix, err := compileListing(ctx, dir, env, flags, overlayWith(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func testNoopShared(t *testing.T, ctx context.Context, dir string, env, flags []
 	// A closure's new body: Outer's bytes are the release's, and it is
 	// the same only if the patch redirects its closure too.
 	fixed = strings.Replace(noopRelease, "x * 2", "x * 3", 1)
-	fix, err = compileListing(ctx, dir, env, flags, overlay(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
+	fix, err = compileListing(ctx, dir, env, flags, overlayWith(t, filepath.Join(dir, "p", "p.go"), []byte(fixed)), []string{"example.com/noop/p"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,9 +217,9 @@ func hotfixWriteUndefined() {
 }
 `
 
-// overlay reads the edited files of the Go root goroot and returns them
+// editedSources reads the edited files of the Go root goroot and returns them
 // edited, keyed by their path in the root.
-func overlay(goroot string) (map[string][]byte, error) {
+func editedSources(goroot string) (map[string][]byte, error) {
 	out := map[string][]byte{filepath.Join(goroot, "src", filepath.FromSlash(addedFile)): []byte(addedSource)}
 	for _, e := range edits {
 		path := filepath.Join(goroot, "src", filepath.FromSlash(e.file))

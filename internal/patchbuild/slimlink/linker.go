@@ -5,13 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gohotfix/hotfix/internal/patchbuild/overlay"
 )
 
 // Linker returns the path of the toolchain's linker built with edits,
@@ -27,7 +28,7 @@ func Linker(ctx context.Context, env []string, cacheDir string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	files, err := overlay(goroot)
+	files, err := editedSources(goroot)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", version, err)
 	}
@@ -43,7 +44,7 @@ func Linker(ctx context.Context, env []string, cacheDir string) (string, error) 
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	ovl, err := writeOverlay(tmp, files)
+	ovl, err := overlay.Write(tmp, files)
 	if err != nil {
 		return "", err
 	}
@@ -74,25 +75,6 @@ func overlayHash(files map[string][]byte) string {
 		h.Write(files[p])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-func writeOverlay(dir string, files map[string][]byte) (string, error) {
-	repl := map[string]string{}
-	i := 0
-	for path, src := range files {
-		f := filepath.Join(dir, fmt.Sprintf("%d_%s", i, filepath.Base(path)))
-		if err := os.WriteFile(f, src, 0o644); err != nil {
-			return "", err
-		}
-		repl[path] = f
-		i++
-	}
-	b, err := json.Marshal(map[string]any{"Replace": repl})
-	if err != nil {
-		return "", err
-	}
-	ovl := filepath.Join(dir, "overlay.json")
-	return ovl, os.WriteFile(ovl, b, 0o644)
 }
 
 func goEnv(ctx context.Context, env []string, name string) (string, error) {

@@ -13,7 +13,7 @@ import (
 // TestEditsApply checks that every edit finds its text exactly once in the
 // linker source of the Go root the tests run with.
 func TestEditsApply(t *testing.T) {
-	files, err := overlay(runtime.GOROOT())
+	files, err := editedSources(runtime.GOROOT())
 	if err != nil {
 		t.Fatal(err)
 	}
