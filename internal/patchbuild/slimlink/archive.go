@@ -66,13 +66,22 @@ func withFingerprint(ar []byte, fp [8]byte) ([]byte, error) {
 // Fingerprint returns the linker fingerprint of the package archive at
 // path, in hex, as plugin.Open's package hashes write it.
 func Fingerprint(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	fp, err := fileFingerprint(path)
 	if err != nil {
 		return "", err
 	}
+	return hex.EncodeToString(fp[:]), nil
+}
+
+// fileFingerprint returns the linker fingerprint of the archive at path.
+func fileFingerprint(path string) ([8]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [8]byte{}, err
+	}
 	fp, err := fingerprint(b)
 	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, err)
+		return fp, fmt.Errorf("%s: %v", path, err)
 	}
-	return hex.EncodeToString(fp[:]), nil
+	return fp, nil
 }

@@ -69,13 +69,9 @@ func packageFile(line string) (pkg, file string, ok bool) {
 }
 
 func hollowArchive(pkg, file string, empty []byte, dir string, i int) (string, error) {
-	real, err := os.ReadFile(file)
+	fp, err := fileFingerprint(file)
 	if err != nil {
 		return "", err
-	}
-	fp, err := fingerprint(real)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", file, err)
 	}
 	b, err := withFingerprint(empty, fp)
 	if err != nil {
