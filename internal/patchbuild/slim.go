@@ -44,9 +44,12 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	if err != nil {
 		return false, err
 	}
+	whole := append(strings.Fields(runtimeDeps), b.pluginPath)
 	cfg := slimlink.Config{
 		Linker:  linker,
-		Carry:   append(strings.Fields(runtimeDeps), b.carried()...),
+		Carry:   append(slices.Clone(whole), b.carried()...),
+		Whole:   whole,
+		Keep:    b.keep(),
 		Release: release,
 		Report:  filepath.Join(b.tmp, "slimlink-report.json"),
 	}
@@ -90,6 +93,20 @@ func (b *pluginBuild) carried() []string {
 	}
 	slices.Sort(pkgs)
 	return slices.Compact(pkgs)
+}
+
+// keep returns the functions the slim plugin carries as its own: the
+// targets' new code. The rest of their packages' functions the release
+// has are the release's.
+func (b *pluginBuild) keep() []string {
+	var keep []string
+	for _, t := range b.targets {
+		keep = append(keep, t.Name)
+		if t.PluginSymbol != "" {
+			keep = append(keep, t.PluginSymbol)
+		}
+	}
+	return keep
 }
 
 // slimFingerprints returns the packages whose fingerprint the slim

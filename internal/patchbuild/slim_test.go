@@ -2,10 +2,12 @@ package patchbuild
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,7 +33,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"plugin"
+	"reflect"
 	"strings"
+	"sync"
 
 	"example.com/web/lib"
 )
@@ -55,6 +59,23 @@ func main() {
 	}
 	named, boxed := d.(func() (fmt.Stringer, any))()
 	fmt.Println(named.String(), boxed.(fmt.Stringer).String(), lib.Named(1))
+	var l sync.Locker = lib.AsLocker()
+	l.Lock()
+	l.Unlock()
+	c, err := p.Lookup("Copies")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	kept, where, n := c.(func() (uintptr, uintptr, int))()
+	copyOf := func(pc uintptr, f any) string {
+		if pc == reflect.ValueOf(f).Pointer() {
+			return "release"
+		}
+		return "plugin"
+	}
+	fmt.Printf("copies: kept=%s where=%s\n", copyOf(kept, lib.Kept), copyOf(where, lib.Where))
+	fmt.Println("count", n, lib.Count())
 	run := s.(func(http.ResponseWriter, *http.Request) error)
 	for _, m := range []string{"GET", "OPTIONS"} {
 		w := httptest.NewRecorder()
@@ -69,9 +90,56 @@ func main() {
 
 const slimLib = `package lib
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"example.com/web/gen"
+)
 
 var V = 41
+
+// Shared is of an instantiated generic type whose methods are promoted
+// from an embedded mutex: the wrappers are written by the package that
+// instantiated it (gen), and a carried package's copy of its type
+// descriptor does not define them.
+var Shared = gen.New()
+
+var Locker sync.Locker
+
+//go:noinline
+func AsLocker() sync.Locker { return Shared }
+
+//go:noinline
+func Count() int {
+	l := AsLocker()
+	l.Lock()
+	defer l.Unlock()
+	Shared.N++
+	return Shared.N
+}
+
+// Where returns the entry of the copy of Where that ran.
+//
+//go:noinline
+func Where() uintptr {
+	pc, _, _, _ := runtime.Caller(0)
+	return runtime.FuncForPC(pc).Entry()
+}
+
+// Kept returns its own entry and Where's. It locks Shared through an
+// interface: the plugin's copy of Kept carries an itab and Shared's type
+// descriptor, whose method the plugin does not define.
+//
+//go:noinline
+func Kept() (uintptr, uintptr) {
+	Locker = Shared
+	Locker.Lock()
+	Locker.Unlock()
+	pc, _, _, _ := runtime.Caller(0)
+	return runtime.FuncForPC(pc).Entry(), Where()
+}
 
 // Named has a method the host calls through interfaces.
 type Named int
@@ -80,6 +148,20 @@ func (n Named) String() string { return fmt.Sprintf("named-%d", int(n)) }
 
 //go:noinline
 func Helper(x int) int { return x*10 + V }
+`
+
+const slimGen = `package gen
+
+import "sync"
+
+type List[T any] struct {
+	sync.Mutex
+	N int
+}
+
+type Simple = List[struct{}]
+
+func New() *Simple { return &List[struct{}]{} }
 `
 
 // slimPatch uses the release's functions, methods, variables, type
@@ -125,6 +207,13 @@ func Run(w http.ResponseWriter, r *http.Request) error {
 // its method through the plugin's itab and through one the runtime makes.
 func Describe() (fmt.Stringer, any) { return lib.Named(7), lib.Named(8) }
 
+// Copies tells which copies of lib's functions run, and counts with the
+// release's lib.Shared.
+func Copies() (uintptr, uintptr, int) {
+	kept, where := lib.Kept()
+	return kept, where, lib.Count()
+}
+
 func main() {}
 `
 
@@ -149,6 +238,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	write("go.mod", "module example.com/web\n\ngo 1.26\n")
 	write("host/main.go", slimHost)
 	write("lib/lib.go", slimLib)
+	write("gen/gen.go", slimGen)
 	write("p/main.go", slimPatch)
 	goCmd := func(env []string, args ...string) string {
 		t.Helper()
@@ -173,9 +263,11 @@ func TestSlimPluginFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carry := strings.Fields(goCmd(nil, "list", "-deps", "runtime", "runtime/cgo"))
-	carry = append(carry, "example.com/web/p")
-	cfg := slimlink.Config{Linker: linker, Carry: carry, Release: host, Report: filepath.Join(dir, "report.json")}
+	// As hotfix build -slim: the runtime and the plugin's package whole;
+	// lib carried as a target's package is, with one function kept.
+	whole := append(strings.Fields(goCmd(nil, "list", "-deps", "runtime", "runtime/cgo")), "example.com/web/p")
+	cfg := slimlink.Config{Linker: linker, Carry: append(slices.Clone(whole), "example.com/web/lib"), Whole: whole,
+		Keep: []string{"example.com/web/lib.Kept"}, Release: host, Report: filepath.Join(dir, "report.json")}
 	cfgFile := filepath.Join(dir, "slim.json")
 	b, _ := json.Marshal(cfg)
 	os.WriteFile(cfgFile, b, 0o644)
@@ -213,8 +305,14 @@ func TestSlimPluginFacts(t *testing.T) {
 		return string(out)
 	}
 	want, got := runHost(full), runHost(slim)
+	// The whole plugin runs its own copies of lib's functions; the slim
+	// one its own copy of a kept function, and the release's of the rest.
+	want = strings.Replace(want, "copies: kept=plugin where=plugin", "copies: kept=plugin where=release", 1)
 	if got != want {
-		t.Errorf("the slim plugin answers\n%s\nthe whole one\n%s", got, want)
+		t.Errorf("the slim plugin answers\n%s\nthe whole one (its copies line as the slim one's should be)\n%s", got, want)
+	}
+	if !strings.Contains(got, "count 1 2") {
+		t.Errorf("lib.Count, run by the plugin then by the host, does not count the release's lib.Shared:\n%s", got)
 	}
 	if !strings.Contains(got, "named-7 named-8 named-1") {
 		t.Errorf("a release type's method called through interfaces the plugin made does not answer:\n%s", got)
@@ -222,11 +320,40 @@ func TestSlimPluginFacts(t *testing.T) {
 	if !strings.Contains(got, "n=61 *main.wrap 1") || !strings.Contains(got, "n=62") {
 		t.Errorf("the plugin's call to lib.Helper does not read the release's lib.V as it changes:\n%s", got)
 	}
+	undef := undefinedSymbols(t, slim)
+	for sym, want := range map[string]bool{"example.com/web/lib.Where": true, "example.com/web/lib.Count": true, "example.com/web/lib.Kept": false,
+		"example.com/web/gen.(*List[struct {}]).Lock": true} {
+		if undef[sym] != want {
+			t.Errorf("slim plugin: %s undefined = %v, want %v", sym, undef[sym], want)
+		}
+	}
 	fullSize, slimSize := fileSize(t, full), fileSize(t, slim)
 	t.Logf("plugin linked whole: %d bytes; slim: %d bytes, %d packages left to the release, %v carried for a symbol the release lacks", fullSize, slimSize, rep.Hollow, rep.Carried)
 	if slimSize*3 > fullSize {
 		t.Errorf("slim plugin %d bytes, whole %d: want at most a third", slimSize, fullSize)
 	}
+}
+
+// undefinedSymbols returns the dynamic symbols the shared object at
+// path leaves to the executable.
+func undefinedSymbols(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	undef := map[string]bool{}
+	for _, s := range syms {
+		if s.Section == elf.SHN_UNDEF {
+			undef[s.Name] = true
+		}
+	}
+	return undef
 }
 
 func fileSize(t *testing.T, path string) int64 {

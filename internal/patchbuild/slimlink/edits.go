@@ -118,8 +118,43 @@ var edits = []edit{
 	{
 		file: "cmd/link/internal/ld/deadcode.go",
 		old:  `if (d.reflectSeen && (m.isExported() || d.dynlink)) || d.ifaceMethod[m.m] || d.genericIfaceMethod[m.m.name] {`,
-		new:  `if (d.reflectSeen && (m.isExported() || d.dynlink) && !hotfixReleaseType(d.ldr, m.src)) || d.ifaceMethod[m.m] || d.genericIfaceMethod[m.m.name] {`,
+		new:  `if (d.reflectSeen && (m.isExported() || d.dynlink) && !hotfixReleaseHas(d.ldr, m.src)) || d.ifaceMethod[m.m] || d.genericIfaceMethod[m.m.name] {`,
 		why:  "a type the release has keeps in the plugin only the methods the plugin's own code reaches: the plugin's code reaches the type's descriptor through the GOT, which binds to the release's, whose methods are the release's (a dynamically linked plugin would otherwise keep every method of every type its code reaches, for interfaces it cannot see)",
+	},
+	{
+		file: "cmd/link/internal/ld/data.go",
+		old: `		case objabi.R_METHODOFF:
+			if !ldr.AttrReachable(rs) {`,
+		new: `		case objabi.R_METHODOFF:
+			if !ldr.AttrReachable(rs) || hotfixIsUndefined(rst) && hotfixReleaseHas(ldr, s) {`,
+		why: "a method the plugin does not carry, in the plugin's copy of a type the release has (a method of a carried package's type left to the release; an instantiated generic type's descriptor, which every package that uses it writes), is written as unreachable: the copy is never used, the plugin's code reaches the release's descriptor through the GOT and the runtime maps the copy to the release's (ownRefs refuses a plugin that points at its own copy)",
+	},
+	{
+		file: "cmd/link/internal/ld/inittask.go",
+		old:  `		if ldr.SymSize(s) > 8 {`,
+		new:  `		if ldr.SymSize(s) > 8 && !hotfixReleaseHas(ldr, s) {`,
+		why:  "the init task of a package the release has is left out of the plugin's list: the runtime would find it done (the plugin's reference binds to the release's task), so the package's initializers, and all they reach, stay out of the plugin",
+	},
+	{
+		file: "cmd/link/internal/ld/main.go",
+		old:  `	bench.Start("inittasks")`,
+		new: `	hotfixLeaveToRelease(ctxt)
+	bench.Start("inittasks")`,
+		why: "a function of a carried package that the release has, and the patch does not change, is left to the release (trimEnv): the changed functions' calls bind to the release's copy, and the package's other code stays out of the plugin",
+	},
+	{
+		file: "cmd/link/internal/loader/loader.go",
+		old: `			gi := l.toGlobal(r, i)
+			if !l.attrReachable.Has(gi) {
+				continue
+			}
+			osym := r.Sym(i)`,
+		new: `			gi := l.toGlobal(r, i)
+			if !l.attrReachable.Has(gi) || hotfixUndefined[gi] {
+				continue
+			}
+			osym := r.Sym(i)`,
+		why: "a function left to the release is not laid out in the plugin's text",
 	},
 	{
 		file: "cmd/link/internal/ld/pcln.go",
@@ -138,12 +173,48 @@ const undefinedEnv = "HOTFIX_SLIMLINK_UNDEFINED"
 // whose package the plugin must carry.
 const carryMark = "hotfix-carry: "
 
-// releaseTypesEnv names the file listing the type descriptors the
-// release exports, one ELF symbol name per line.
-const releaseTypesEnv = "HOTFIX_SLIMLINK_RELEASE_TYPES"
+// releaseSymbolsEnv names the file listing the symbols the release
+// exports, one ELF symbol name per line.
+const releaseSymbolsEnv = "HOTFIX_SLIMLINK_RELEASE_SYMBOLS"
 
-// addedFile is a file the edits add to cmd/link/internal/ld.
-const addedFile = "cmd/link/internal/ld/zz_hotfix_undefined.go"
+// trimEnv names the file listing, one per line, "package P" for each
+// package whose unchanged functions the release's copies stand in for,
+// and "keep F" for each function the plugin must carry as its own (the
+// targets; a closure of F is kept with it).
+const trimEnv = "HOTFIX_SLIMLINK_TRIM"
+
+// addedFiles are the files the edits add to the linker, by path in the
+// Go root's src, with their source.
+var addedFiles = map[string]string{
+	"cmd/link/internal/ld/zz_hotfix_undefined.go":    addedSource,
+	"cmd/link/internal/loader/zz_hotfix_undefine.go": addedLoaderSource,
+}
+
+const addedLoaderSource = `package loader
+
+import "cmd/link/internal/sym"
+
+// hotfixUndefined holds the symbols HotfixUndefine made undefined.
+var hotfixUndefined = map[Sym]bool{}
+
+// HotfixUndefine makes the defined symbol s one the object refers to but
+// does not define, as if its package had been compiled without it: no
+// content, relocations or function information; the dynamic loader binds
+// it to the release's.
+func (l *Loader) HotfixUndefine(s Sym) {
+	if !l.IsExternal(s) {
+		l.cloneToExternal(s)
+	}
+	pp := l.getPayload(s)
+	pp.kind = sym.Sxxx
+	pp.size = 0
+	pp.data = nil
+	pp.relocs = nil
+	pp.auxs = nil
+	l.SetAttrDuplicateOK(s, false)
+	hotfixUndefined[s] = true
+}
+`
 
 // abi0Mark starts a listed undefined symbol that assembly refers to: an
 // ABI0 function, whose ELF name in the release is NAME.abi0, or a
@@ -183,24 +254,75 @@ func hotfixNoteUndefined(ldr *loader.Loader, from loader.Sym, r loader.Reloc) {
 
 func hotfixIsUndefined(k sym.SymKind) bool { return k == sym.Sxxx || k == sym.SUNDEFEXT }
 
-var hotfixReleaseTypes map[string]bool
+var hotfixReleaseSymbols map[string]bool
 
-// hotfixReleaseType reports whether the release exports the type
-// descriptor typ, by the name its ELF symbol tables give it.
-func hotfixReleaseType(ldr *loader.Loader, typ loader.Sym) bool {
-	if hotfixReleaseTypes == nil {
-		hotfixReleaseTypes = map[string]bool{}
-		if f := os.Getenv("` + releaseTypesEnv + `"); f != "" {
+// hotfixReleaseHas reports whether the release exports s, a type
+// descriptor or an init task, by the name its ELF symbol tables give it.
+func hotfixReleaseHas(ldr *loader.Loader, s loader.Sym) bool {
+	if hotfixReleaseSymbols == nil {
+		hotfixReleaseSymbols = map[string]bool{}
+		if f := os.Getenv("` + releaseSymbolsEnv + `"); f != "" {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				Exitf("%v", err)
 			}
-			for _, name := range strings.Fields(string(b)) {
-				hotfixReleaseTypes[name] = true
+			// One name per line: a type's name may hold spaces (struct {}).
+			for _, name := range strings.Split(string(b), "\n") {
+				if name != "" {
+					hotfixReleaseSymbols[name] = true
+				}
 			}
 		}
 	}
-	return hotfixReleaseTypes[typeSymbolMangle(ldr.SymName(typ))]
+	return hotfixReleaseSymbols[typeSymbolMangle(ldr.SymName(s))]
+}
+
+// hotfixLeaveToRelease undefines each function of a trimmed package
+// (trimEnv) that the release exports and the plugin need not carry. Only
+// a plain Go function is left: an assembly function, a duplicate (an
+// instantiation, a wrapper) and a package-level closure, whose number
+// depends on the rest of the package, stay the plugin's own.
+func hotfixLeaveToRelease(ctxt *Link) {
+	f := os.Getenv("` + trimEnv + `")
+	if f == "" {
+		return
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		Exitf("%v", err)
+	}
+	trim, keep := map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		switch kind, name, _ := strings.Cut(line, " "); kind {
+		case "package":
+			trim[name] = true
+		case "keep":
+			keep[name] = true
+		}
+	}
+	ldr := ctxt.loader
+	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
+		if ldr.SymType(s) != sym.STEXT || ldr.IsExternal(s) || ldr.AttrDuplicateOK(s) || ldr.SymVersion(s) != sym.SymVerABIInternal {
+			continue
+		}
+		if trim[ldr.SymPkg(s)] && !hotfixKept(ldr.SymName(s), keep) && hotfixReleaseHas(ldr, s) {
+			ldr.HotfixUndefine(s)
+		}
+	}
+}
+
+// hotfixKept reports whether the function name is kept: named, a closure
+// of one named (F.func1, F.gowrap1, F-range1), or package-level code.
+func hotfixKept(name string, keep map[string]bool) bool {
+	if strings.Contains(name, "glob..") || strings.Contains(name, ".init.") || strings.HasSuffix(name, ".init") {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if (name[i] == '.' || name[i] == '-') && keep[name[:i]] {
+			return true
+		}
+	}
+	return keep[name]
 }
 
 func hotfixWriteUndefined() {
@@ -220,7 +342,10 @@ func hotfixWriteUndefined() {
 // editedSources reads the edited files of the Go root goroot and returns them
 // edited, keyed by their path in the root.
 func editedSources(goroot string) (map[string][]byte, error) {
-	out := map[string][]byte{filepath.Join(goroot, "src", filepath.FromSlash(addedFile)): []byte(addedSource)}
+	out := map[string][]byte{}
+	for file, src := range addedFiles {
+		out[filepath.Join(goroot, "src", filepath.FromSlash(file))] = []byte(src)
+	}
 	for _, e := range edits {
 		path := filepath.Join(goroot, "src", filepath.FromSlash(e.file))
 		src, ok := out[path]

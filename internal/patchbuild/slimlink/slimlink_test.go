@@ -17,8 +17,16 @@ func TestEditsApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 7 {
-		t.Errorf("%d files edited or added, want 7", len(files))
+	want := len(addedFiles)
+	seen := map[string]bool{}
+	for _, e := range edits {
+		if !seen[e.file] {
+			seen[e.file] = true
+			want++
+		}
+	}
+	if len(files) != want {
+		t.Errorf("%d files edited or added, want %d", len(files), want)
 	}
 	for _, e := range edits {
 		if _, err := apply("x"+e.old+"y", e); err != nil {
@@ -62,12 +70,29 @@ func TestMissing(t *testing.T) {
 }
 
 func TestCarryFor(t *testing.T) {
-	got, why := carryFor([]string{"type:errors.errorString", "errors.New", "net/http.Header.Get"}, []string{"errors", "net/http", "strings"})
-	if why != "" || !slices.Equal(got, []string{"errors", "net/http"}) {
-		t.Errorf("carryFor = %v, %q", got, why)
+	hollow := []string{"errors", "net/http", "strings"}
+	tests := []struct {
+		lacking, keep []string
+		pkgs, kept    []string
+		why           string
+	}{
+		{lacking: []string{"type:errors.errorString", "errors.New", "net/http.Header.Get"}, pkgs: []string{"errors", "net/http"}},
+		// A function of a carried package a nosplit function calls.
+		{lacking: []string{"example.com/fix.helper"}, kept: []string{"example.com/fix.helper"}},
+		{lacking: []string{"example.com/fix.helper"}, keep: []string{"example.com/fix.helper"}, why: "example.com/fix.helper"},
+		{lacking: []string{abi0Mark + "runtime.memmove"}, why: "runtime.memmove"},
 	}
-	if _, why := carryFor([]string{"runtime.mallocgc"}, []string{"errors"}); !strings.Contains(why, "runtime.mallocgc") {
-		t.Errorf("a symbol of a carried package: why = %q, want it named", why)
+	for _, tt := range tests {
+		pkgs, kept, why := carryFor(tt.lacking, hollow, tt.keep)
+		if tt.why != "" {
+			if !strings.Contains(why, tt.why) {
+				t.Errorf("carryFor(%q, keep %q): why = %q, want it to name %s", tt.lacking, tt.keep, why, tt.why)
+			}
+			continue
+		}
+		if why != "" || !slices.Equal(pkgs, tt.pkgs) || !slices.Equal(kept, tt.kept) {
+			t.Errorf("carryFor(%q, keep %q) = %q, %q, %q; want %q, %q", tt.lacking, tt.keep, pkgs, kept, why, tt.pkgs, tt.kept)
+		}
 	}
 }
 

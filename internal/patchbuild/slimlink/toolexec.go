@@ -19,6 +19,8 @@ const ConfigEnv = "HOTFIX_SLIMLINK"
 type Config struct {
 	Linker  string   // the edited linker (Linker)
 	Carry   []string // packages the plugin carries: the patch's and the runtime's
+	Whole   []string // carried packages whose every function is the plugin's own; the others carry only Keep and what the release lacks
+	Keep    []string // functions the plugin carries as its own (the targets), by linker symbol
 	Release string   // the release binary, whose exported symbols the plugin binds to
 	Report  string   // where the link writes its Report
 }
@@ -126,15 +128,19 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	if err := writeTypes(release, filepath.Join(dir, "release-types")); err != nil {
+	if err := writeReleaseSymbols(release, filepath.Join(dir, "release-symbols")); err != nil {
 		return Report{}, err
 	}
 	carry := map[string]bool{}
 	for _, p := range cfg.Carry {
 		carry[p] = true
 	}
+	keep := slices.Clone(cfg.Keep)
 	rep := Report{}
 	for round := 0; round < maxRounds; round++ {
+		if err := cfg.writeTrim(filepath.Join(dir, "trim"), carry, keep); err != nil {
+			return Report{}, err
+		}
 		lacking, hollow, err := cfg.linkOnce(args, cfgAt, carry, empty, dir, release)
 		if err != nil {
 			return Report{Why: err.Error()}, nil
@@ -147,7 +153,7 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 			slices.Sort(rep.Carried)
 			return rep, nil
 		}
-		added, why := carryFor(lacking, hollow)
+		added, kept, why := carryFor(lacking, hollow, keep)
 		if why != "" {
 			return Report{Why: why}, nil
 		}
@@ -155,6 +161,7 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 			carry[p] = true
 		}
 		rep.Carried = append(rep.Carried, added...)
+		keep = append(keep, kept...)
 	}
 	return Report{Why: fmt.Sprintf("the release lacks symbols of more packages after %d links carrying %s", maxRounds, strings.Join(rep.Carried, ", "))}, nil
 }
@@ -174,7 +181,7 @@ func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empt
 	}
 	undefFile := filepath.Join(dir, "undefined")
 	cmd := exec.Command(cfg.Linker, linkArgs...)
-	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, releaseTypesEnv+"="+filepath.Join(dir, "release-types"))
+	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, releaseSymbolsEnv+"="+filepath.Join(dir, "release-symbols"), trimEnv+"="+filepath.Join(dir, "trim"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if need := carryNamed(out); len(need) > 0 {
 			return need, hollow, nil
@@ -185,24 +192,56 @@ func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empt
 	if err != nil {
 		return nil, nil, err
 	}
-	return missing(strings.Fields(string(b)), release), hollow, nil
+	return missing(symbolLines(b), release), hollow, nil
 }
 
-// carryFor returns the hollow packages that define the symbols lacking,
-// or why linking against the release cannot work.
-func carryFor(lacking, hollow []string) ([]string, string) {
-	var out []string
-	for _, sym := range lacking {
-		pkg := packageOf(sym)
-		if !slices.Contains(hollow, pkg) {
-			return nil, fmt.Sprintf("the release does not export %s, which no package of the plugin can carry", sym)
-		}
-		if !slices.Contains(out, pkg) {
-			out = append(out, pkg)
+// symbolLines splits the edited linker's list of symbols, one per line:
+// a symbol's name may hold spaces (gsl.(*GenericSublist[struct {}]).Lock).
+func symbolLines(b []byte) []string {
+	var syms []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line != "" {
+			syms = append(syms, line)
 		}
 	}
-	slices.Sort(out)
-	return out, ""
+	return syms
+}
+
+// carryFor returns the hollow packages that define the symbols lacking
+// and the functions of carried packages to keep as the plugin's own (one
+// a //go:nosplit function calls, whose stack the linker must see), or why
+// linking against the release cannot work.
+func carryFor(lacking, hollow, keep []string) (pkgs, kept []string, why string) {
+	for _, sym := range lacking {
+		pkg := packageOf(sym)
+		switch {
+		case slices.Contains(hollow, pkg):
+			if !slices.Contains(pkgs, pkg) {
+				pkgs = append(pkgs, pkg)
+			}
+		case !slices.Contains(keep, sym) && !strings.HasPrefix(sym, abi0Mark):
+			kept = append(kept, sym)
+		default:
+			return nil, nil, fmt.Sprintf("the release does not export %s, which no package of the plugin can carry", sym)
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs, kept, ""
+}
+
+// writeTrim writes the file trimEnv names: the carried packages not
+// linked whole, and the functions kept.
+func (cfg Config) writeTrim(path string, carry map[string]bool, keep []string) error {
+	var b strings.Builder
+	for p := range carry {
+		if !slices.Contains(cfg.Whole, p) {
+			fmt.Fprintf(&b, "package %s\n", p)
+		}
+	}
+	for _, f := range keep {
+		fmt.Fprintf(&b, "keep %s\n", f)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func run(tool string, args, env []string) int {
@@ -274,14 +313,12 @@ func carryNamed(out []byte) []string {
 	return syms
 }
 
-// writeTypes writes the type descriptors among the release's exports.
-func writeTypes(release map[string]bool, path string) error {
+// writeReleaseSymbols writes the release's exports (releaseSymbolsEnv).
+func writeReleaseSymbols(release map[string]bool, path string) error {
 	var b strings.Builder
 	for name := range release {
-		if strings.HasPrefix(name, "type:") {
-			b.WriteString(name)
-			b.WriteByte('\n')
-		}
+		b.WriteString(name)
+		b.WriteByte('\n')
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
