@@ -12,9 +12,9 @@ echo "== pause and call overhead (patcher, in process)"
 go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench 'Pause|Call' -count "$COUNT" ./patcher | tee "$OUT/patcher.txt"
 go test -ldflags="-checklinkname=0" -run '^$' -bench ShadowGet -count "$COUNT" ./internal/patchbuild/shadow | tee -a "$OUT/patcher.txt"
 
-echo "== drop to live and memory (real host process, fresh per iteration): the example shop, and go-httpbin with its CORS fix (5 loads)"
+echo "== drop to live and memory (real host process, fresh per iteration): the test host; then one-function fixes to the example shop, go-httpbin and a NATS server, each linked whole and -slim (5 loads each)"
 go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench DropToLive -benchtime "${COUNT}x" -count 1 ./tests | tee "$OUT/live.txt"
-go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench RealService -benchtime 5x -count 1 ./tests | tee -a "$OUT/live.txt"
+go test -tags=hotfix -ldflags="-checklinkname=0 -s=false" -run '^$' -bench Services -benchtime 5x -count 1 -timeout 90m ./tests | tee -a "$OUT/live.txt"
 
 echo "== inlining tax on the example's hot path (catalog, not patchable)"
 go build -o "$OUT/hotfix" ./cmd/hotfix

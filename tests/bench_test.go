@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gohotfix/hotfix/tests/testhost"
 )
 
 // BenchmarkDropToLive measures, in a fresh host process per iteration (so
@@ -41,42 +43,51 @@ func BenchmarkDropToLiveJunk(b *testing.B) {
 	d.bench(b)
 }
 
-// BenchmarkRealService is BenchmarkDropToLive on a real service and a real
-// fix: go-httpbin with upstream's CORS fix in its own module (corsFix, a
-// 12 MB patch). It also times `hotfix build` of that fix, warm, with the
-// split it prints.
-func BenchmarkRealService(b *testing.B) { realServiceBench(b, false) }
+// BenchmarkServices is BenchmarkDropToLive for the same kind of fix, one
+// function, in three real hosts of very different size (services_test.go):
+// the example shop, go-httpbin with upstream's CORS fix, and a 40 MB NATS
+// server with a fix to its health check; each with the patch linked whole
+// and linked against the release (hotfix build -slim). It also times
+// `hotfix build` of the fix, warm, with the split it prints, and reports
+// the host's size.
+func BenchmarkServices(b *testing.B) {
+	for _, sv := range []struct {
+		name  string
+		build func(testing.TB, *fixture, string) *service
+	}{{"shop", buildShopFix}, {"httpbin", buildCORSFix}, {"nats", buildNATSFix}} {
+		for _, slim := range []bool{false, true} {
+			kind := map[bool]string{false: "whole", true: "slim"}[slim]
+			b.Run(sv.name+"/"+kind, func(b *testing.B) { serviceBench(b, builtService(b, sv.name, sv.build), slim) })
+		}
+	}
+}
 
-// BenchmarkRealServiceSlim is BenchmarkRealService with the patch linked
-// against the release (hotfix build -slim).
-func BenchmarkRealServiceSlim(b *testing.B) { realServiceBench(b, true) }
-
-func realServiceBench(b *testing.B, slim bool) {
+func serviceBench(b *testing.B, s *service, slim bool) {
 	f := requireFixture(b)
-	c := realService(b, f)
 	build := func(out string) string {
-		args := []string{"build", "-binary", c.host, "-version", "2.25.0-cors", "-o", out}
+		args := []string{"build", "-binary", s.host, "-version", s.version, "-o", out}
 		if slim {
 			args = append(args, "-slim")
 		}
-		return mustRun(b, c.src, f.hotfix, args...)
-	}
-	patch := c.patch
-	if slim {
-		patch = filepath.Join(c.src, "cors-slim.so")
-		if out := build(patch); !strings.Contains(out, "slim link: ") {
+		out = mustRun(b, s.src, f.hotfix, args...)
+		if slim && !strings.Contains(out, "slim link: ") {
 			b.Fatalf("hotfix build -slim linked the plugin whole:\n%s", out)
 		}
+		return out
 	}
-	d := liveDrop{
-		host: c.host, patch: patch, policy: c.policy, gc: "/hotfix-test/gc",
-		fixed: func(h *hostProc) bool { return corsMethods(h) == corsAfter },
+	patch := s.patch
+	if slim {
+		patch = filepath.Join(s.src, s.name+"-slim.so")
+		if _, err := os.Stat(patch); err != nil {
+			build(patch)
+		}
 	}
+	d := liveDrop{host: s.host, patch: patch, policy: s.policy, gc: testhost.GCPath, fixed: s.fixed}
 	d.bench(b)
 	var total, release, analysis, patchBuild []float64
 	for i := 0; i < 3; i++ {
 		t0 := time.Now()
-		out := build(filepath.Join(b.TempDir(), "cors.so"))
+		out := build(filepath.Join(b.TempDir(), "fix.so"))
 		total = append(total, time.Since(t0).Seconds())
 		var r, a, p float64
 		if l := lineWith(out, "took "); l == "" {
@@ -90,27 +101,35 @@ func realServiceBench(b *testing.B, slim bool) {
 	b.ReportMetric(median(release), "build-release-s")
 	b.ReportMetric(median(analysis), "build-analysis-s")
 	b.ReportMetric(median(patchBuild), "build-patch-s")
+	if st, err := os.Stat(s.host); err == nil {
+		b.ReportMetric(float64(st.Size())/1e6, "host-MB")
+	}
 }
 
 var (
-	realOnce sync.Once
-	realFix  *corsFix
+	servicesMu sync.Mutex
+	services   = map[string]*service{}
 )
 
-// realService builds corsFix once per test binary: go test calls a
-// benchmark more than once.
-func realService(b *testing.B, f *fixture) *corsFix {
-	realOnce.Do(func() {
-		root, err := os.MkdirTemp(f.root, "real-")
-		if err != nil {
-			b.Fatal(err)
+// builtService builds a service and its fix once per test binary: go test
+// calls a benchmark more than once.
+func builtService(b *testing.B, name string, build func(testing.TB, *fixture, string) *service) *service {
+	servicesMu.Lock()
+	defer servicesMu.Unlock()
+	if s, ok := services[name]; ok {
+		if s == nil {
+			b.Fatalf("%s and its fix could not be built", name)
 		}
-		realFix = buildCORSFix(b, f, root)
-	})
-	if realFix == nil {
-		b.Fatal("go-httpbin and its fix could not be built")
+		return s
 	}
-	return realFix
+	services[name] = nil
+	f := requireFixture(b)
+	root, err := os.MkdirTemp(f.root, name+"-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	services[name] = build(b, f, root)
+	return services[name]
 }
 
 func lineWith(out, s string) string {
@@ -138,7 +157,7 @@ func (d liveDrop) bench(b *testing.B) {
 		b.Fatal(err)
 	}
 	size := float64(st.Size())
-	names := []string{"start-ms", "live-ms", "settle-ms", "read-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so"}
+	names := []string{"start-ms", "live-ms", "settle-ms", "read-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so", "mapped-rss/so"}
 	figs := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -192,12 +211,39 @@ func (d liveDrop) once(b *testing.B, size float64) map[string]float64 {
 	rec := h.waitRecord("patch applied", 1)
 	time.Sleep(100 * time.Millisecond)
 	hwm := procStatus(b, h.pid, "VmHWM")
+	// Lasting: what the process holds once the loading's garbage is
+	// handed back, as the baseline was taken.
+	h.mustGet(d.gc)
+	time.Sleep(50 * time.Millisecond)
 	rss1 := procStatus(b, h.pid, "VmRSS")
 	return map[string]float64{
 		"start-ms": start, "live-ms": live, "settle-ms": ms(rec["settle"]), "read-ms": ms(rec["read"]), "inspect-ms": ms(rec["inspect"]),
 		"open-ms": ms(rec["open"]), "apply-ms": ms(rec["apply"]), "stw-us": ms(rec["stopped_world"]) * 1000,
-		"peak-rss/so": (hwm - rss0) / size, "lasting-rss/so": (rss1 - rss0) / size,
+		"peak-rss/so": (hwm - rss0) / size, "lasting-rss/so": (rss1 - rss0) / size, "mapped-rss/so": mappedRSS(b, h.pid, dir) / size,
 	}
+}
+
+// mappedRSS returns the resident bytes of the process's mappings of files
+// under dir: the patch's own pages (the agent opens its private copy in
+// state_dir).
+func mappedRSS(b *testing.B, pid int, dir string) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kb float64
+	under := false
+	for _, l := range strings.Split(string(data), "\n") {
+		fs := strings.Fields(l)
+		switch {
+		case len(fs) >= 5 && strings.Contains(fs[0], "-") && !strings.HasSuffix(fs[0], ":"):
+			under = len(fs) >= 6 && strings.HasPrefix(fs[5], dir+"/")
+		case under && len(fs) == 3 && fs[0] == "Rss:":
+			v, _ := strconv.ParseFloat(fs[1], 64)
+			kb += v
+		}
+	}
+	return kb * 1024
 }
 
 // writeJunk writes n files of random bytes that look like patches by name.

@@ -99,51 +99,25 @@ func fileSize(t testing.TB, path string) int64 {
 }
 
 // The methods go-httpbin v2.25.0 allows in a CORS preflight, and those of
-// v2.26.0, whose fix corsFix carries.
+// v2.26.0, whose fix buildCORSFix makes.
 const (
 	corsBefore = "GET, POST, HEAD, PUT, DELETE, PATCH, OPTIONS"
 	corsAfter  = "GET, POST, HEAD, PUT, DELETE, PATCH, QUERY, OPTIONS"
 )
 
-// corsFix is a real service and a real fix in one of its dependencies:
-// go-httpbin v2.25.0 carried as a local copy (replace => ./third_party/...)
-// and built with `hotfix flags` as the release, and upstream's CORS fix of
-// v2.26.0 (QUERY among the allowed methods, in a closure of
-// httpbin.preflight) made in the copy and built with `hotfix build`.
-type corsFix struct {
-	src, host, patch string
-	policy           []byte
-	buildOut         string // what hotfix build printed
-}
-
-func buildCORSFix(t testing.TB, f *fixture, root string) *corsFix {
+// buildCORSFix is a real service and a real fix in one of its
+// dependencies: go-httpbin v2.25.0 (testdata/httpbinhost), and upstream's
+// CORS fix of v2.26.0 (QUERY among the allowed methods, in a closure of
+// httpbin.preflight) made in a local copy of the module.
+func buildCORSFix(t testing.TB, f *fixture, root string) *service {
 	t.Helper()
 	src := httpbinSource(t, f, root)
-	modDir := mustRun(t, src, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/mccutchen/go-httpbin/v2")
-	copy := filepath.Join(src, "third_party", "go-httpbin")
-	if err := copyTree(modDir, copy); err != nil {
-		t.Fatal(err)
-	}
-	mustRun(t, src, "chmod", "-R", "u+w", copy)
-	mustRun(t, src, "go", "mod", "edit", "-replace", "github.com/mccutchen/go-httpbin/v2=./third_party/go-httpbin")
-	mustRun(t, src, "go", "mod", "tidy")
-	gitRelease(t, src)
-	flags := mustFlags(t, src, f.hotfix)
-	c := &corsFix{src: src, host: filepath.Join(src, "httpbinhost"), patch: filepath.Join(src, "cors.so")}
-	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", c.host, ".")...)
-
-	mw := filepath.Join(copy, "httpbin", "middleware.go")
-	old := []byte(`"` + corsBefore + `"`)
-	b := readFile(mw)
-	if !bytes.Contains(b, old) {
-		t.Fatalf("%s: no CORS methods line to fix", mw)
-	}
-	if err := os.WriteFile(mw, bytes.Replace(b, old, []byte(`"`+corsAfter+`"`), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.buildOut = mustRun(t, src, f.hotfix, "build", "-binary", c.host, "-version", "2.25.0-cors", "-o", c.patch)
-	c.policy = readFile(filepath.Join(src, "hotfix.yaml"))
-	return c
+	copy := carryModule(t, src, "github.com/mccutchen/go-httpbin/v2", "go-httpbin")
+	s := &service{name: "httpbin", src: src, version: "2.25.0-cors",
+		fixed: func(h *hostProc) bool { return corsMethods(h) == corsAfter }}
+	return buildService(t, f, s, func() {
+		replaceOnce(t, filepath.Join(copy, "httpbin", "middleware.go"), `"`+corsBefore+`"`, `"`+corsAfter+`"`)
+	})
 }
 
 // corsMethods asks h for a CORS preflight and returns the methods allowed.

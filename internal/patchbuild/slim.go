@@ -96,14 +96,18 @@ func (b *pluginBuild) carried() []string {
 }
 
 // keep returns the functions the slim plugin carries as its own: the
-// targets' new code. The rest of their packages' functions the release
-// has are the release's.
+// targets' new code, and the function holding a closure target, which the
+// plugin reaches the closure through. The rest of their packages'
+// functions the release has are the release's.
 func (b *pluginBuild) keep() []string {
 	var keep []string
 	for _, t := range b.targets {
 		keep = append(keep, t.Name)
 		if t.PluginSymbol != "" {
 			keep = append(keep, t.PluginSymbol)
+		}
+		if n, err := symbol.Parse(t.Name); err == nil && n.Closure != "" {
+			keep = append(keep, n.Outer().String())
 		}
 	}
 	return keep

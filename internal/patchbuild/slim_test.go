@@ -75,6 +75,13 @@ func main() {
 		return "plugin"
 	}
 	fmt.Printf("copies: kept=%s where=%s\n", copyOf(kept, lib.Kept), copyOf(where, lib.Where))
+	fmt.Println((&lib.T{N: 1}).Str())
+	b, err := p.Lookup("Boxed")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	fmt.Println("boxed", b.(func() string)())
 	fmt.Println("count", n, lib.Count())
 	run := s.(func(http.ResponseWriter, *http.Request) error)
 	for _, m := range []string{"GET", "OPTIONS"} {
@@ -119,6 +126,12 @@ func Count() int {
 	Shared.N++
 	return Shared.N
 }
+
+// T is never converted to an interface by the release; the patch does.
+type T struct{ N int }
+
+//go:noinline
+func (t *T) Str() string { return fmt.Sprint("T", t.N) }
 
 // Where returns the entry of the copy of Where that ran.
 //
@@ -206,6 +219,14 @@ func Run(w http.ResponseWriter, r *http.Request) error {
 // Describe returns a type of the release as interfaces: the host calls
 // its method through the plugin's itab and through one the runtime makes.
 func Describe() (fmt.Stringer, any) { return lib.Named(7), lib.Named(8) }
+
+// Boxed converts a type of a carried package to an interface, which the
+// release never does: the plugin's descriptor of *lib.T is the only one,
+// and its method is kept.
+func Boxed() string {
+	var s interface{ Str() string } = &lib.T{N: 5}
+	return s.Str() + " " + fmt.Sprint(s)
+}
 
 // Copies tells which copies of lib's functions run, and counts with the
 // release's lib.Shared.
@@ -322,7 +343,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	}
 	undef := undefinedSymbols(t, slim)
 	for sym, want := range map[string]bool{"example.com/web/lib.Where": true, "example.com/web/lib.Count": true, "example.com/web/lib.Kept": false,
-		"example.com/web/gen.(*List[struct {}]).Lock": true} {
+		"example.com/web/gen.(*List[struct {}]).Lock": true, "example.com/web/lib.(*T).Str": false} {
 		if undef[sym] != want {
 			t.Errorf("slim plugin: %s undefined = %v, want %v", sym, undef[sym], want)
 		}

@@ -48,8 +48,7 @@ func main() {
 	for _, c := range []string{"servers", "saturated"} {
 		v.loadRows(row, c)
 	}
-	v.realRows(row, "BenchmarkRealService", "real service: go-httpbin, its CORS fix", "≤ 30 ms", "≤ 3 s")
-	v.realRows(row, "BenchmarkRealServiceSlim", "real service: go-httpbin, its CORS fix, hotfix build -slim", "≤ 15 ms, ≤ 3 MB", "≤ 1.5 s")
+	v.serviceRows(row)
 	direct, redirected, untouched := v.med("BenchmarkCall/direct", "ns/op"), v.med("BenchmarkCall/redirected", "ns/op"), v.med("BenchmarkCall/untouched", "ns/op")
 	row("call of a redirected function", fmt.Sprintf("+%.2f ns (%.2f vs %.2f direct)", redirected-direct, redirected, direct), "≤ +2 ns", "")
 	row("call of an unpatched function", fmt.Sprintf("%.2f ns", untouched), "unchanged", "")
@@ -78,7 +77,32 @@ func main() {
 }
 
 // liveRows are the drop-to-live figure of benchmark b and its split.
-// realRows are BenchmarkRealService's rows, or its -slim variant's.
+// services are BenchmarkServices' hosts, each with a one-function fix.
+var services = []struct{ name, title string }{
+	{"shop", "the example shop, its pricing fix"},
+	{"httpbin", "go-httpbin, upstream's CORS fix"},
+	{"nats", "a NATS server, a fix to its health check"},
+}
+
+// serviceRows are BenchmarkServices' rows: first how the patch's size
+// follows the program's or the fix's, then each host's figures.
+func (v values) serviceRows(row func(name, ours, target, base string)) {
+	for _, s := range services {
+		whole, slim := "BenchmarkServices/"+s.name+"/whole", "BenchmarkServices/"+s.name+"/slim"
+		if _, ok := v[whole+" live-ms"]; !ok {
+			continue
+		}
+		row(fmt.Sprintf("patch size, %s (host %.1f MB): whole / -slim", s.title, v.med(whole, "host-MB")),
+			fmt.Sprintf("%.1f / %.1f MB, live in %.1f / %.1f ms", v.med(whole, "so-MB"), v.med(slim, "so-MB"), v.med(whole, "live-ms"), v.med(slim, "live-ms")),
+			"grows with the fix", "")
+	}
+	for _, s := range services {
+		v.realRows(row, "BenchmarkServices/"+s.name+"/whole", s.title+", the patch linked whole", "", "")
+		v.realRows(row, "BenchmarkServices/"+s.name+"/slim", s.title+", hotfix build -slim", "≤ 15 ms, ≤ 3 MB", "≤ 1.5 s")
+	}
+}
+
+// realRows are one BenchmarkServices host's rows.
 func (v values) realRows(row func(name, ours, target, base string), b, title, liveTarget, buildTarget string) {
 	if _, ok := v[b+" live-ms"]; !ok {
 		return
@@ -119,7 +143,10 @@ func (v values) loadRows(row func(name, ours, target, base string), load string)
 // memRows are the memory figures of benchmark b.
 func (v values) memRows(row func(name, ours, target, base string), b, peak, lasting, base string) {
 	row("  peak RSS growth while applying", fmt.Sprintf("%.2f × .so (%.1f MB)", v.med(b, "peak-rss/so"), v.med(b, "so-MB")), peak, "")
-	row("  lasting RSS growth", fmt.Sprintf("%.2f × .so", v.med(b, "lasting-rss/so")), lasting, base)
+	row("  lasting RSS growth (after a GC)", fmt.Sprintf("%.2f × .so", v.med(b, "lasting-rss/so")), lasting, base)
+	if _, ok := v[b+" mapped-rss/so"]; ok {
+		row("    of which the patch's mapped pages", fmt.Sprintf("%.2f × .so", v.med(b, "mapped-rss/so")), "", "")
+	}
 }
 
 func (v values) read(file string) error {

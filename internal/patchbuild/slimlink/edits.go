@@ -126,8 +126,11 @@ var edits = []edit{
 		old: `		case objabi.R_METHODOFF:
 			if !ldr.AttrReachable(rs) {`,
 		new: `		case objabi.R_METHODOFF:
+			if hotfixIsUndefined(rst) && !hotfixReleaseHas(ldr, s) {
+				st.err.Errorf(s, "` + carryMark + `%s", ldr.SymName(rs))
+			}
 			if !ldr.AttrReachable(rs) || hotfixIsUndefined(rst) && hotfixReleaseHas(ldr, s) {`,
-		why: "a method the plugin does not carry, in the plugin's copy of a type the release has (a method of a carried package's type left to the release; an instantiated generic type's descriptor, which every package that uses it writes), is written as unreachable: the copy is never used, the plugin's code reaches the release's descriptor through the GOT and the runtime maps the copy to the release's (ownRefs refuses a plugin that points at its own copy)",
+		why: "a method the plugin does not carry, in the plugin's copy of a type the release has (a method of a carried package's type left to the release; an instantiated generic type's descriptor, which every package that uses it writes), is written as unreachable: the copy is never used, the plugin's code reaches the release's descriptor through the GOT and the runtime maps the copy to the release's (ownRefs refuses a plugin that points at its own copy). In a type the release lacks (one the patch is the first to convert to an interface), the method's package is carried or, carried already, the method is kept",
 	},
 	{
 		file: "cmd/link/internal/ld/inittask.go",

@@ -81,9 +81,11 @@ func TestCarryFor(t *testing.T) {
 		{lacking: []string{"example.com/fix.helper"}, kept: []string{"example.com/fix.helper"}},
 		{lacking: []string{"example.com/fix.helper"}, keep: []string{"example.com/fix.helper"}, why: "example.com/fix.helper"},
 		{lacking: []string{abi0Mark + "runtime.memmove"}, why: "runtime.memmove"},
+		// Neither hollow nor carried: named at once, not kept.
+		{lacking: []string{"example.com/other.F"}, why: "example.com/other.F"},
 	}
 	for _, tt := range tests {
-		pkgs, kept, why := carryFor(tt.lacking, hollow, tt.keep)
+		pkgs, kept, why := carryFor(tt.lacking, hollow, tt.keep, map[string]bool{"example.com/fix": true, "runtime": true})
 		if tt.why != "" {
 			if !strings.Contains(why, tt.why) {
 				t.Errorf("carryFor(%q, keep %q): why = %q, want it to name %s", tt.lacking, tt.keep, why, tt.why)

@@ -153,7 +153,7 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 			slices.Sort(rep.Carried)
 			return rep, nil
 		}
-		added, kept, why := carryFor(lacking, hollow, keep)
+		added, kept, why := carryFor(lacking, hollow, keep, carry)
 		if why != "" {
 			return Report{Why: why}, nil
 		}
@@ -209,9 +209,10 @@ func symbolLines(b []byte) []string {
 
 // carryFor returns the hollow packages that define the symbols lacking
 // and the functions of carried packages to keep as the plugin's own (one
-// a //go:nosplit function calls, whose stack the linker must see), or why
-// linking against the release cannot work.
-func carryFor(lacking, hollow, keep []string) (pkgs, kept []string, why string) {
+// a //go:nosplit function calls, whose stack the linker must see; a
+// method of a type only the plugin has), or why linking against the
+// release cannot work.
+func carryFor(lacking, hollow, keep []string, carry map[string]bool) (pkgs, kept []string, why string) {
 	for _, sym := range lacking {
 		pkg := packageOf(sym)
 		switch {
@@ -219,7 +220,7 @@ func carryFor(lacking, hollow, keep []string) (pkgs, kept []string, why string) 
 			if !slices.Contains(pkgs, pkg) {
 				pkgs = append(pkgs, pkg)
 			}
-		case !slices.Contains(keep, sym) && !strings.HasPrefix(sym, abi0Mark):
+		case carry[pkg] && !slices.Contains(keep, sym) && !strings.HasPrefix(sym, abi0Mark):
 			kept = append(kept, sym)
 		default:
 			return nil, nil, fmt.Sprintf("the release does not export %s, which no package of the plugin can carry", sym)
