@@ -157,7 +157,7 @@ func (d liveDrop) bench(b *testing.B) {
 		b.Fatal(err)
 	}
 	size := float64(st.Size())
-	names := []string{"start-ms", "live-ms", "settle-ms", "read-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so", "mapped-rss/so"}
+	names := []string{"start-ms", "live-ms", "settle-ms", "read-ms", "inspect-ms", "open-ms", "apply-ms", "stw-us", "peak-rss/so", "lasting-rss/so", "mapped-rss/so", "lasting-anon-MB"}
 	figs := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -199,7 +199,7 @@ func (d liveDrop) once(b *testing.B, size float64) map[string]float64 {
 	}
 	h.mustGet(d.gc)
 	time.Sleep(50 * time.Millisecond) // let the host go idle
-	rss0 := procStatus(b, h.pid, "VmRSS")
+	rss0, anon0 := procStatus(b, h.pid, "VmRSS"), procStatus(b, h.pid, "RssAnon")
 	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", h.pid), []byte("5"), 0) // reset VmHWM
 	t0 = time.Now()
 	if err := os.Rename(tmp, filepath.Join(dir, "patches", "fix.so")); err != nil {
@@ -215,11 +215,12 @@ func (d liveDrop) once(b *testing.B, size float64) map[string]float64 {
 	// handed back, as the baseline was taken.
 	h.mustGet(d.gc)
 	time.Sleep(50 * time.Millisecond)
-	rss1 := procStatus(b, h.pid, "VmRSS")
+	rss1, anon1 := procStatus(b, h.pid, "VmRSS"), procStatus(b, h.pid, "RssAnon")
 	return map[string]float64{
 		"start-ms": start, "live-ms": live, "settle-ms": ms(rec["settle"]), "read-ms": ms(rec["read"]), "inspect-ms": ms(rec["inspect"]),
 		"open-ms": ms(rec["open"]), "apply-ms": ms(rec["apply"]), "stw-us": ms(rec["stopped_world"]) * 1000,
 		"peak-rss/so": (hwm - rss0) / size, "lasting-rss/so": (rss1 - rss0) / size, "mapped-rss/so": mappedRSS(b, h.pid, dir) / size,
+		"lasting-anon-MB": (anon1 - anon0) / 1e6,
 	}
 }
 

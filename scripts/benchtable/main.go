@@ -142,10 +142,11 @@ func (v values) loadRows(row func(name, ours, target, base string), load string)
 
 // memRows are the memory figures of benchmark b.
 func (v values) memRows(row func(name, ours, target, base string), b, peak, lasting, base string) {
-	row("  peak RSS growth while applying", fmt.Sprintf("%.2f × .so (%.1f MB)", v.med(b, "peak-rss/so"), v.med(b, "so-MB")), peak, "")
-	row("  lasting RSS growth (after a GC)", fmt.Sprintf("%.2f × .so", v.med(b, "lasting-rss/so")), lasting, base)
+	mb := func(unit string) float64 { return v.med(b, unit) * v.med(b, "so-MB") }
+	row("  peak RSS growth while applying", fmt.Sprintf("%.2f × .so (%.1f MB of a %.1f MB .so)", v.med(b, "peak-rss/so"), mb("peak-rss/so"), v.med(b, "so-MB")), peak, "")
+	row("  lasting RSS growth (after a GC)", fmt.Sprintf("%.2f × .so (%.1f MB)", v.med(b, "lasting-rss/so"), mb("lasting-rss/so")), lasting, base)
 	if _, ok := v[b+" mapped-rss/so"]; ok {
-		row("    of which the patch's mapped pages", fmt.Sprintf("%.2f × .so", v.med(b, "mapped-rss/so")), "", "")
+		row("    of which the patch's mapped pages / the heap and other anonymous memory", fmt.Sprintf("%.2f × .so / %.2f MB", v.med(b, "mapped-rss/so"), v.med(b, "lasting-anon-MB")), "", "")
 	}
 }
 
