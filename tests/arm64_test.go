@@ -70,6 +70,14 @@ func TestArm64(t *testing.T) {
 	h.waitGreet("v0")
 	h.waitRecord("patch reverted", 1)
 	t.Logf("delete to reverted %v under qemu", time.Since(t0).Round(time.Millisecond))
+	// The same fix linked against the release (hotfix build -slim).
+	t0 = time.Now()
+	drop(t, dir, a.armSlim, "v1-slim.so")
+	h.waitGreet("v1")
+	h.waitRecord("patch applied", 2)
+	t.Logf("slim patch (%d bytes, whole %d): drop to live %v under qemu", fileSize(t, a.armSlim), fileSize(t, a.armPatch), time.Since(t0).Round(time.Millisecond))
+	remove(t, dir, "v1-slim.so")
+	h.waitGreet("v0")
 	h.stop()
 }
 
@@ -77,6 +85,7 @@ type arm64Fixture struct {
 	hotfix, src        string
 	armHost, amdHost   string
 	armPatch, amdPatch string
+	armSlim            string // the arm64 fix built with -slim
 }
 
 // buildArm64Fixture builds the CLI (for this machine), the test app for
@@ -93,7 +102,7 @@ func buildArm64Fixture(t *testing.T) *arm64Fixture {
 	root := t.TempDir()
 	a := &arm64Fixture{hotfix: filepath.Join(root, "hotfix"), src: filepath.Join(root, "src"),
 		armHost: filepath.Join(root, "host-arm64"), amdHost: filepath.Join(root, "host-amd64"),
-		armPatch: filepath.Join(root, "v1-arm64.so"), amdPatch: filepath.Join(root, "v1-amd64.so")}
+		armPatch: filepath.Join(root, "v1-arm64.so"), amdPatch: filepath.Join(root, "v1-amd64.so"), armSlim: filepath.Join(root, "v1-arm64-slim.so")}
 	must := func(what string, out string, err error) {
 		t.Helper()
 		if err != nil {
@@ -122,10 +131,13 @@ func buildArm64Fixture(t *testing.T) *arm64Fixture {
 	must("copy source", "", copyTree(a.src, fix))
 	gitRelease(t, fix)
 	must("copy v1", "", copyTree(filepath.Join(repo, "tests", "testdata", "patches", "v1"), fix))
-	for _, p := range [][]string{{a.armHost, a.armPatch}, {a.amdHost, a.amdPatch, "-func", "example.com/hostapp/greet.Hello"}} {
+	for _, p := range [][]string{{a.armHost, a.armPatch}, {a.amdHost, a.amdPatch, "-func", "example.com/hostapp/greet.Hello"}, {a.armHost, a.armSlim, "-slim"}} {
 		t0 := time.Now()
 		out, err := runIn(fix, nil, a.hotfix, append([]string{"build", "-binary", p[0], "-policy", "policy.yaml", "-version", "v1", "-o", p[1]}, p[2:]...)...)
 		must("hotfix build -binary "+filepath.Base(p[0]), out, err)
+		if p[1] == a.armSlim && !strings.Contains(out, "slim link: ") {
+			t.Fatalf("hotfix build -slim for arm64 linked the plugin whole:\n%s", out)
+		}
 		t.Logf("hotfix build -binary %s %s: %v", filepath.Base(p[0]), strings.Join(p[2:], " "), time.Since(t0).Round(time.Millisecond))
 	}
 	return a

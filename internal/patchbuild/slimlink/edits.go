@@ -59,6 +59,12 @@ var edits = []edit{
 		why: "a call to an undefined function goes through the PLT: ld refuses a PC32 relocation against an undefined symbol in a shared object",
 	},
 	{
+		file: "cmd/link/internal/arm64/asm.go",
+		old:  `			if rst != sym.SHOSTOBJ && rst != sym.SDYNIMPORT && ldr.SymSect(rs) == nil {`,
+		new:  `			if rst != sym.SHOSTOBJ && rst != sym.SDYNIMPORT && rst != sym.SUNDEFEXT && ldr.SymSect(rs) == nil {`,
+		why:  "on arm64, a GOT or address reference to an undefined symbol is left to the external linker, as one to a shared library's",
+	},
+	{
 		file: "cmd/link/internal/ld/deadcode.go",
 		old:  `if d.ctxt.linkShared && (d.ldr.SymType(rs) == sym.SDYNIMPORT || d.ldr.SymType(rs) == sym.Sxxx) {`,
 		new:  `if d.ldr.SymType(rs) == sym.SDYNIMPORT || d.ldr.SymType(rs) == sym.Sxxx {`,
