@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 
+	"example.com/web/gen"
 	"example.com/web/lib"
 )
 
@@ -82,6 +83,12 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("boxed", b.(func() string)())
+	core, err := p.Lookup("Core")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	fmt.Println(gen.Core(), core.(func() string)())
 	fmt.Println("count", n, lib.Count())
 	run := s.(func(http.ResponseWriter, *http.Request) error)
 	for _, m := range []string{"GET", "OPTIONS"} {
@@ -165,7 +172,14 @@ func Helper(x int) int { return x*10 + V }
 
 const slimGen = `package gen
 
-import "sync"
+import (
+	"sync"
+
+	"example.com/web/gen/internal/core"
+)
+
+// Core is how the release reaches core, which only gen may import.
+func Core() string { return core.F() }
 
 type List[T any] struct {
 	sync.Mutex
@@ -175,6 +189,12 @@ type List[T any] struct {
 type Simple = List[struct{}]
 
 func New() *Simple { return &List[struct{}]{} }
+`
+
+const slimCore = `package core
+
+//go:noinline
+func F() string { return "core" }
 `
 
 // slimPatch uses the release's functions, methods, variables, type
@@ -187,6 +207,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	_ "unsafe" // go:linkname
 
 	"example.com/web/lib"
 )
@@ -235,6 +256,15 @@ func Copies() (uintptr, uintptr, int) {
 	return kept, where, lib.Count()
 }
 
+// coreF is a function of a package the patch may not import (internal to
+// gen), named as the generated main package names a target there.
+//
+//go:linkname coreF example.com/web/gen/internal/core.F
+func coreF() string
+
+// Core calls the patch's own copy of core.F.
+func Core() string { return coreF() }
+
 func main() {}
 `
 
@@ -260,6 +290,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	write("host/main.go", slimHost)
 	write("lib/lib.go", slimLib)
 	write("gen/gen.go", slimGen)
+	write("gen/internal/core/core.go", slimCore)
 	write("p/main.go", slimPatch)
 	goCmd := func(env []string, args ...string) string {
 		t.Helper()
@@ -285,10 +316,11 @@ func TestSlimPluginFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As hotfix build -slim: the runtime and the plugin's package whole;
-	// lib carried as a target's package is, with one function kept.
+	// lib carried as a target's package is, with one function kept; and
+	// core, which only a hollow package (gen) imports, with its target.
 	whole := append(strings.Fields(goCmd(nil, "list", "-deps", "runtime", "runtime/cgo")), "example.com/web/p")
-	cfg := slimlink.Config{Linker: linker, Carry: append(slices.Clone(whole), "example.com/web/lib"), Whole: whole,
-		Keep: []string{"example.com/web/lib.Kept"}, Release: host, Report: filepath.Join(dir, "report.json")}
+	cfg := slimlink.Config{Linker: linker, Carry: append(slices.Clone(whole), "example.com/web/lib", "example.com/web/gen/internal/core"), Whole: whole,
+		Keep: []string{"example.com/web/lib.Kept", "example.com/web/gen/internal/core.F"}, Release: host, Report: filepath.Join(dir, "report.json")}
 	cfgFile := filepath.Join(dir, "slim.json")
 	b, _ := json.Marshal(cfg)
 	os.WriteFile(cfgFile, b, 0o644)
@@ -343,7 +375,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	}
 	undef := undefinedSymbols(t, slim)
 	for sym, want := range map[string]bool{"example.com/web/lib.Where": true, "example.com/web/lib.Count": true, "example.com/web/lib.Kept": false,
-		"example.com/web/gen.(*List[struct {}]).Lock": true, "example.com/web/lib.(*T).Str": false} {
+		"example.com/web/gen.(*List[struct {}]).Lock": true, "example.com/web/lib.(*T).Str": false, "example.com/web/gen/internal/core.F": false} {
 		if undef[sym] != want {
 			t.Errorf("slim plugin: %s undefined = %v, want %v", sym, undef[sym], want)
 		}

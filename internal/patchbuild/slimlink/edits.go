@@ -146,6 +146,13 @@ var edits = []edit{
 	},
 	{
 		file: "cmd/link/internal/ld/main.go",
+		old:  `		addlibpath(ctxt, "command line", "command line", flag.Arg(0), *flagPluginPath, "", zerofp)`,
+		new: `		addlibpath(ctxt, "command line", "command line", flag.Arg(0), *flagPluginPath, "", zerofp)
+		hotfixLoadCarried(ctxt)`,
+		why: "every carried package is loaded, also one only a hollow package imports: the patch reaches a target in an internal package through a package of the release that imports it, and a hollow package imports nothing",
+	},
+	{
+		file: "cmd/link/internal/ld/main.go",
 		old:  `	bench.Start("inittasks")`,
 		new: `	hotfixLeaveToRelease(ctxt)
 	bench.Start("inittasks")`,
@@ -235,6 +242,7 @@ const abi0Mark = "abi0:"
 const addedSource = `package ld
 
 import (
+	"cmd/internal/goobj"
 	"os"
 	"sort"
 	"strings"
@@ -286,29 +294,53 @@ func hotfixReleaseHas(ldr *loader.Loader, s loader.Sym) bool {
 	return hotfixReleaseSymbols[typeSymbolMangle(ldr.SymName(s))]
 }
 
+// hotfixLoadCarried adds every trimmed package (trimEnv) to the link, by
+// its file in the import configuration.
+func hotfixLoadCarried(ctxt *Link) {
+	for pkg := range hotfixTrim().pkgs {
+		if f := ctxt.PackageFile[pkg]; f != "" {
+			addlibpath(ctxt, "hotfix", "hotfix", f, pkg, "", goobj.FingerprintType{})
+		}
+	}
+}
+
+type hotfixTrimList struct{ pkgs, keep map[string]bool }
+
+var hotfixTrimRead *hotfixTrimList
+
+// hotfixTrim reads the file trimEnv names, once.
+func hotfixTrim() *hotfixTrimList {
+	if hotfixTrimRead != nil {
+		return hotfixTrimRead
+	}
+	t := &hotfixTrimList{pkgs: map[string]bool{}, keep: map[string]bool{}}
+	hotfixTrimRead = t
+	f := os.Getenv("` + trimEnv + `")
+	if f == "" {
+		return t
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		Exitf("%v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		switch kind, name, _ := strings.Cut(line, " "); kind {
+		case "package":
+			t.pkgs[name] = true
+		case "keep":
+			t.keep[name] = true
+		}
+	}
+	return t
+}
+
 // hotfixLeaveToRelease undefines each function of a trimmed package
 // (trimEnv) that the release exports and the plugin need not carry. Only
 // a plain Go function is left: an assembly function, a duplicate (an
 // instantiation, a wrapper) and a package-level closure, whose number
 // depends on the rest of the package, stay the plugin's own.
 func hotfixLeaveToRelease(ctxt *Link) {
-	f := os.Getenv("` + trimEnv + `")
-	if f == "" {
-		return
-	}
-	b, err := os.ReadFile(f)
-	if err != nil {
-		Exitf("%v", err)
-	}
-	trim, keep := map[string]bool{}, map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
-		switch kind, name, _ := strings.Cut(line, " "); kind {
-		case "package":
-			trim[name] = true
-		case "keep":
-			keep[name] = true
-		}
-	}
+	trim, keep := hotfixTrim().pkgs, hotfixTrim().keep
 	ldr := ctxt.loader
 	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
 		if ldr.SymType(s) != sym.STEXT || ldr.IsExternal(s) || ldr.AttrDuplicateOK(s) || ldr.SymVersion(s) != sym.SymVerABIInternal {
