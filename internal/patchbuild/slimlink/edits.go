@@ -295,9 +295,15 @@ func hotfixReleaseHas(ldr *loader.Loader, s loader.Sym) bool {
 }
 
 // hotfixLoadCarried adds every trimmed package (trimEnv) to the link, by
-// its file in the import configuration.
+// its file in the import configuration, in a fixed order: the order of
+// the libraries is the order of the plugin's text.
 func hotfixLoadCarried(ctxt *Link) {
+	var pkgs []string
 	for pkg := range hotfixTrim().pkgs {
+		pkgs = append(pkgs, pkg)
+	}
+	sort.Strings(pkgs)
+	for _, pkg := range pkgs {
 		if f := ctxt.PackageFile[pkg]; f != "" {
 			addlibpath(ctxt, "hotfix", "hotfix", f, pkg, "", goobj.FingerprintType{})
 		}
