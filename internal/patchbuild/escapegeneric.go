@@ -161,14 +161,13 @@ func shapeFlows(ctx context.Context, opt Options, root, tmp, gcflags, side strin
 	}
 	slices.Sort(pkgs)
 	pkgs = slices.Compact(pkgs)
-	args := append([]string{"build"}, opt.Flags...)
-	args = append(args, "-overlay", ovFile, "-o", os.DevNull)
+	args := append(slices.Clone(opt.Flags), "-overlay", ovFile)
 	for _, pkg := range pkgs {
 		args = append(args, "-gcflags="+pkg+"="+gcflags)
 	}
-	out, err := runAll(ctx, root, env, append(args, pkgs...)...)
+	out, err := compileOutput(ctx, root, env, args, pkgs)
 	if err != nil {
-		return nil, fmt.Errorf("escape analysis of the changed generic functions, %s side: go build -gcflags=-m=2: %v\n%s", side, err, lastOf(out, 20))
+		return nil, fmt.Errorf("escape analysis of the changed generic functions, %s side: compiling with -gcflags=-m=2: %v\n%s", side, err, lastOf(out, 20))
 	}
 	return parseFlows(out), nil
 }

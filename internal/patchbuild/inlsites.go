@@ -2,6 +2,7 @@ package patchbuild
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -37,7 +38,7 @@ type inlCall struct {
 // compilerInlines compiles pkgs of the release at dir with its flags and
 // -m, and returns what the compiler said of each package's own code.
 func compilerInlines(ctx context.Context, dir string, flags, pkgs []string) (map[string][]inlCall, error) {
-	args := append([]string{"build"}, flags...)
+	args := slices.Clone(flags)
 	for _, p := range pkgs {
 		v, err := gcflagsFor(flags, p)
 		if err != nil {
@@ -45,11 +46,9 @@ func compilerInlines(ctx context.Context, dir string, flags, pkgs []string) (map
 		}
 		args = append(args, "-gcflags="+p+"="+strings.TrimSpace(v+" -m"))
 	}
-	args = append(args, "-o", "/dev/null")
-	args = append(args, pkgs...)
-	out, err := runAll(ctx, dir, nil, args...)
+	out, err := compileOutput(ctx, dir, nil, args, pkgs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compiling %s with -m: %v\n%s", strings.Join(pkgs, " "), err, lastOf(out, 20))
 	}
 	return parseInlines(out), nil
 }

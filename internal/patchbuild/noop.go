@@ -196,7 +196,7 @@ func (b *pluginBuild) noops(opt Options, targets []loader.Target, c <-chan liste
 // env of its plugin build) as the release was compiled: with its flags,
 // not as a plugin, and -S for the listing of each of pkgs.
 func compileListing(ctx context.Context, dir string, env, flags []string, overlay string, pkgs []string) (machinecode.Listing, error) {
-	args := append([]string{"build"}, flags...)
+	args := slices.Clone(flags)
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
 	}
@@ -209,10 +209,9 @@ func compileListing(ctx context.Context, dir string, env, flags []string, overla
 		// gets (cmd/go/internal/load/flag.go).
 		args = append(args, "-gcflags="+p+"="+strings.TrimSpace(v+" -S"))
 	}
-	args = append(args, pkgs...)
-	out, err := runAll(ctx, dir, env, args...)
+	out, err := compileOutput(ctx, dir, env, args, pkgs)
 	if err != nil {
-		return nil, fmt.Errorf("go build -gcflags=-S %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+		return nil, fmt.Errorf("compiling with -gcflags=-S %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
 	return machinecode.Parse(out)
 }

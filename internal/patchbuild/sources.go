@@ -154,21 +154,20 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"build"}, opt.Flags...)
+	args := slices.Clone(opt.Flags)
 	// escapemutationscalls: the compiler exports whether a parameter is
 	// written through or called too, and callers rely on it (a []byte(s)
 	// conversion passed to a parameter that is not written through shares
 	// s's bytes: cmd/compile/internal/escape/escape.go, OSTR2BYTES).
-	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m -d=escapemutationscalls=1"), "-o", "/dev/null")
+	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m -d=escapemutationscalls=1"))
 	var env []string
 	if overlay {
 		args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
 		env = shadowEnv(tmp)
 	}
-	args = append(args, pkg)
-	out, err := runAll(ctx, root, env, args...)
+	out, err := compileOutput(ctx, root, env, args, []string{pkg})
 	if err != nil {
-		return nil, fmt.Errorf("go build -gcflags=%s=-m: %v\n%s", pkg, err, out)
+		return nil, fmt.Errorf("compiling with -gcflags=%s=-m: %v\n%s", pkg, err, out)
 	}
 	return paramDiagnostics(out), nil
 }

@@ -179,6 +179,9 @@ func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empt
 		// DWARF for a type the plugin does not carry cannot be written.
 		linkArgs = append([]string{"-w"}, linkArgs...)
 	}
+	// With no DWARF there is nothing to compress, but the linker asks
+	// the C compiler whether it can (a quarter of a second) unless told.
+	linkArgs = append([]string{"-compressdwarf=false"}, linkArgs...)
 	undefFile := filepath.Join(dir, "undefined")
 	cmd := exec.Command(cfg.Linker, linkArgs...)
 	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, releaseSymbolsEnv+"="+filepath.Join(dir, "release-symbols"), trimEnv+"="+filepath.Join(dir, "trim"))
