@@ -81,10 +81,27 @@ func TestBuiltFrom(t *testing.T) {
 		{"no version control information", bi(), ""},
 		{"another revision", bi("vcs.revision", "0123456789ab0000000000000000000000000000", "vcs.modified", "false"), "built from revision 0123456789ab, not the release dd10fcfb83fa"},
 		{"a modified tree", bi("vcs.revision", rev, "vcs.modified", "true"), "built from a modified tree at dd10fcfb83fa"},
+		{"no build information", nil, ""},
 	} {
 		err := builtFrom(tc.bi, rev)
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestRecordedMain(t *testing.T) {
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{&debug.BuildInfo{Path: "example.com/shop/cmd/shop"}, "example.com/shop/cmd/shop"},
+		{&debug.BuildInfo{Path: "command-line-arguments"}, ""}, // go build main.go
+		{&debug.BuildInfo{}, ""},
+		{nil, ""},
+	} {
+		if got := recordedMain(tc.bi); got != tc.want {
+			t.Errorf("recordedMain(%+v) = %q, want %q", tc.bi, got, tc.want)
 		}
 	}
 }

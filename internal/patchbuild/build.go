@@ -298,11 +298,7 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	mainPkg, err := resolveMain(ctx, wt.dir, opt.Main)
-	if err != nil {
-		return nil, err
-	}
-	host, err := releaseBinary(ctx, opt, wt, mainPkg, tmp)
+	host, mainPkg, err := releaseBinary(ctx, opt, wt, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -374,24 +370,46 @@ func analyzeRelease(ctx context.Context, opt *Options, base, dir, mainPkg, tmp s
 
 // releaseBinary is the release the patch is for: the binary given with
 // -binary, or the base revision built again with the same flags.
-func releaseBinary(ctx context.Context, opt Options, wt *worktree, mainPkg, tmp string) (*hostInfo, error) {
+// It returns the import path of the release's main package too: -main,
+// or the path the binary records, or the only main package in the tree.
+func releaseBinary(ctx context.Context, opt Options, wt *worktree, tmp string) (*hostInfo, string, error) {
 	if opt.Binary != "" {
 		bin, err := loader.ReadBinary(opt.Binary)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := builtFrom(bin.BuildInfo(), wt.rev); err != nil {
-			return nil, fmt.Errorf("%s: %w", opt.Binary, err)
+			return nil, "", fmt.Errorf("%s: %w", opt.Binary, err)
 		}
-		return &hostInfo{bin: bin, revision: wt.rev}, nil
+		mainPkg := recordedMain(bin.BuildInfo())
+		if mainPkg == "" || opt.Main != "" {
+			if mainPkg, err = resolveMain(ctx, wt.dir, opt.Main); err != nil {
+				return nil, "", err
+			}
+		}
+		return &hostInfo{bin: bin, revision: wt.rev}, mainPkg, nil
+	}
+	mainPkg, err := resolveMain(ctx, wt.dir, opt.Main)
+	if err != nil {
+		return nil, "", err
 	}
 	fmt.Fprintf(opt.Log, "building the release (%s at %s) to learn its build ID\n", mainPkg, wt.rev[:12])
 	host, err := buildHost(ctx, opt, wt.dir, mainPkg, tmp)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	host.revision = wt.rev
-	return host, nil
+	return host, mainPkg, nil
+}
+
+// recordedMain returns the main package's import path the go command
+// wrote into the binary, "" for none or for a build of files named on
+// the command line.
+func recordedMain(info *debug.BuildInfo) string {
+	if info == nil || info.Path == "command-line-arguments" {
+		return ""
+	}
+	return info.Path
 }
 
 // keepBuilt drops the closures the patch has no code for: the copy of
@@ -709,6 +727,9 @@ func keptBy(funcs []string) ([]string, error) {
 // information (-buildvcs=false, or built outside the repository) is taken
 // as it is.
 func builtFrom(bi *debug.BuildInfo, rev string) error {
+	if bi == nil {
+		return nil
+	}
 	settings := map[string]string{}
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
