@@ -56,6 +56,7 @@ type result struct {
 	Lines       []string `json:"lines,omitempty"`       // refused: the plan's refusal lines, cut
 	Widened     []string `json:"widened,omitempty"`     // packages allowed beyond the report's, as refusals asked (inlining: keep)
 	Slim        bool     `json:"slim,omitempty"`        // shippable: the patch was linked against the release (-slim)
+	NotSlim     string   `json:"not_slim,omitempty"`    // shippable under -slim, linked whole: why
 	PatchBytes  int64    `json:"patch_bytes,omitempty"` // shippable: the patch file's size
 	Seconds     float64  `json:"seconds"`
 	Dir         string   `json:"dir,omitempty"`  // the case directory, with -keep
@@ -710,6 +711,7 @@ func (k *kase) build() {
 	v := classify(code, out, statErr == nil)
 	if statErr == nil {
 		res.PatchBytes, res.Slim = fi.Size(), strings.Contains(out, "slim link: ")
+		res.NotSlim = notSlimReason(out)
 	}
 	res.Outcome, res.Rules, res.Refusals, res.Reason, res.Holders, res.Lines = v.outcome, v.rules, v.refusals, v.reason, v.holders, v.lines
 	if v.outcome == failed {

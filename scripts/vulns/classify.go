@@ -142,6 +142,21 @@ func classifyOutcome(exit int, out string, wrote bool) verdict {
 	return v
 }
 
+// notSlimMark starts the line hotfix build -slim prints when it links the
+// plugin whole instead; the reason follows it.
+const notSlimMark = "slim link not possible, the plugin carries every package: "
+
+// notSlimReason is why a -slim build linked the plugin whole, "" when it
+// did not say so.
+func notSlimReason(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if _, why, ok := strings.Cut(l, notSlimMark); ok {
+			return cut(strings.TrimSpace(why), 300)
+		}
+	}
+	return ""
+}
+
 // messageLine is the first line of out that holds s, trimmed of the
 // command's prefix.
 func messageLine(out, s string) string {

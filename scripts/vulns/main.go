@@ -350,10 +350,14 @@ type summary struct {
 	// Widened: shippable reports whose policy allowed more packages than
 	// the report's, as a refusal of a holder asked.
 	Widened int `json:"widened"`
+	// Slim: shippable reports whose patch was linked against the
+	// release; NotSlim: those built with -slim and linked whole, by reason.
+	Slim    int            `json:"slim"`
+	NotSlim map[string]int `json:"not_slim,omitempty"`
 }
 
 func summarize(results []*result) summary {
-	s := summary{Reports: len(results), Outcomes: map[string]int{}, Rules: map[string]int{}, SetUp: map[string]int{}}
+	s := summary{Reports: len(results), Outcomes: map[string]int{}, Rules: map[string]int{}, SetUp: map[string]int{}, NotSlim: map[string]int{}}
 	for _, r := range results {
 		s.Outcomes[r.Outcome]++
 		for _, rule := range r.Rules {
@@ -373,6 +377,12 @@ func summarize(results []*result) summary {
 		}
 		if r.Outcome == shippable && r.Holders > 0 {
 			s.Held++
+		}
+		if r.Outcome == shippable && r.Slim {
+			s.Slim++
+		}
+		if r.Outcome == shippable && r.NotSlim != "" {
+			s.NotSlim[r.NotSlim]++
 		}
 	}
 	if n := s.Reports - s.Outcomes[notSetUp]; n > 0 {
@@ -425,6 +435,13 @@ func printTable(w io.Writer, results []*result, s summary, elapsed time.Duration
 	fmt.Fprintf(w, "symbols kept %d; fallbacks %d (symbols a host could not keep); internal packages reached through an importer %d\n", s.Kept, s.Fallbacks, s.Through)
 	fmt.Fprintf(w, "shippable: %d of %d set up = %.1f%%; %d of them replace functions holding an inlined copy of a target, %d with packages allowed beyond the report's\n",
 		s.Outcomes[shippable], s.Reports-s.Outcomes[notSetUp], 100*s.Share, s.Held, s.Widened)
+	if s.Slim > 0 || len(s.NotSlim) > 0 {
+		fmt.Fprintf(w, "linked against the release (-slim): %d of %d shippable\n", s.Slim, s.Outcomes[shippable])
+	}
+	if len(s.NotSlim) > 0 {
+		fmt.Fprintf(w, "linked whole under -slim (reports, by reason):\n")
+		printCounts(w, s.NotSlim)
+	}
 }
 
 func printCounts(w io.Writer, m map[string]int) {

@@ -258,3 +258,22 @@ func TestCut(t *testing.T) {
 		}
 	}
 }
+
+func TestSlimCounts(t *testing.T) {
+	why := "the release lacks symbols of more packages after 4 links carrying a, b"
+	out := "analysis ...\nslim link not possible, the plugin carries every package: " + why + "\nwrote fix.so\n"
+	if got := notSlimReason(out); got != why {
+		t.Errorf("notSlimReason = %q, want %q", got, why)
+	}
+	if got := notSlimReason("slim link: 12 packages left to the release\n"); got != "" {
+		t.Errorf("a slim build has a reason: %q", got)
+	}
+	s := summarize([]*result{
+		{ID: "GO-1", Outcome: shippable, Slim: true},
+		{ID: "GO-2", Outcome: shippable, NotSlim: why},
+		{ID: "GO-3", Outcome: refused},
+	})
+	if s.Slim != 1 || s.NotSlim[why] != 1 || len(s.NotSlim) != 1 {
+		t.Errorf("summary: slim %d, not slim %v; want 1 and {%q: 1}", s.Slim, s.NotSlim, why)
+	}
+}
