@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -68,9 +69,32 @@ func main() {
 		os.Exit(slimlink.ToolExec(os.Args[1:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	stopProfile := cpuProfile(os.Getenv("HOTFIX_CPUPROFILE"))
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the command to path, if not "", for
+// `go tool pprof`: where a slow hotfix build spends its own time (the go
+// commands it runs are not in it).
+func cpuProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hotfix: HOTFIX_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,15 +243,52 @@ func writeFileAtomic(path string, b []byte) error {
 // the example shop; go list -export compiles only, and replays a cached
 // compile's output as go build does (TestCompileOutputLinksNothing).
 func compileOutput(ctx context.Context, dir string, env, flags, pkgs []string) (string, error) {
+	var out strings.Builder
+	_, err := compileRead(ctx, dir, env, flags, pkgs, func(r io.Reader) error {
+		_, err := io.Copy(&out, r)
+		return err
+	})
+	return out.String(), err
+}
+
+// compileRead is compileOutput for output too large to hold: read takes
+// it as it comes. It returns the output's last lines, for an error.
+func compileRead(ctx context.Context, dir string, env, flags, pkgs []string, read func(io.Reader) error) (string, error) {
 	args := append([]string{"list", "-export", "-f", "{{.ImportPath}}"}, flags...)
 	cmd := exec.CommandContext(ctx, goBinary(env), append(args, pkgs...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	return stderr.String(), err
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	tail := &tailWriter{max: 16 << 10}
+	readErr := read(io.TeeReader(stderr, tail))
+	io.Copy(io.Discard, stderr) // what read left, so that the command ends
+	if err := cmd.Wait(); err != nil {
+		return tail.String(), err
+	}
+	return tail.String(), readErr
 }
+
+// tailWriter keeps the last max bytes or so written to it.
+type tailWriter struct {
+	max int
+	b   []byte
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if len(w.b) > 2*w.max {
+		w.b = append(w.b[:0], w.b[len(w.b)-w.max:]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string { return string(w.b) }
 
 // runAll runs the go command and returns what it printed on both outputs
 // (the compiler's -m diagnostics go to stderr).

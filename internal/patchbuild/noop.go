@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -209,11 +210,15 @@ func compileListing(ctx context.Context, dir string, env, flags []string, overla
 		// gets (cmd/go/internal/load/flag.go).
 		args = append(args, "-gcflags="+p+"="+strings.TrimSpace(v+" -S"))
 	}
-	out, err := compileOutput(ctx, dir, env, args, pkgs)
+	var syms machinecode.Listing
+	tail, err := compileRead(ctx, dir, env, args, pkgs, func(r io.Reader) (err error) {
+		syms, err = machinecode.Read(r)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("compiling with -gcflags=-S %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+		return nil, fmt.Errorf("compiling with -gcflags=-S %s: %v\n%s", strings.Join(pkgs, " "), err, lastOf(tail, 20))
 	}
-	return machinecode.Parse(out)
+	return syms, nil
 }
 
 // gcflagsFor returns the -gcflags value the go command compiled pkg with

@@ -1,7 +1,10 @@
 package machinecode
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -41,31 +44,64 @@ type Listing map[string]*Sym
 // know, such as the go command's "# pkg", are skipped; a symbol whose
 // bytes are short of its size is an error.
 func Parse(text string) (Listing, error) {
+	return Read(strings.NewReader(text))
+}
+
+// Read is Parse of what r yields, line by line: a large package's
+// listing is hundreds of megabytes (nats-server's server package prints
+// 190 MB), most of it assembly, which is skipped without being kept.
+func Read(r io.Reader) (Listing, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	syms := Listing{}
 	var cur *Sym
-	for line := range strings.Lines(text) {
-		line = strings.TrimRight(line, "\r\n")
-		if !strings.HasPrefix(line, "\t") {
-			if err := cur.complete(); err != nil {
-				return nil, err
+	var long []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull { // a line longer than the buffer
+			long = append(long, line...)
+			continue
+		}
+		if long != nil {
+			line, long = append(long, line...), nil
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0 && err == io.EOF:
+		case len(line) == 0 || line[0] != '\t':
+			if cerr := cur.complete(); cerr != nil {
+				return nil, cerr
 			}
-			cur = parseHeader(line)
+			cur = parseHeader(string(line))
 			if cur != nil && cur.name != "" && !strings.HasPrefix(cur.kind, "SDWARF") {
 				syms[cur.name] = cur
 			}
-			continue
+		case cur != nil && (bytes.HasPrefix(line[1:], []byte("rel ")) || isBytesLine(line[1:])):
+			if aerr := cur.addLine(string(line[1:])); aerr != nil {
+				return nil, fmt.Errorf("listing of %s: %w", cur.name, aerr)
+			}
 		}
-		if cur == nil {
-			continue
-		}
-		if err := cur.addLine(line[1:]); err != nil {
-			return nil, fmt.Errorf("listing of %s: %w", cur.name, err)
+		if err == io.EOF {
+			break
 		}
 	}
 	if err := cur.complete(); err != nil {
 		return nil, err
 	}
 	return syms, nil
+}
+
+// isBytesLine reports whether an indented line is one of bytes ("0x0010
+// 00 e8 ..."), not assembly ("0x0000 00000 (p.go:7)	TEXT ..."), without
+// making a string of it.
+func isBytesLine(l []byte) bool {
+	if !bytes.HasPrefix(l, []byte("0x")) {
+		return false
+	}
+	i := bytes.IndexByte(l, ' ')
+	return i > 0 && isHexPair(l[i+1:])
 }
 
 // parseHeader parses a symbol's header line, or returns nil. The name may
@@ -157,7 +193,7 @@ func (s *Sym) addLine(l string) error {
 
 // isHexPair reports whether a line of bytes follows: two hexadecimal
 // digits and a space or the end; assembly has a decimal offset of five.
-func isHexPair(s string) bool {
+func isHexPair[T string | []byte](s T) bool {
 	hex := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 	return len(s) >= 2 && hex(s[0]) && hex(s[1]) && (len(s) == 2 || s[2] == ' ')
 }

@@ -1,7 +1,9 @@
 package machinecode
 
 import (
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -61,5 +63,24 @@ func TestParseListingErrors(t *testing.T) {
 		if _, err := Parse(tc.text); err == nil {
 			t.Errorf("%s: no error (%s)", tc.name, tc.reason)
 		}
+	}
+}
+
+// TestReadLongLines reads the listing a byte at a time, with a header
+// line longer than Read's buffer: the result is Parse's.
+func TestReadLongLines(t *testing.T) {
+	long := "example.com/x/p.T[" + strings.Repeat("x", 100<<10) + "].M"
+	text := listingSample + long + " STEXT size=2 args=0x0 locals=0x0\n\t0x0000 90 c3\n"
+	got, err := Read(iotest.OneByteReader(strings.NewReader(text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(listingSample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[long] = &Sym{name: long, kind: "STEXT", size: 2, data: []byte{0x90, 0xc3}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(Sym{}, Reloc{})); diff != "" {
+		t.Errorf("Read (-want +got):\n%s", diff)
 	}
 }
