@@ -557,12 +557,15 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 // returns the packages whose fingerprint it takes from the release.
 func (b *pluginBuild) build(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
 	if opt.Slim {
+		ectx, cancel := context.WithCancel(ctx)
+		defer cancel() // not needed if the plugin is linked whole
+		exports := b.startExports(ectx, opt, env, overlayFile) // beside the link
 		slim, err := b.slimBuild(ctx, opt, env, overlayFile, soFile)
 		if err != nil {
 			return nil, err
 		}
 		if slim {
-			return b.slimFingerprints(ctx, opt, env, overlayFile, soFile, adopt)
+			return b.slimFingerprints(<-exports, soFile, adopt)
 		}
 	}
 	return adopt, b.goBuild(ctx, opt, env, overlayFile, soFile)

@@ -90,11 +90,7 @@ type compared struct {
 // release and in the patch, and replaces the callers of what escapes more.
 func (p *Plan) comparePackage(ctx context.Context, opt Options, root, tmp string, ps *paramSet) (compared, error) {
 	var r compared
-	before, err := escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, false)
-	var after map[string]string
-	if err == nil {
-		after, err = escapeDiagnostics(ctx, opt, root, tmp, ps.pkg, true)
-	}
+	before, after, err := escapeBoth(ctx, opt, root, tmp, ps.pkg)
 	if err != nil && !p.isRebuilt(ps.pkg) && !slices.Contains(p.inlineAdopt, ps.pkg) {
 		// The fingerprint, which the build's self-check compares,
 		// still covers a spliced package's escape analysis.

@@ -113,6 +113,27 @@ func (b *pluginBuild) keep() []string {
 	return keep
 }
 
+// listedExports is the export data files of the plugin's packages,
+// compiled as a whole plugin's are: "import/path file" lines.
+type listedExports struct {
+	out string
+	err error
+}
+
+// startExports compiles the plugin's packages as a whole plugin's are,
+// in the background: the slim link does not need them, and the two share
+// the machine's cores. The channel yields one result.
+func (b *pluginBuild) startExports(ctx context.Context, opt Options, env []string, overlayFile string) <-chan listedExports {
+	c := make(chan listedExports, 1)
+	go func() {
+		args := append([]string{"list", "-export", "-deps", "-buildmode=plugin", "-overlay", overlayFile,
+			"-f", "{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}"}, opt.Flags...)
+		out, err := goOut(ctx, b.dir, env, append(args, b.pkgPattern)...)
+		c <- listedExports{out, err}
+	}()
+	return c
+}
+
 // slimFingerprints returns the packages whose fingerprint the slim
 // plugin takes from the release: all it holds, since -linkshared changes
 // every package's. The check plugin.Open would have made is made here
@@ -120,14 +141,12 @@ func (b *pluginBuild) keep() []string {
 // compiled the way a whole plugin is (without -linkshared), must have the
 // release's fingerprint. Hollow packages are covered too: the carried
 // code was compiled against their export data.
-func (b *pluginBuild) slimFingerprints(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
-	args := append([]string{"list", "-export", "-deps", "-buildmode=plugin", "-overlay", overlayFile,
-		"-f", "{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}"}, opt.Flags...)
-	out, err := goOut(ctx, b.dir, env, append(args, b.pkgPattern)...)
-	if err != nil {
-		return nil, err
+// The packages are compiled by startExports.
+func (b *pluginBuild) slimFingerprints(exports listedExports, soFile string, adopt []string) ([]string, error) {
+	if exports.err != nil {
+		return nil, exports.err
 	}
-	for _, line := range strings.Split(out, "\n") {
+	for _, line := range strings.Split(exports.out, "\n") {
 		pkg, export, ok := strings.Cut(line, " ")
 		want, inRelease := b.host.bin.Fingerprint(pkg)
 		if !ok || !inRelease || slices.Contains(adopt, pkg) {

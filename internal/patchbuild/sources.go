@@ -172,6 +172,22 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 	return paramDiagnostics(out), nil
 }
 
+// escapeBoth returns escapeDiagnostics of pkg in the release and in the
+// patch: the two compiles run side by side.
+func escapeBoth(ctx context.Context, opt Options, root, tmp, pkg string) (before, after map[string]string, err error) {
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		after, err = escapeDiagnostics(ctx, opt, root, tmp, pkg, true)
+		done <- err
+	}()
+	before, err = escapeDiagnostics(ctx, opt, root, tmp, pkg, false)
+	if afterErr := <-done; err == nil {
+		err = afterErr
+	}
+	return before, after, err
+}
+
 // paramDiagnostics returns the escape analysis diagnostics of each
 // parameter in the compiler's -m output by "file:line:col name", several
 // of one parameter joined by "; " in sorted order.
@@ -236,9 +252,8 @@ func diagnose(ctx context.Context, opt Options, root, tmp string, p *Plan) strin
 			}
 			return out
 		}
-		before, err1 := escapeDiagnostics(ctx, opt, root, tmp, pkg, false)
-		after, err2 := escapeDiagnostics(ctx, opt, root, tmp, pkg, true)
-		if err1 != nil || err2 != nil {
+		before, after, err := escapeBoth(ctx, opt, root, tmp, pkg)
+		if err != nil {
 			continue
 		}
 		before, after = trim(before), trim(after)
