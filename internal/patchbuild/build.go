@@ -557,9 +557,11 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 // returns the packages whose fingerprint it takes from the release.
 func (b *pluginBuild) build(ctx context.Context, opt Options, env []string, overlayFile, soFile string, adopt []string) ([]string, error) {
 	if opt.Slim {
+		// The fingerprint check's compile runs beside the link; it is
+		// stopped if the plugin is linked whole.
 		ectx, cancel := context.WithCancel(ctx)
-		defer cancel() // not needed if the plugin is linked whole
-		exports := b.startExports(ectx, opt, env, overlayFile) // beside the link
+		defer cancel()
+		exports := b.startExports(ectx, opt, env, overlayFile)
 		slim, err := b.slimBuild(ctx, opt, env, overlayFile, soFile)
 		if err != nil {
 			return nil, err
