@@ -243,7 +243,6 @@ const addedSource = `package ld
 
 import (
 	"cmd/internal/goobj"
-	"cmd/internal/objabi"
 	"os"
 	"sort"
 	"strings"
@@ -349,73 +348,14 @@ func hotfixTrim() *hotfixTrimList {
 func hotfixLeaveToRelease(ctxt *Link) {
 	trim, keep := hotfixTrim().pkgs, hotfixTrim().keep
 	ldr := ctxt.loader
-	listed := hotfixListedByNewTypes(ldr)
-	leave := map[loader.Sym]bool{}
 	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
 		if ldr.SymType(s) != sym.STEXT || ldr.IsExternal(s) || ldr.AttrDuplicateOK(s) || ldr.SymVersion(s) != sym.SymVerABIInternal {
 			continue
 		}
-		if trim[ldr.SymPkg(s)] && !hotfixKept(ldr.SymName(s), keep) && !listed[s] && hotfixReleaseHas(ldr, s) {
-			leave[s] = true
-		}
-	}
-	hotfixKeepNosplitCallees(ldr, leave)
-	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
-		if leave[s] {
+		if trim[ldr.SymPkg(s)] && !hotfixKept(ldr.SymName(s), keep) && hotfixReleaseHas(ldr, s) {
 			ldr.HotfixUndefine(s)
 		}
 	}
-}
-
-// hotfixKeepNosplitCallees takes out of leave the functions that a
-// nosplit function the plugin carries calls, and theirs in turn if
-// nosplit: the linker checks the stack height of a nosplit chain, which
-// it cannot through a function left to the release (the stackcheck edit
-// fails the link naming it, and the link is made again keeping it). A
-// method wrapper is often nosplit, and always carried.
-func hotfixKeepNosplitCallees(ldr *loader.Loader, leave map[loader.Sym]bool) {
-	var work []loader.Sym
-	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
-		if ldr.SymType(s) == sym.STEXT && !ldr.IsExternal(s) && ldr.IsNoSplit(s) && !leave[s] {
-			work = append(work, s)
-		}
-	}
-	for len(work) > 0 {
-		s := work[len(work)-1]
-		work = work[:len(work)-1]
-		relocs := ldr.Relocs(s)
-		for i := 0; i < relocs.Count(); i++ {
-			r := relocs.At(i)
-			if callee := r.Sym(); r.Type().IsDirectCall() && leave[callee] {
-				delete(leave, callee)
-				if ldr.IsNoSplit(callee) {
-					work = append(work, callee)
-				}
-			}
-		}
-	}
-}
-
-// hotfixListedByNewTypes returns the methods that the method table of a
-// type the release lacks lists. The plugin's copy of that type is its
-// only one, and its table must point at code: left to the release, such
-// a method fails the link (the R_METHODOFF edit names it), and the link
-// is made again keeping it. A type that dead code elimination drops
-// later keeps its methods out of the plugin all the same.
-func hotfixListedByNewTypes(ldr *loader.Loader) map[loader.Sym]bool {
-	listed := map[loader.Sym]bool{}
-	for s := loader.Sym(1); s < loader.Sym(ldr.NSym()); s++ {
-		if ldr.IsExternal(s) || !ldr.IsGoType(s) || hotfixReleaseHas(ldr, s) {
-			continue
-		}
-		relocs := ldr.Relocs(s)
-		for i := 0; i < relocs.Count(); i++ {
-			if r := relocs.At(i); r.Type() == objabi.R_METHODOFF {
-				listed[r.Sym()] = true
-			}
-		}
-	}
-	return listed
 }
 
 // hotfixKept reports whether the function name is kept: named, a closure
