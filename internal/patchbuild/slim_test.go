@@ -89,6 +89,12 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println(gen.Core(), core.(func() string)())
+	inl, err := p.Lookup("Inlines")
+	if err != nil {
+		fmt.Println("lookup:", err)
+		os.Exit(1)
+	}
+	fmt.Println("inlined:", inl.(func() string)(), reflect.ValueOf(lib.Callers).Pointer() != 0)
 	fmt.Println("count", n, lib.Count())
 	run := s.(func(http.ResponseWriter, *http.Request) error)
 	for _, m := range []string{"GET", "OPTIONS"} {
@@ -108,9 +114,29 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	_ "unsafe" // go:linkname
 
 	"example.com/web/gen"
 )
+
+// Callers is small enough to be inlined, and the release has it out of
+// line too (the host takes its value): the plugin's copy of Inlines holds
+// an inlined copy of a function the plugin leaves to the release.
+func Callers(pcs []uintptr) int { return runtime.Callers(1, pcs) }
+
+// Inlines returns the frame of its inlined call to Callers as a profile
+// reads it: the function and its start line.
+//
+//go:noinline
+func Inlines() string {
+	var pcs [1]uintptr
+	Callers(pcs[:])
+	f, _ := runtime.CallersFrames(pcs[:]).Next()
+	return fmt.Sprintf("%s starts at line %d", f.Function, frameStartLine(&f))
+}
+
+//go:linkname frameStartLine runtime/pprof.runtime_FrameStartLine
+func frameStartLine(*runtime.Frame) int
 
 var V = 41
 
@@ -265,6 +291,8 @@ func coreF() string
 // Core calls the patch's own copy of core.F.
 func Core() string { return coreF() }
 
+func Inlines() string { return lib.Inlines() }
+
 func main() {}
 `
 
@@ -320,7 +348,7 @@ func TestSlimPluginFacts(t *testing.T) {
 	// core, which only a hollow package (gen) imports, with its target.
 	whole := append(strings.Fields(goCmd(nil, "list", "-deps", "runtime", "runtime/cgo")), "example.com/web/p")
 	cfg := slimlink.Config{Linker: linker, Carry: append(slices.Clone(whole), "example.com/web/lib", "example.com/web/gen/internal/core"), Whole: whole,
-		Keep: []string{"example.com/web/lib.Kept", "example.com/web/gen/internal/core.F"}, Release: host, Report: filepath.Join(dir, "report.json")}
+		Keep: []string{"example.com/web/lib.Kept", "example.com/web/lib.Inlines", "example.com/web/gen/internal/core.F"}, Release: host, Report: filepath.Join(dir, "report.json")}
 	cfgFile := filepath.Join(dir, "slim.json")
 	b, _ := json.Marshal(cfg)
 	os.WriteFile(cfgFile, b, 0o644)
@@ -364,6 +392,9 @@ func TestSlimPluginFacts(t *testing.T) {
 	if got != want {
 		t.Errorf("the slim plugin answers\n%s\nthe whole one (its copies line as the slim one's should be)\n%s", got, want)
 	}
+	if !strings.Contains(got, "inlined: example.com/web/lib.Callers starts at line 15 true") {
+		t.Errorf("a frame inlined from a function left to the release lost its function information:\n%s", got)
+	}
 	if !strings.Contains(got, "count 1 2") {
 		t.Errorf("lib.Count, run by the plugin then by the host, does not count the release's lib.Shared:\n%s", got)
 	}
@@ -374,7 +405,7 @@ func TestSlimPluginFacts(t *testing.T) {
 		t.Errorf("the plugin's call to lib.Helper does not read the release's lib.V as it changes:\n%s", got)
 	}
 	undef := undefinedSymbols(t, slim)
-	for sym, want := range map[string]bool{"example.com/web/lib.Where": true, "example.com/web/lib.Count": true, "example.com/web/lib.Kept": false,
+	for sym, want := range map[string]bool{"example.com/web/lib.Where": true, "example.com/web/lib.Count": true, "example.com/web/lib.Kept": false, "example.com/web/lib.Inlines": false,
 		"example.com/web/gen.(*List[struct {}]).Lock": true, "example.com/web/lib.(*T).Str": false, "example.com/web/gen/internal/core.F": false} {
 		if undef[sym] != want {
 			t.Errorf("slim plugin: %s undefined = %v, want %v", sym, undef[sym], want)

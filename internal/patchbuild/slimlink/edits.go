@@ -175,8 +175,10 @@ var edits = []edit{
 	{
 		file: "cmd/link/internal/ld/pcln.go",
 		old:  `} else if !ctxt.linkShared {`,
-		new:  `} else if false {`,
-		why:  "a function inlined from a package the plugin does not carry has no FuncInfo, as under -linkshared (go.dev/issue/55954: its FuncID is reported as normal)",
+		new: `} else if id, line, ok := ldr.HotfixInlineInfo(call.Func); ok {
+			funcID, startLine = id, line
+		} else if false {`,
+		why: "a function inlined from a package the plugin does not carry has no FuncInfo, as under -linkshared (go.dev/issue/55954: its FuncID is reported as normal); one of a carried package left to the release has what HotfixUndefine kept of it, its FuncID and start line, as a profile reads them",
 	},
 }
 
@@ -208,16 +210,39 @@ var addedFiles = map[string]string{
 
 const addedLoaderSource = `package loader
 
-import "cmd/link/internal/sym"
+import (
+	"cmd/link/internal/sym"
+	"internal/abi"
+)
 
 // hotfixUndefined holds the symbols HotfixUndefine made undefined.
 var hotfixUndefined = map[Sym]bool{}
 
+// hotfixInlined is what an inline tree tells of a function a kept
+// function inlined: the runtime reads its FuncID (a wrapper's is skipped
+// by runtime.Callers) and pprof its start line.
+type hotfixInlined struct {
+	funcID    abi.FuncID
+	startLine int32
+}
+
+var hotfixInlinedInfo = map[Sym]hotfixInlined{}
+
+// HotfixInlineInfo returns what HotfixUndefine kept of s's function
+// information.
+func (l *Loader) HotfixInlineInfo(s Sym) (abi.FuncID, int32, bool) {
+	i, ok := hotfixInlinedInfo[s]
+	return i.funcID, i.startLine, ok
+}
+
 // HotfixUndefine makes the defined symbol s one the object refers to but
 // does not define, as if its package had been compiled without it: no
-// content, relocations or function information; the dynamic loader binds
-// it to the release's.
+// content, relocations or function information but what an inline tree
+// needs (HotfixInlineInfo); the dynamic loader binds it to the release's.
 func (l *Loader) HotfixUndefine(s Sym) {
+	if fi := l.FuncInfo(s); fi.Valid() {
+		hotfixInlinedInfo[s] = hotfixInlined{fi.FuncID(), fi.StartLine()}
+	}
 	if !l.IsExternal(s) {
 		l.cloneToExternal(s)
 	}
