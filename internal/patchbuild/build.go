@@ -329,7 +329,9 @@ func buildChanged(ctx context.Context, opt Options) (*Result, error) {
 	}
 	t0 = time.Now()
 	r, err := finish(ctx, opt, pluginBuild{m: m, host: host, tmp: tmp, dir: wt.dir, files: files, pkgPattern: pkgPattern, pluginPath: pluginPath, targets: targets, plan: plan, mainPkg: mainPkg})
-	if hint := flagsHint(err, opt.Flags, plan.compiles); hint != "" {
+	if refused := removedInUse(err, plan); refused != nil {
+		err = refused
+	} else if hint := flagsHint(err, opt.Flags, plan.compiles); hint != "" {
 		err = fmt.Errorf("%w\n%s", err, hint)
 	} else if err != nil && errors.Is(err, loader.ErrIncompatible) {
 		if d := diagnose(ctx, opt, wt.dir, tmp, plan); d != "" {

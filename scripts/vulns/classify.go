@@ -121,7 +121,9 @@ func classifyOutcome(exit int, out string, wrote bool) verdict {
 		// a module a new import needs, even where a later step of hotfix
 		// build is what found it). That is the setup's limit, not a
 		// verdict of hotfix build.
-		for _, sign := range []string{"working tree: does not compile", "updates to go.mod needed", "missing go.sum entry"} {
+		// So is an object the fix removes that an unchanged package of the
+		// release still uses: upstream changed the users too.
+		for _, sign := range []string{"working tree: does not compile", "updates to go.mod needed", "missing go.sum entry", "which the patch compiles from the release's own source, uses it"} {
 			if strings.Contains(msg, sign) {
 				return verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: " + msg}
 			}

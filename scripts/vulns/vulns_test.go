@@ -38,6 +38,8 @@ hotfix build: refused: 3 change(s) cannot be hot-patched (listed above with file
 			"third_party/m/a.go:30: m/a.(*T).M: signature changed: func(int) -> func(int, bool)",
 			"third_party/m/b.go:5: m/a.errX: new function"}}},
 		{"other", 1, "building the release\nhotfix build: build base: exit status 1\n", false, verdict{outcome: failed, reason: "build base: exit status 1"}},
+		{"removed but used", 1, "hotfix build: refused: a.go:65:25: m/p.Old: package-level object removed, but m/cmd, which the patch compiles from the release's own source, uses it: keep Old in the fix\n", false,
+			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: refused: a.go:65:25: m/p.Old: package-level object removed, but m/cmd, which the patch compiles from the release's own source, uses it: keep Old in the fix"}},
 		{"multi-line", 1, "comparing\nhotfix build: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it:\n\tgo mod tidy\n", false,
 			verdict{outcome: notSetUp, reason: "fix spans more than the listed packages: working tree: err: exit status 1: stderr: go: updates to go.mod needed; to update it: go mod tidy"}},
 		{"fix spans packages", 1, "hotfix build: working tree: does not compile:\n-: # example.com/m/config\nconfig/a.go:1:1: undefined: x\n", false,
