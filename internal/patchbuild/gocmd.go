@@ -289,13 +289,3 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 }
 
 func (w *tailWriter) String() string { return string(w.b) }
-
-// runAll runs the go command and returns what it printed on both outputs
-// (the compiler's -m diagnostics go to stderr).
-func runAll(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, goBinary(env), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
