@@ -185,18 +185,33 @@ func (k *kase) download(version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal([]byte(out), &info); jerr != nil {
-		info.Error = out
-	}
-	if info.Error != "" || info.Dir == "" {
-		msg := firstLine(info.Error)
+	dir, msg := parseDownload(out)
+	if msg != "" {
 		if strings.Contains(msg, "verifying") && strings.Contains(msg, "404") {
 			return "", notSetUpf("not in the checksum database (-nosumdb skips the check): %s@%s: %s", k.r.Module, version, msg)
 		}
 		return "", notSetUpf("module not served: %s@%s: %s", k.r.Module, version, msg)
 	}
-	return info.Dir, nil
+	return dir, nil
+}
+
+// parseDownload reads `go mod download -json` output: the module's
+// directory, or why there is none. The go command may print notes before
+// the JSON on the same stream (a toolchain it fetches first: "go:
+// downloading go1.27.3"), and they are not the reason.
+func parseDownload(out string) (dir, msg string) {
+	var info struct{ Dir, Error string }
+	i := strings.IndexByte(out, '{')
+	if i < 0 || json.Unmarshal([]byte(out[i:]), &info) != nil {
+		return "", firstError(out)
+	}
+	if info.Error != "" {
+		return "", firstLine(info.Error)
+	}
+	if info.Dir == "" {
+		return "", "no directory in the module cache"
+	}
+	return info.Dir, ""
 }
 
 // incompatibleGoMod is a go.mod for a module from before modules

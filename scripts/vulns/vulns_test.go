@@ -279,3 +279,18 @@ func TestSlimCounts(t *testing.T) {
 		t.Errorf("summary: slim %d, not slim %v; want 1 and {%q: 1}", s.Slim, s.NotSlim, why)
 	}
 }
+
+func TestParseDownload(t *testing.T) {
+	for _, c := range []struct{ name, out, dir, msg string }{
+		{"served", `{"Path":"m","Dir":"/c/m@v1"}`, "/c/m@v1", ""},
+		{"toolchain fetched first", "go: downloading go1.27.3 (linux/amd64)\n{\"Path\":\"m\",\"Dir\":\"/c/m@v1\"}", "/c/m@v1", ""},
+		{"refused", "go: downloading go1.27.3 (linux/amd64)\n{\"Path\":\"m\",\"Error\":\"reading <url>: 403 Forbidden\\nmore\"}", "", "reading <url>: 403 Forbidden"},
+		{"no json", "go: downloading go1.27.3 (linux/amd64)\ngo: m@v1: invalid version", "", "go: m@v1: invalid version"},
+		{"no dir", `{"Path":"m"}`, "", "no directory in the module cache"},
+	} {
+		dir, msg := parseDownload(c.out)
+		if dir != c.dir || msg != c.msg {
+			t.Errorf("%s: parseDownload = %q, %q; want %q, %q", c.name, dir, msg, c.dir, c.msg)
+		}
+	}
+}
