@@ -131,7 +131,7 @@ func buildArm64Fixture(t *testing.T) *arm64Fixture {
 	must("copy source", "", copyTree(a.src, fix))
 	gitRelease(t, fix)
 	must("copy v1", "", copyTree(filepath.Join(repo, "tests", "testdata", "patches", "v1"), fix))
-	for _, p := range [][]string{{a.armHost, a.armPatch}, {a.amdHost, a.amdPatch, "-func", "example.com/hostapp/greet.Hello"}, {a.armHost, a.armSlim, "-slim"}} {
+	for _, p := range [][]string{{a.armHost, a.armPatch, "-slim=false"}, {a.amdHost, a.amdPatch, "-slim=false", "-func", "example.com/hostapp/greet.Hello"}, {a.armHost, a.armSlim}} {
 		t0 := time.Now()
 		out, err := runIn(fix, nil, a.hotfix, append([]string{"build", "-binary", p[0], "-policy", "policy.yaml", "-version", "v1", "-o", p[1]}, p[2:]...)...)
 		must("hotfix build -binary "+filepath.Base(p[0]), out, err)

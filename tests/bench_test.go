@@ -65,10 +65,7 @@ func BenchmarkServices(b *testing.B) {
 func serviceBench(b *testing.B, s *service, slim bool) {
 	f := requireFixture(b)
 	build := func(out string) string {
-		args := []string{"build", "-binary", s.host, "-version", s.version, "-o", out}
-		if slim {
-			args = append(args, "-slim")
-		}
+		args := []string{"build", "-slim=" + strconv.FormatBool(slim), "-binary", s.host, "-version", s.version, "-o", out}
 		out = mustRun(b, s.src, f.hotfix, args...)
 		if slim && !strings.Contains(out, "slim link: ") {
 			b.Fatalf("hotfix build -slim linked the plugin whole:\n%s", out)

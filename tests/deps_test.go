@@ -72,7 +72,7 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := mustRun(t, c.src, f.hotfix, "build", "-slim", "-binary", "./"+rel, "-version", "2.25.0-cors-slim", "-o", slim)
+	out := mustRun(t, c.src, f.hotfix, "build", "-binary", "./"+rel, "-version", "2.25.0-cors-slim", "-o", slim)
 	if !strings.Contains(out, "slim link: ") {
 		t.Fatalf("hotfix build -slim did not link the plugin against the release:\n%s", out)
 	}

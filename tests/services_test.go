@@ -49,7 +49,7 @@ func buildService(t testing.TB, f *fixture, s *service, edit func()) *service {
 	s.host, s.patch = filepath.Join(s.src, s.name+"host"), filepath.Join(s.src, s.name+".so")
 	mustRun(t, s.src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", s.host, ".")...)
 	edit()
-	s.buildOut = mustRun(t, s.src, f.hotfix, "build", "-binary", s.host, "-version", s.version, "-o", s.patch)
+	s.buildOut = mustRun(t, s.src, f.hotfix, "build", "-slim=false", "-binary", s.host, "-version", s.version, "-o", s.patch)
 	s.policy = readFile(filepath.Join(s.src, "hotfix.yaml"))
 	return s
 }

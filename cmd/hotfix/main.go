@@ -2,7 +2,7 @@
 // that run the hotfix agent.
 //
 //	hotfix flags   [-policy hotfix.yaml] [-explain]
-//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-slim] [-func NAME]...
+//	hotfix build   [-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-slim=false] [-func NAME]...
 //	hotfix verify  -binary APP [-policy hotfix.yaml] FIX.so
 //	hotfix verify  -binary APP [-policy hotfix.yaml | -all]
 //	hotfix inspect [-json] FIX.so
@@ -55,7 +55,7 @@ type command struct {
 
 var commands = []command{
 	{"flags", "[-policy hotfix.yaml] [-explain]", "print the go build flags a host and its patches must use", runFlags},
-	{"build", "[-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-slim] [-func NAME]...", "build a patch from the working tree (and, with -goroot or -go, a newer Go root's standard library) against the release at REV", runBuild},
+	{"build", "[-base REV] [-binary APP] [-main PKG] [-goroot DIR | -go goX.Y.Z] [-o fix.so] [-key KEY] [-version V] [-policy hotfix.yaml] [-dry-run] [-slim=false] [-func NAME]...", "build a patch from the working tree (and, with -goroot or -go, a newer Go root's standard library) against the release at REV", runBuild},
 	{"verify", "-binary APP [-policy hotfix.yaml] [FIX.so]", "run every pre-load check of FIX.so against APP, offline; without FIX.so, report which functions of APP a patch could replace", runVerify},
 	{"inspect", "[-json] FIX.so", "print a patch's manifest and signer", runInspect},
 	{"keygen", "-o NAME", "write an ed25519 key pair NAME.key (private) and NAME.pub", runKeygen},
@@ -333,7 +333,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	version := fs.String("version", "", "version shown to operators (default: unique per build)")
 	pol := fs.String("policy", defaultPolicy(), "policy file (default: $HOTFIX_POLICY, or hotfix.yaml)")
 	dryRun := fs.Bool("dry-run", false, "print the plan (functions to replace, refusals) and stop")
-	slim := fs.Bool("slim", false, "link the patch against the release: it carries the changed packages and the runtime, not the service's other packages (falls back to a whole plugin, saying why)")
+	slim := fs.Bool("slim", true, "link the patch against the release: it carries the changed packages and the runtime, not the service's other packages (falls back to a whole plugin, saying why); -slim=false links every package the service imports into the plugin")
 	goroot := fs.String("goroot", "", "a Go root whose standard library holds the fixes (a point release of the release's Go); its standard packages are compared with the release's")
 	goRelease := fs.String("go", "", "a Go release, e.g. go1.26.9: -goroot of its root, as the go command fetches it (GOTOOLCHAIN=go1.26.9 go env GOROOT)")
 	fs.Var(&funcs, "func", "target function as a linker symbol, e.g. example.com/app/router.(*Server).handle (repeatable; default: every changed function)")

@@ -697,10 +697,7 @@ func goFiles(dir string) (map[string][]byte, error) {
 
 // build runs the real CLI on the case and classifies what it says.
 func (k *kase) build() {
-	args := []string{"build", "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so"}
-	if k.slim {
-		args = append(args, "-slim")
-	}
+	args := []string{"build", "-slim=" + strconv.FormatBool(k.slim), "-policy", "hotfix.yaml", "-version", "fix", "-o", "fix.so"}
 	out, code, err := k.cmd("", k.hotfix, args...)
 	// Under inlining: keep, a refusal of a holder outside the policy is
 	// met by allowing its package, and the build run again (a few times:

@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, bool) {
 	fs.StringVar(&o.repo, "repo", ".", "the hotfix checkout whose CLI and agent are measured")
 	fs.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "hotfix-vulns-cache"), "the run's own GOCACHE and GOMODCACHE (\"\": the user's, never emptied)")
 	fs.Float64Var(&o.cacheGB, "cache-gb", 15, "empty the run's caches between cases when they hold more (GB)")
-	fs.BoolVar(&o.slim, "slim", false, "build every patch with hotfix build -slim (linked against the release); results say whether the link was slim and the patch's size")
+	fs.BoolVar(&o.slim, "slim", true, "build every patch linked against the release (hotfix build's default); -slim=false links every patch whole. Results say whether the link was slim and the patch's size")
 	fs.StringVar(&o.inlining, "inlining", "keep", "the policy's inlining mode for every case: keep (hosts with full optimization; a holder outside the policy is allowed and the build run again) or off (-l on the allowed packages)")
 	fs.BoolVar(&o.list, "list", false, "run nothing: print the selected reports' IDs, comma-separated (for -only)")
 	fs.BoolVar(&o.noSumDB, "nosumdb", false, "set GOSUMDB=off in the cases: for a module proxy whose checksum database lacks recent versions (the modules are then not verified)")
