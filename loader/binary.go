@@ -66,6 +66,13 @@ func (b *Binary) Fingerprint(pkg string) (string, bool) {
 	return h, ok
 }
 
+// SamePackages checks fingerprints of packages as a patch would hold them
+// (import path to fingerprint) against the binary's, as Inspect does: a
+// *PackageError names the first that differs.
+func (b *Binary) SamePackages(fingerprints map[string]string) error {
+	return samePackages(fingerprints, b.img.pkgHash)
+}
+
 // ReadBinary reads a Go executable from disk.
 func ReadBinary(path string) (*Binary, error) {
 	data, err := os.ReadFile(path)

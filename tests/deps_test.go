@@ -62,7 +62,7 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	remove(t, dir, "cors.so")
 	waitMethods(corsBefore)
 
-	// The same fix linked against the release (hotfix build -slim):
+	// The same fix linked against the release (hotfix build's default):
 	// the patch carries httpbin and the runtime, not the service's
 	// other packages, and binds to the release's code for them.
 	slim := filepath.Join(c.src, "cors-slim.so")
@@ -74,7 +74,7 @@ func TestDependencyFixGoHTTPBin(t *testing.T) {
 	}
 	out := mustRun(t, c.src, f.hotfix, "build", "-binary", "./"+rel, "-version", "2.25.0-cors-slim", "-o", slim)
 	if !strings.Contains(out, "slim link: ") {
-		t.Fatalf("hotfix build -slim did not link the plugin against the release:\n%s", out)
+		t.Fatalf("hotfix build did not link the plugin against the release:\n%s", out)
 	}
 	whole, small := fileSize(t, c.patch), fileSize(t, slim)
 	t.Logf("patch linked whole: %d bytes; slim: %d bytes; %s", whole, small, strings.TrimSpace(lineWith(out, "slim link: ")))

@@ -146,19 +146,20 @@ func (b *pluginBuild) slimFingerprints(exports listedExports, soFile string, ado
 	if exports.err != nil {
 		return nil, exports.err
 	}
+	whole := map[string]string{}
 	for _, line := range strings.Split(exports.out, "\n") {
 		pkg, export, ok := strings.Cut(line, " ")
-		want, inRelease := b.host.bin.Fingerprint(pkg)
-		if !ok || !inRelease || slices.Contains(adopt, pkg) {
+		if !ok || slices.Contains(adopt, pkg) {
 			continue
 		}
 		have, err := slimlink.Fingerprint(export)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", pkg, err)
 		}
-		if have != want {
-			return nil, fmt.Errorf("plugin was built with a different version of package %s (fingerprint %s, the release's %s): the patch would not load whole, and is not linked against the release either", pkg, have, want)
-		}
+		whole[pkg] = have
+	}
+	if err := b.host.bin.SamePackages(whole); err != nil {
+		return nil, err
 	}
 	all, err := slimlink.Packages(soFile)
 	if err != nil {

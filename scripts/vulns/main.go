@@ -5,7 +5,7 @@
 // Go files from the fixed version are the working tree, and the real CLI
 // decides. `make vulns` runs every report; CI runs a sample.
 //
-//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-inlining keep|off] [-slim] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
+//	go run ./scripts/vulns [-extract FILE] [-sample N -seed S] [-only ID,...] [-shard K/N] [-merge A.json,B.json] [-j N] [-timeout D] [-inlining keep|off] [-slim=false] [-keep] [-json FILE] [-compare OLD.json] [-nosumdb]
 //
 // Outcomes: shippable (exit 0, the patch written), refused (the plan
 // lists refusals; each names a rule), not seen (nothing to patch), not
