@@ -17,7 +17,10 @@ import (
 // changes a method the release's linker dropped, changes a body in another
 // package (audit) so that a parameter escapes less, and renames it,
 // new variables (zero, and initialized by calls), changes a constant and
-// removes a function (testdata/build/kinds) is built with `hotfix build`
+// removes a function, and in audit.Tag removes one of two function
+// literals and uses a package the release does not link (encoding/base32,
+// carried by the slim link and initialized when the plugin opens)
+// (testdata/build/kinds) is built with `hotfix build`
 // and applied to a host under HTTP load with GOGC=10. The constant's user,
 // whose body did not change, answers the new value; the new variables are
 // initialized once: `token` counts its initializer's runs and stays 1
@@ -63,7 +66,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.Normalize: signature changed: in the export data, and no other package refers to it", "orders.Normalize: signature changed: every caller is replaced",
 		"audit.Record: parameters renamed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
-		"orders.ValidQty: new package-level object", "import added: errors",
+		"orders.ValidQty: new package-level object", "import added: errors", "import added: encoding/base32",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
 		"desk.Desk: field added: field taken int: kept beside each object (shadow state); a copy of the struct value does not carry it",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",
@@ -80,6 +83,11 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	out, err = run(src, f.hotfix, "build", "-binary", host, "-version", "kinds1", "-o", v1)
 	if err != nil {
 		t.Fatalf("hotfix build: %v\n%s", err, out)
+	}
+	// Linked against the release, the patch carries the package the
+	// release lacks.
+	if !strings.Contains(out, "slim link: ") || !bytes.Contains(readFile(v1), []byte("encoding/base32.(*Encoding).EncodeToString")) {
+		t.Errorf("the patch is not linked against the release, or lacks encoding/base32's code:\n%s", out)
 	}
 	// note's parameter escapes in the fix: Receipt, compiled for the
 	// release's escape analysis, is replaced too; under full optimization
@@ -138,9 +146,11 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		}
 	}
 	want("/desk?n=5", "main took 5")
+	want("/tag?name=x", "<X>")
 	drop(t, dir, v1, "kinds.so")
 	h.waitRecord("patch applied", 1)
 	want(path, "ok:ab 5")
+	want("/tag?name=x", "[PA======]") // a literal removed, a package the release lacks
 	// New fields: the desk made before the patch reads the default limit,
 	// new desks the constructor's, and 200 desks made and freed under
 	// GOGC=10 each start from nothing.
@@ -159,9 +169,11 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 	h.waitRecord("patch reverted", 1)
 	want(path, "ok:ab 10")
 	want("/desk?n=5", "main took 5")
+	want("/tag?name=x", "<X>")
 	drop(t, dir, v1, "kinds.so")
 	h.waitRecord("patch applied", 2)
 	want(path, "ok:ab 5")
+	want("/tag?name=x", "[PA======]")
 	want("/desk?n=5", "main took 15/20") // the same desk's fields, kept through the revert
 	reject("AB", "rejected", "too-many")
 	drop(t, dir, v2, "kinds2.so")

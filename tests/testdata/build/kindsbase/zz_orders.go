@@ -19,4 +19,7 @@ func init() {
 	http.HandleFunc("/audit", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, audit.Record(&audit.Entry{Name: r.URL.Query().Get("name")}))
 	})
+	http.HandleFunc("/tag", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, audit.Tag(r.URL.Query().Get("name")))
+	})
 }
