@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 // a protocol error), written as a new file so the link to the release's is
 // broken. The host allows net/textproto, so `hotfix flags` builds it with
 // -gcflags=net/textproto=-l, and no function of it is inlined into the
-// binary (the fixture's host, whose policy does not allow it, has some).
+// binary (the fixture's host, whose policy does not allow it, has some;
+// on a host with full optimization: TestStdFixInlinedKeep).
 // One patch, built with `hotfix build -goroot`, carries the standard
 // library's fix and the application's (greet.Hello answers v1): under
 // load, a request with a 2000-byte header that the release answers is
@@ -52,17 +54,6 @@ func TestStdFixGoRoot(t *testing.T) {
 	if err := copyTree(filepath.Join("testdata", "patches", "v1"), src); err != nil {
 		t.Fatal(err)
 	}
-	// Under the default inlining: keep, a standard-library target is
-	// refused, naming the policy line to change.
-	pol := readFile(filepath.Join(src, "hotfix.yaml"))
-	keep := strings.Replace(string(pol), "inlining: off", "inlining: keep", 1)
-	if err := os.WriteFile(filepath.Join(src, "keep.yaml"), []byte(keep), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host, "-goroot", root, "-policy", "keep.yaml"); err == nil ||
-		!strings.Contains(out, "net/textproto.readMIMEHeader: standard library under inlining: keep: a fix to the standard library needs a host built with -l on its package: set inlining: off") {
-		t.Errorf("a standard-library fix under inlining: keep: %v, want refused\n%s", err, out)
-	}
 	patch := filepath.Join(t.TempDir(), "std.so")
 	out := mustRun(t, src, f.hotfix, "build", "-binary", host, "-goroot", root, "-version", "std1", "-o", patch)
 	t.Logf("hotfix build -goroot:\n%s", out)
@@ -94,6 +85,15 @@ func TestStdFixGoRoot(t *testing.T) {
 // with: `cp -al` of its root, and net/textproto/reader.go rewritten with a
 // bound on a header line's length.
 func stdPointRelease(t *testing.T) string {
+	old := "\t\tkv, err := r.readContinuedLineSlice(maxMemory, mustHaveFieldNameColon)\n\t\tif len(kv) == 0 {\n\t\t\treturn m, err\n\t\t}\n"
+	return pointRelease(t, "net/textproto/reader.go", old, old+"\t\tif len(kv) > 1024 {\n\t\t\treturn m, ProtocolError(\"header line too long\")\n\t\t}\n")
+}
+
+// pointRelease makes a Go point release of the toolchain the tests run
+// with: `cp -al` of its root, and the one occurrence of old in the file
+// (a path under src) replaced by new, written as a new file so that the
+// link to the release's is broken.
+func pointRelease(t *testing.T, file, old, new string) string {
 	t.Helper()
 	goroot := mustRun(t, ".", "go", "env", "GOROOT")
 	dir := filepath.Join(t.TempDir(), "go")
@@ -101,18 +101,16 @@ func stdPointRelease(t *testing.T) string {
 	// A module cache's directories are read-only: let the test write
 	// one file, and remove the copy afterwards.
 	t.Cleanup(func() { run(".", "chmod", "-R", "u+w", dir) })
-	file := filepath.Join(dir, "src", "net", "textproto", "reader.go")
+	file = filepath.Join(dir, "src", filepath.FromSlash(file))
 	mustRun(t, ".", "chmod", "u+w", filepath.Dir(file))
 	b := readFile(file)
-	old := "\t\tkv, err := r.readContinuedLineSlice(maxMemory, mustHaveFieldNameColon)\n\t\tif len(kv) == 0 {\n\t\t\treturn m, err\n\t\t}\n"
 	if strings.Count(string(b), old) != 1 {
-		t.Fatalf("%s: no header loop to bound", file)
+		t.Fatalf("%s: %q is not there once", file, old)
 	}
-	fixed := strings.Replace(string(b), old, old+"\t\tif len(kv) > 1024 {\n\t\t\treturn m, ProtocolError(\"header line too long\")\n\t\t}\n", 1)
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(file, []byte(fixed), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -188,5 +186,89 @@ func TestStdGoFlag(t *testing.T) {
 	out, err = build("go1.26.x")
 	if err == nil || !strings.Contains(out, `usage: -go "go1.26.x": not a Go release`) {
 		t.Errorf("hotfix build -go go1.26.x: %v; want a usage error naming -go:\n%s", err, out)
+	}
+}
+
+// TestStdFixInlinedKeep: a standard-library fix on a host built with the
+// compiler's full optimization (inlining: keep, no -l anywhere). The point
+// release bounds the line textproto.(*Reader).ReadLine reads to 1024
+// bytes; the compiler inlined that small method into net/http's
+// readRequest (and, in a client, ReadResponse), and into textproto's own
+// functions and the promoted (*Conn).ReadLine, which hold the old code.
+// The plan replaces each holder the release has, named with the inline
+// site, and the host, under load, answers a request line of 2000 bytes
+// 400 once the patch is dropped, 200 again once it is deleted.
+func TestStdFixInlinedKeep(t *testing.T) {
+	f := requireFixture(t)
+	root := pointRelease(t, "net/textproto/reader.go",
+		"func (r *Reader) ReadLine() (string, error) {\n\tline, err := r.readLineSlice(-1)\n",
+		"func (r *Reader) ReadLine() (string, error) {\n\tline, err := r.readLineSlice(1024)\n")
+	src := filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join("testdata", "stdkeep.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	gitRelease(t, src)
+	flags := mustFlags(t, src, f.hotfix)
+	if strings.Contains(flags, "-gcflags") {
+		t.Fatalf("hotfix flags under inlining: keep asks for -gcflags: %s", flags)
+	}
+	host := filepath.Join(t.TempDir(), "host")
+	mustRun(t, src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", host, ".")...)
+	// A holder in a package the policy does not allow is refused, naming
+	// it, the inline site and the line that would allow it; the host
+	// needs no rebuild for that line.
+	narrow := strings.Replace(string(readFile(filepath.Join(src, "hotfix.yaml"))), ", net/http]", "]", 1)
+	if err := os.WriteFile(filepath.Join(src, "narrow.yaml"), []byte(narrow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(src, f.hotfix, "build", "-dry-run", "-binary", host, "-goroot", root, "-policy", "narrow.yaml")
+	// (Go 1.27 calls net/http's readRequest readRequestLimit.)
+	refusal := regexp.MustCompile(`net/http\.readRequest(Limit)?: not allowed by policy: not in allow \(packages, types, functions\); the fix does not change it, but it holds a copy of textproto\.\(\*Reader\)\.ReadLine that the release's compiler inlined at net/http/request\.go:\d+, and must be replaced with it: allow it \(allow\.packages: \[net/http\]\)`)
+	if err == nil || !refusal.MatchString(out) {
+		t.Errorf("a holder outside the policy: %v, want a refusal matching %s\n%s", err, refusal, out)
+	}
+	patch := filepath.Join(t.TempDir(), "std.so")
+	out = mustRun(t, src, f.hotfix, "build", "-binary", host, "-goroot", root, "-version", "stdkeep", "-o", patch)
+	t.Logf("hotfix build -goroot:\n%s", out)
+	holder := regexp.MustCompile(`net/http\.readRequest(Limit)? +holds an inlined copy of textproto\.\(\*Reader\)\.ReadLine \(at net/http/request\.go:\d+\)`)
+	if !holder.MatchString(out) {
+		t.Errorf("the plan does not match %s", holder)
+	}
+	// Places in the standard library are named from its src directory,
+	// as the target's are.
+	if goroot := mustRun(t, ".", "go", "env", "GOROOT"); strings.Contains(out, strings.TrimSpace(goroot)+"/src/net/http") {
+		t.Errorf("the plan names net/http's places by the Go root's absolute path")
+	}
+
+	dir := newWorkDir(t, "stdkeep.yaml")
+	h := startHost(t, host, dir)
+	wantLine(t, h, 2000, http.StatusOK, "the release reads a 2000-byte request line")
+	load := startFieldLoad(h, "/greet?name=x", [][2]string{{"hello", "hello"}, {"x", "x"}, {"v0", "v0"}})
+	drop(t, dir, patch, "std.so")
+	h.waitRecord("patch applied", 1)
+	wantLine(t, h, 2000, http.StatusBadRequest, "the fix reads 1024 bytes of a line at most")
+	wantLine(t, h, 500, http.StatusOK, "and a shorter line whole")
+	remove(t, dir, "std.so")
+	h.waitRecord("patch reverted", 1)
+	wantLine(t, h, 2000, http.StatusOK, "reverted: the release's code reads it again")
+	t.Logf("%d calls under load, each answered by one whole version", load.finish(t))
+}
+
+// wantLine sends a GET whose request line is about n bytes long, on a
+// connection of its own, and fails the test unless h answers with the
+// status want.
+func wantLine(t *testing.T, h *hostProc, n, want int, why string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + h.addr + "/greet?name=x&pad=" + strings.Repeat("a", n))
+	if err != nil {
+		t.Fatalf("GET with a %d-byte request line: %v", n, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("GET with a %d-byte request line: %s, want %d: %s\n%s", n, resp.Status, want, why, h.logs)
 	}
 }

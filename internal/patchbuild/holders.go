@@ -69,15 +69,6 @@ func (a *analysis) addInlineHolders() error {
 		if t.generic != nil {
 			continue // its function's stand-in is below
 		}
-		if a.std(t.pkg) {
-			// The standard library's fixes were measured on hosts with
-			// -l on the allowed standard packages, whose holders are
-			// none; under full optimization they would be spread over
-			// the standard library, a case no test covers yet.
-			a.plan.Refusals = append(a.plan.Refusals, Finding{Pos: t.Pos, Object: t.Name, Rule: "standard library under inlining: keep",
-				Detail: "a fix to the standard library needs a host built with -l on its package: set inlining: off in the policy, and build the host with hotfix flags"})
-			continue
-		}
 		targets = append(targets, t)
 		if !t.main && !slices.Contains(a.plan.inlineAdopt, t.pkg) {
 			a.plan.inlineAdopt = append(a.plan.inlineAdopt, t.pkg)

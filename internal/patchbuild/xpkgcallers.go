@@ -269,7 +269,8 @@ func (a *analysis) inFix(path, key string) bool {
 // name places.
 func (a *analysis) relPos(p *packages.Package, pos token.Pos) string {
 	at := p.Fset.Position(pos)
-	return fmt.Sprintf("%s:%d", rel(a.in.Base, at.Filename), at.Line)
+	base, _ := a.roots(p.PkgPath)
+	return fmt.Sprintf("%s:%d", rel(base, at.Filename), at.Line)
 }
 
 // addOutsideCallers makes the callers found by outsideCallers targets,
