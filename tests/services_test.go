@@ -40,12 +40,15 @@ func carryModule(t testing.TB, src, mod, dir string) string {
 }
 
 // buildService commits src as the release, builds its host with the flags
-// `hotfix flags` prints, makes the fix (edit, in the working tree) and
-// builds the patch whole.
+// `hotfix flags` prints (the compiler's full optimization: no -gcflags),
+// makes the fix (edit, in the working tree) and builds the patch whole.
 func buildService(t testing.TB, f *fixture, s *service, edit func()) *service {
 	t.Helper()
 	gitRelease(t, s.src)
 	flags := mustFlags(t, s.src, f.hotfix)
+	if strings.Contains(flags, "-gcflags") {
+		t.Fatalf("hotfix flags for %s asks for -gcflags: %s", s.name, flags)
+	}
 	s.host, s.patch = filepath.Join(s.src, s.name+"host"), filepath.Join(s.src, s.name+".so")
 	mustRun(t, s.src, "go", append(append([]string{"build"}, strings.Fields(flags)...), "-o", s.host, ".")...)
 	edit()
