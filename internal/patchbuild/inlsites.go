@@ -44,7 +44,7 @@ func compilerInlines(ctx context.Context, dir string, flags, pkgs []string) (map
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, "-gcflags="+p+"="+strings.TrimSpace(v+" -m"))
+		args = append(args, "-gcflags="+p+"="+diagnosticFlags(v))
 	}
 	out, err := compileOutput(ctx, dir, nil, args, pkgs)
 	if err != nil {

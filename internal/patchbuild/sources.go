@@ -139,6 +139,19 @@ func (p *Plan) loaderTargets(pluginPath string) (targetList, error) {
 	return tl, nil
 }
 
+// diagnosticFlags are the compiler flags of a package compiled again for
+// its diagnostics, after the flags v the release compiled it with: -m for
+// inlined calls and escape analysis, and escapemutationscalls, for
+// whether a parameter is written through or called too, which the
+// compiler exports and callers rely on (a []byte(s) conversion passed to
+// a parameter that is not written through shares s's bytes:
+// cmd/compile/internal/escape/escape.go, OSTR2BYTES). The inline-site
+// and escape checks use the same flags, so the release's compile of a
+// package serves both from the build cache.
+func diagnosticFlags(v string) string {
+	return strings.TrimSpace(v + " -m -d=escapemutationscalls=1")
+}
+
 var mLine = regexp.MustCompile(`^(?:\./)?(\S+?\.go):(\d+):(\d+): (.*)$`)
 
 // escapeDiagnostics compiles pkg with -m, as the release has it or (with
@@ -154,12 +167,7 @@ func escapeDiagnostics(ctx context.Context, opt Options, root, tmp, pkg string, 
 	if err != nil {
 		return nil, err
 	}
-	args := slices.Clone(opt.Flags)
-	// escapemutationscalls: the compiler exports whether a parameter is
-	// written through or called too, and callers rely on it (a []byte(s)
-	// conversion passed to a parameter that is not written through shares
-	// s's bytes: cmd/compile/internal/escape/escape.go, OSTR2BYTES).
-	args = append(args, "-gcflags="+pkg+"="+strings.TrimSpace(v+" -m -d=escapemutationscalls=1"))
+	args := append(slices.Clone(opt.Flags), "-gcflags="+pkg+"="+diagnosticFlags(v))
 	var env []string
 	if overlay {
 		args = append(args, "-overlay", filepath.Join(tmp, "overlay.json"))
