@@ -1,6 +1,10 @@
 package tests
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -247,14 +251,60 @@ func TestStdFixInlinedKeep(t *testing.T) {
 	h := startHost(t, host, dir)
 	wantLine(t, h, 2000, http.StatusOK, "the release reads a 2000-byte request line")
 	load := startFieldLoad(h, "/greet?name=x", [][2]string{{"hello", "hello"}, {"x", "x"}, {"v0", "v0"}})
+	// A call in progress finishes in the code it started in. The server's
+	// goroutine for a new connection waits for its first request inside
+	// readRequest: opened before the patch, this connection's first
+	// request is read by the release's code, its next by the fix's.
+	early := dialEarly(t, h)
 	drop(t, dir, patch, "std.so")
 	h.waitRecord("patch applied", 1)
 	wantLine(t, h, 2000, http.StatusBadRequest, "the fix reads 1024 bytes of a line at most")
+	early.want(2000, http.StatusOK, "a connection opened before the patch: its first request is read by the call that was waiting")
+	early.want(2000, http.StatusBadRequest, "and its next by the fix")
 	wantLine(t, h, 500, http.StatusOK, "and a shorter line whole")
 	remove(t, dir, "std.so")
 	h.waitRecord("patch reverted", 1)
 	wantLine(t, h, 2000, http.StatusOK, "reverted: the release's code reads it again")
 	t.Logf("%d calls under load, each answered by one whole version", load.finish(t))
+}
+
+// earlyConn is a connection to a host, opened before its code changes.
+type earlyConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+// dialEarly connects to h and gives the server's goroutine time to start
+// reading the connection's first request.
+func dialEarly(t *testing.T, h *hostProc) *earlyConn {
+	t.Helper()
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	time.Sleep(500 * time.Millisecond)
+	return &earlyConn{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+// want sends a GET whose request line is about n bytes long on the
+// connection and fails the test unless the status is want.
+func (e *earlyConn) want(n, want int, why string) {
+	e.t.Helper()
+	e.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(e.c, "GET /greet?name=x&pad=%s HTTP/1.1\r\nHost: x\r\n\r\n", strings.Repeat("a", n)); err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(e.r, nil)
+	if err != nil {
+		e.t.Fatalf("GET with a %d-byte request line: %v", n, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		e.t.Fatalf("GET with a %d-byte request line: %s, want %d: %s", n, resp.Status, want, why)
+	}
 }
 
 // wantLine sends a GET whose request line is about n bytes long, on a
