@@ -190,6 +190,9 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 		a.mu.Unlock()
 	}
 	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Applied, nil)
+	if n := callsInProgress(rs); len(n) > 0 {
+		a.log.Info("calls in progress finish in the release's code", "patch", ps.manifest.ID, "goroutines", inflightText(n))
+	}
 }
 
 // loadedDir is where patches are copied as they are read and opened from:

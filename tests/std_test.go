@@ -258,6 +258,11 @@ func TestStdFixInlinedKeep(t *testing.T) {
 	early := dialEarly(t, h)
 	drop(t, dir, patch, "std.so")
 	h.waitRecord("patch applied", 1)
+	// The agent says so: the call waiting on that connection, at least.
+	inflight := h.waitRecord("calls in progress finish in the release's code", 1)
+	if g, _ := inflight["goroutines"].(string); !regexp.MustCompile(`net/http\.readRequest(Limit)?: [1-9]`).MatchString(g) {
+		t.Errorf("the agent's calls in progress: %q, want net/http.readRequest's", g)
+	}
 	wantLine(t, h, 2000, http.StatusBadRequest, "the fix reads 1024 bytes of a line at most")
 	early.want(2000, http.StatusOK, "a connection opened before the patch: its first request is read by the call that was waiting")
 	early.want(2000, http.StatusBadRequest, "and its next by the fix")
