@@ -190,8 +190,26 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 		a.mu.Unlock()
 	}
 	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Applied, nil)
-	if n := callsInProgress(rs); len(n) > 0 {
-		a.log.Info("calls in progress finish in the release's code", "patch", ps.manifest.ID, "goroutines", inflightText(n))
+	a.logCallsInProgress(ps, false)
+}
+
+// logCallsInProgress logs the functions of ps with calls in progress in
+// the code just left: the release's after an apply, the patch's after a
+// revert.
+func (a *Agent) logCallsInProgress(ps *patchState, reverted bool) {
+	entries, where := map[uintptr]string{}, "the release's code"
+	for _, f := range ps.loaded.Funcs {
+		if reverted {
+			entries[f.To] = f.Name
+		} else {
+			entries[f.From] = f.Name
+		}
+	}
+	if reverted {
+		where = "the patch's code"
+	}
+	if n := callsInProgress(entries); len(n) > 0 {
+		a.log.Info("calls in progress finish in "+where, "patch", ps.manifest.ID, "goroutines", inflightText(n))
 	}
 }
 
@@ -226,6 +244,7 @@ func (a *Agent) forgetFile(path string) {
 	}
 	ps.applied = false
 	a.record(filepath.Base(path), &ps.manifest, ps.sha, tm, ledger.Reverted, nil)
+	a.logCallsInProgress(ps, true)
 }
 
 // changedSince reports whether the file at path is no longer the version

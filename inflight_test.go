@@ -3,17 +3,21 @@ package hotfix
 import (
 	"maps"
 	"reflect"
-	"runtime"
 	"testing"
-
-	"github.com/gohotfix/hotfix/patcher"
 )
 
 func TestFramesIn(t *testing.T) {
-	rs := []patcher.Redirect{
-		{Func: "a", From: 100, AsyncSafe: make([]bool, 50)},
-		{Func: "b", From: 200, AsyncSafe: make([]bool, 10)},
+	// Functions a at [100, 150) and b at [200, 210).
+	entryOf := func(pc uintptr) uintptr {
+		switch {
+		case pc >= 100 && pc < 150:
+			return 100
+		case pc >= 200 && pc < 210:
+			return 200
+		}
+		return 0
 	}
+	entries := map[uintptr]string{100: "a", 200: "b"}
 	for _, c := range []struct {
 		name   string
 		stacks [][]uintptr
@@ -21,25 +25,25 @@ func TestFramesIn(t *testing.T) {
 	}{
 		{"none", [][]uintptr{{10, 20}, {300}}, map[string]int{}},
 		{"inside", [][]uintptr{{120, 5}, {149}}, map[string]int{"a": 2}},
-		{"entry and end are not inside", [][]uintptr{{100}, {150}, {200}, {210}}, map[string]int{}},
-		{"one stack counts once a function", [][]uintptr{{120, 130, 205}}, map[string]int{"a": 1, "b": 1}},
+		{"outside its code", [][]uintptr{{150}, {210}, {99}}, map[string]int{}},
+		{"a stack counts once a function", [][]uintptr{{120, 130, 205}}, map[string]int{"a": 1, "b": 1}},
 	} {
-		if got := framesIn(c.stacks, rs); !maps.Equal(got, c.want) {
+		if got := framesIn(c.stacks, entries, entryOf); !maps.Equal(got, c.want) {
 			t.Errorf("%s: framesIn = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
 
 // TestCallsInProgressSeesAWaitingCall: a goroutine blocked inside a
-// function is counted, from the real goroutine profile.
+// function is counted, from the real goroutine profile and the runtime's
+// function table.
 func TestCallsInProgressSeesAWaitingCall(t *testing.T) {
 	release, started := make(chan struct{}), make(chan struct{})
 	go waitInside(started, release)
 	<-started
 	defer close(release)
-	entry, size := funcRange(t, waitInside)
-	rs := []patcher.Redirect{{Func: "waitInside", From: entry, AsyncSafe: make([]bool, size)}}
-	if got := callsInProgress(rs); got["waitInside"] != 1 {
+	entry := reflect.ValueOf(waitInside).Pointer()
+	if got := callsInProgress(map[uintptr]string{entry: "waitInside"}); got["waitInside"] != 1 {
 		t.Fatalf("callsInProgress = %v, want waitInside: 1", got)
 	}
 }
@@ -48,20 +52,4 @@ func TestCallsInProgressSeesAWaitingCall(t *testing.T) {
 func waitInside(started, release chan struct{}) {
 	close(started)
 	<-release
-}
-
-// funcRange returns the entry and size of a function of this test binary,
-// found through the runtime: the size is where FuncForPC stops naming it.
-func funcRange(t *testing.T, f any) (uintptr, int) {
-	t.Helper()
-	entry := reflect.ValueOf(f).Pointer()
-	fn := runtime.FuncForPC(entry)
-	if fn == nil || fn.Entry() != entry {
-		t.Fatalf("no function at %#x", entry)
-	}
-	size := 1
-	for g := runtime.FuncForPC(entry + uintptr(size)); g != nil && g.Entry() == entry; g = runtime.FuncForPC(entry + uintptr(size)) {
-		size++
-	}
-	return entry, size
 }

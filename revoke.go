@@ -157,6 +157,7 @@ func (a *Agent) revertUntrusted(ps *patchState, why string) bool {
 	}
 	ps.applied = false
 	a.record(ps.file, &ps.manifest, ps.sha, tm, ledger.Reverted, fmt.Errorf("%s; reverted by trust.on_revoked_key: revert", why))
+	a.logCallsInProgress(ps, true)
 	return true
 }
 

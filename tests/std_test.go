@@ -258,19 +258,32 @@ func TestStdFixInlinedKeep(t *testing.T) {
 	early := dialEarly(t, h)
 	drop(t, dir, patch, "std.so")
 	h.waitRecord("patch applied", 1)
-	// The agent says so: the call waiting on that connection, at least.
-	inflight := h.waitRecord("calls in progress finish in the release's code", 1)
-	if g, _ := inflight["goroutines"].(string); !regexp.MustCompile(`net/http\.readRequest(Limit)?: [1-9]`).MatchString(g) {
-		t.Errorf("the agent's calls in progress: %q, want net/http.readRequest's", g)
-	}
+	inflightLogged(t, h, "calls in progress finish in the release's code")
 	wantLine(t, h, 2000, http.StatusBadRequest, "the fix reads 1024 bytes of a line at most")
 	early.want(2000, http.StatusOK, "a connection opened before the patch: its first request is read by the call that was waiting")
 	early.want(2000, http.StatusBadRequest, "and its next by the fix")
 	wantLine(t, h, 500, http.StatusOK, "and a shorter line whole")
+	// The same, the other way: opened before the revert, a connection's
+	// first request is read by the fix.
+	early = dialEarly(t, h)
 	remove(t, dir, "std.so")
 	h.waitRecord("patch reverted", 1)
+	inflightLogged(t, h, "calls in progress finish in the patch's code")
 	wantLine(t, h, 2000, http.StatusOK, "reverted: the release's code reads it again")
+	// (The server closes a connection after a 400: no next request.)
+	early.want(2000, http.StatusBadRequest, "a connection opened before the revert: its first request is read by the call that was waiting, in the fix")
 	t.Logf("%d calls under load, each answered by one whole version", load.finish(t))
+}
+
+// inflightLogged waits for the agent's record msg and checks that it
+// counts a call of net/http's readRequest (readRequestLimit on Go 1.27):
+// the one waiting on an early connection, at least.
+func inflightLogged(t *testing.T, h *hostProc, msg string) {
+	t.Helper()
+	r := h.waitRecord(msg, 1)
+	if g, _ := r["goroutines"].(string); !regexp.MustCompile(`net/http\.readRequest(Limit)?: [1-9]`).MatchString(g) {
+		t.Errorf("%s: %q, want net/http.readRequest's", msg, g)
+	}
 }
 
 // earlyConn is a connection to a host, opened before its code changes.
