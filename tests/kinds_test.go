@@ -11,8 +11,10 @@ import (
 	"time"
 )
 
-// TestBuildShipsChangeKinds: a fix that adds an unexported helper method
-// and an exported function, a function literal, two imports, a new type,
+// TestBuildShipsChangeKinds: a fix that adds an unexported helper method,
+// an exported function and an unexported one it calls with a new
+// constant (on every order's check, under load), a function literal, two
+// imports, a new type,
 // changes an exported function's signature (only replaced code calls it),
 // changes a method the release's linker dropped, changes a body in another
 // package (audit) so that a parameter escapes less, and renames it,
@@ -66,7 +68,7 @@ func TestBuildShipsChangeKinds(t *testing.T) {
 		"orders.Normalize: signature changed: in the export data, and no other package refers to it", "orders.Normalize: signature changed: every caller is replaced",
 		"audit.Record: parameters renamed",
 		"orders.(*Order).weight: not in the release binary: a method the release's linker dropped",
-		"orders.ValidQty: new package-level object", "import added: errors", "import added: encoding/base32",
+		"orders.ValidQty: new package-level object", "orders.atLeast: new package-level object", "orders.minQty: constant added", "import added: errors", "import added: encoding/base32",
 		"orders.token: package-level variable added: var token: initialized once", "orders.legacy: package-level object removed",
 		"desk.Desk: field added: field taken int: kept beside each object (shadow state); a copy of the struct value does not carry it",
 		"desk.Desk: field added: field limit int: kept beside each object (shadow state); objects made before the patch read 20",

@@ -78,10 +78,19 @@ func (o *Order) validate() verdict {
 // weight was dead code in the release, whose linker dropped it.
 func (o *Order) weight() int { return o.Qty * 2 }
 
-// ValidQty is a new exported function.
+// ValidQty is a new exported function; it calls a new unexported helper
+// with a new constant.
 func ValidQty(q int) bool {
-	return q > 0 && q <= maxQty
+	return atLeast(q, minQty) && q <= maxQty
 }
+
+// minQty is a new constant.
+const minQty = 1
+
+// atLeast is a new unexported helper, which every order's check calls.
+//
+//go:noinline
+func atLeast(q, min int) bool { return q >= min }
 
 // Limit is the quantity limit as the service reports it; its body does not
 // change, the constant it uses does.
