@@ -197,16 +197,16 @@ func (a *Agent) apply(ps *patchState, tm ledger.Timings, t0, first time.Time) {
 // the code just left: the release's after an apply, the patch's after a
 // revert.
 func (a *Agent) logCallsInProgress(ps *patchState, reverted bool) {
-	entries, where := map[uintptr]string{}, "the release's code"
-	for _, f := range ps.loaded.Funcs {
-		if reverted {
-			entries[f.To] = f.Name
-		} else {
-			entries[f.From] = f.Name
-		}
-	}
+	where, entries := "the release's code", map[uintptr]string{}
 	if reverted {
 		where = "the patch's code"
+	}
+	for _, f := range ps.loaded.Funcs {
+		entry := f.From
+		if reverted {
+			entry = f.To
+		}
+		entries[entry] = f.Name
 	}
 	if n := callsInProgress(entries); len(n) > 0 {
 		a.log.Info("calls in progress finish in "+where, "patch", ps.manifest.ID, "goroutines", inflightText(n))

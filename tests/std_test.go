@@ -34,15 +34,7 @@ import (
 func TestStdFixGoRoot(t *testing.T) {
 	f := requireFixture(t)
 	root := stdPointRelease(t)
-	src := filepath.Join(t.TempDir(), "src")
-	if err := copyTree(f.src, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := copyFile(filepath.Join("testdata", "stdpolicy.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
-		t.Fatal(err)
-	}
-	gitRelease(t, src)
-	flags := mustFlags(t, src, f.hotfix)
+	src, flags := stdRelease(t, f, "stdpolicy.yaml")
 	if !strings.Contains(flags, "-gcflags=net/textproto=-l") {
 		t.Fatalf("hotfix flags for a policy allowing net/textproto: %s", flags)
 	}
@@ -83,6 +75,22 @@ func TestStdFixGoRoot(t *testing.T) {
 	h.waitGreet("v0")
 	wantStatus(t, h, long, http.StatusOK, "reverted: the release's code accepts it again")
 	t.Logf("%d calls under load, each answered by one whole version", load.finish(t))
+}
+
+// stdRelease is the fixture's source with the policy testdata/policy as
+// its hotfix.yaml, committed as the release, and the flags `hotfix flags`
+// prints for it.
+func stdRelease(t *testing.T, f *fixture, policy string) (src, flags string) {
+	t.Helper()
+	src = filepath.Join(t.TempDir(), "src")
+	if err := copyTree(f.src, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(filepath.Join("testdata", policy), filepath.Join(src, "hotfix.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	gitRelease(t, src)
+	return src, mustFlags(t, src, f.hotfix)
 }
 
 // stdPointRelease makes a Go point release of the toolchain the tests run
@@ -207,15 +215,7 @@ func TestStdFixInlinedKeep(t *testing.T) {
 	root := pointRelease(t, "net/textproto/reader.go",
 		"func (r *Reader) ReadLine() (string, error) {\n\tline, err := r.readLineSlice(-1)\n",
 		"func (r *Reader) ReadLine() (string, error) {\n\tline, err := r.readLineSlice(1024)\n")
-	src := filepath.Join(t.TempDir(), "src")
-	if err := copyTree(f.src, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := copyFile(filepath.Join("testdata", "stdkeep.yaml"), filepath.Join(src, "hotfix.yaml")); err != nil {
-		t.Fatal(err)
-	}
-	gitRelease(t, src)
-	flags := mustFlags(t, src, f.hotfix)
+	src, flags := stdRelease(t, f, "stdkeep.yaml")
 	if strings.Contains(flags, "-gcflags") {
 		t.Fatalf("hotfix flags under inlining: keep asks for -gcflags: %s", flags)
 	}
