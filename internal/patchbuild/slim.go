@@ -32,10 +32,6 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	if err != nil {
 		return notSlim(err.Error())
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return notSlim(err.Error())
-	}
 	runtimeDeps, err := goOut(ctx, b.dir, env, append(append([]string{"list", "-deps"}, opt.Flags...), "runtime", "runtime/cgo")...)
 	if err != nil {
 		return false, err
@@ -53,17 +49,13 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 		Release: release,
 		Report:  filepath.Join(b.tmp, "slimlink-report.json"),
 	}
-	cfgFile := filepath.Join(b.tmp, "slimlink.json")
-	data, err := json.Marshal(cfg)
+	toolexec, err := b.toolExec(cfg, "slimlink.json")
 	if err != nil {
-		return false, err
-	}
-	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
-		return false, err
+		return notSlim(err.Error())
 	}
 	slimOpt := opt
-	slimOpt.Flags = append(slices.Clone(opt.Flags), "-toolexec", self)
-	slimEnv := append(slices.Clone(env), slimlink.ConfigEnv+"="+cfgFile)
+	slimOpt.Flags = append(slices.Clone(opt.Flags), toolexec.flags...)
+	slimEnv := append(slices.Clone(env), toolexec.env)
 	if err := b.goBuild(ctx, slimOpt, slimEnv, overlayFile, soFile); err != nil {
 		return false, err
 	}
@@ -74,7 +66,10 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	if !rep.Slim {
 		return notSlim(rep.Why)
 	}
-	fmt.Fprintf(opt.Log, "slim link: %d packages left to the release", rep.Hollow)
+	fmt.Fprintf(opt.Log, "slim link: %d packages left to the release, links: %d", rep.Hollow, rep.Links)
+	if rep.Splits > 0 {
+		fmt.Fprintf(opt.Log, ", release functions a nosplit one calls that check their stack: %d", rep.Splits)
+	}
 	if len(rep.Carried) > 0 {
 		fmt.Fprintf(opt.Log, "; carried for symbols the release lacks: %s", strings.Join(rep.Carried, ", "))
 	}
@@ -122,16 +117,50 @@ type listedExports struct {
 
 // startExports compiles the plugin's packages as a whole plugin's are,
 // in the background: the slim link does not need them, and the two share
-// the machine's cores. The channel yields one result.
+// the machine's cores. The channel yields one result. The hotfix command
+// wraps the assembler only (slimlink.Config.Exports): assembly that
+// -dynlink rejects in a package the slim plugin leaves hollow does not
+// stop the compile of its export data.
 func (b *pluginBuild) startExports(ctx context.Context, opt Options, env []string, overlayFile string) <-chan listedExports {
 	c := make(chan listedExports, 1)
 	go func() {
+		toolexec, err := b.toolExec(slimlink.Config{Exports: true}, "slimlink-exports.json")
+		if err != nil {
+			c <- listedExports{err: err}
+			return
+		}
 		args := append([]string{"list", "-export", "-deps", "-buildmode=plugin", "-overlay", overlayFile,
 			"-f", "{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}"}, opt.Flags...)
-		out, err := goOut(ctx, b.dir, env, append(args, b.pkgPattern)...)
+		args = append(append(args, toolexec.flags...), b.pkgPattern)
+		out, err := goOut(ctx, b.dir, append(slices.Clone(env), toolexec.env), args...)
 		c <- listedExports{out, err}
 	}()
 	return c
+}
+
+// toolExec is how a go command runs the hotfix command as its -toolexec
+// program with a configuration.
+type toolExec struct {
+	flags []string // -toolexec and the hotfix command
+	env   string   // the configuration's variable
+}
+
+// toolExec writes cfg into the build's directory as name and returns how
+// to run the hotfix command with it.
+func (b *pluginBuild) toolExec(cfg slimlink.Config, name string) (toolExec, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return toolExec{}, err
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return toolExec{}, err
+	}
+	file := filepath.Join(b.tmp, name)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return toolExec{}, err
+	}
+	return toolExec{flags: []string{"-toolexec", self}, env: slimlink.ConfigEnv + "=" + file}, nil
 }
 
 // slimFingerprints returns the packages whose fingerprint the slim

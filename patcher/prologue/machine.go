@@ -3,6 +3,8 @@ package prologue
 import (
 	"debug/elf"
 	"fmt"
+
+	"golang.org/x/arch/arm64/arm64asm"
 )
 
 // PlanForMachine is PlanFor for code of the given ELF machine, whatever
@@ -29,4 +31,23 @@ func JumpLenFor(m elf.Machine) int {
 		return arm64JumpLen
 	}
 	return 0
+}
+
+// StackChecked reports whether code, a function's bytes from its entry
+// (16 at least), starts with the stack-bound check the compiler writes
+// into every function it does not make //go:nosplit (obj6.go and obj7.go,
+// stacksplit): such a function grows its own stack, whoever calls it.
+func StackChecked(m elf.Machine, code []byte) bool {
+	switch m {
+	case elf.EM_X86_64:
+		_, ok, err := stackCheck(code)
+		return ok && err == nil
+	case elf.EM_AARCH64:
+		if len(code) < 4 {
+			return false
+		}
+		in, err := arm64asm.Decode(code[:4])
+		return err == nil && isStackCheckLoad(in)
+	}
+	return false
 }

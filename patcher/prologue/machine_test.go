@@ -42,3 +42,28 @@ func TestPlanForMachine(t *testing.T) {
 		t.Fatalf("JumpLenFor: amd64 %d, arm64 %d, riscv %d; want 5, 4, 0", JumpLenFor(elf.EM_X86_64), JumpLenFor(elf.EM_AARCH64), JumpLenFor(elf.EM_RISCV))
 	}
 }
+
+// TestStackChecked: only the compiler's stack-bound check at the entry
+// counts, on the machine whose code it is.
+func TestStackChecked(t *testing.T) {
+	tests := []struct {
+		name    string
+		machine elf.Machine
+		code    []byte
+		want    bool
+	}{
+		{"amd64 small frame", elf.EM_X86_64, pad(0x49, 0x3b, 0x66, 0x10, 0x76, 0x27, 0x55), true},
+		{"amd64 frameless leaf", elf.EM_X86_64, pad(0x48, 0x01, 0xd8, 0xc3, 0x90, 0x90, 0x90, 0x90), false},
+		{"amd64 CMPQ SP without JLS", elf.EM_X86_64, pad(0x49, 0x3b, 0x66, 0x10, 0x90, 0x90, 0x90, 0x90), false},
+		{"amd64 too short to decode", elf.EM_X86_64, []byte{0x49, 0x3b}, false},
+		{"arm64 stack check", elf.EM_AARCH64, a64(stSmallArm64...), true},
+		{"arm64 frame without check", elf.EM_AARCH64, a64(0xf81c0ffe, 0xd65f03c0), false},
+		{"amd64 code as arm64", elf.EM_AARCH64, pad(0x49, 0x3b, 0x66, 0x10, 0x76, 0x27, 0x55), false},
+		{"other machine", elf.EM_RISCV, a64(stSmallArm64...), false},
+	}
+	for _, tt := range tests {
+		if got := StackChecked(tt.machine, tt.code); got != tt.want {
+			t.Errorf("%s: StackChecked = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -39,7 +39,22 @@ var edits = []edit{
 					}
 					hotfixNoteUndefined(ctxt.loader, s, relocs.At(i))
 `,
-		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each; one that assembly refers to is marked (abi0Mark)",
+		why: "the symbols left undefined are listed (undefinedEnv), for the check that the release defines each; one that assembly refers to is marked (abi0Mark), and an assembly function Go code calls directly (abi0CallMark)",
+	},
+	{
+		file: "cmd/link/internal/ld/symtab.go",
+		old: `	if !buildcfg.Experiment.RegabiWrappers {
+		return name
+	}
+`,
+		new: `	if !buildcfg.Experiment.RegabiWrappers {
+		return name
+	}
+	if hotfixABI0Calls[x] {
+		return name + ".abi0"
+	}
+`,
+		why: "a direct call to an assembly function left to the release binds to the release's ABI0 entry (NAME.abi0), never to its ABIInternal wrapper, which takes the arguments in registers",
 	},
 	{
 		file: "cmd/link/internal/ld/go.go",
@@ -115,11 +130,14 @@ var edits = []edit{
 	}`,
 		new: `	if info := ldr.FuncInfo(sym); !info.Valid() { // also external
 		if hotfixIsUndefined(ldr.SymType(sym)) {
+			if hotfixAssumeSplittable(ldr, sym) {
+				return sc.callSize, []stackCheckEdge{{sc.callSize, sc.morestack}}
+			}
 			sc.ctxt.Errorf(0, "` + carryMark + `%s", ldr.SymName(sym))
 		}
 		return 0, nil
 	}`,
-		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height: the callee's package is carried, and the linker checks the chain",
+		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height from the plugin: a Go function is taken to grow its own stack, as the release's copy must show (assumedSplitEnv: the link is not used unless it does); an assembly one has its package carried, and the linker checks the chain",
 	},
 	{
 		file: "cmd/link/internal/ld/deadcode.go",
@@ -186,6 +204,13 @@ var edits = []edit{
 // undefined in, one per line, as the linker names them (before the ELF
 // writer shortens type names, mangle).
 const undefinedEnv = "HOTFIX_SLIMLINK_UNDEFINED"
+
+// assumedSplitEnv names the file the edited linker lists, one per line,
+// the functions it took to grow their own stack without seeing their code:
+// Go functions left to the release that a nosplit function of the plugin
+// calls. The link stands only if the release's copy of each starts with
+// the stack check (splittable).
+const assumedSplitEnv = "HOTFIX_SLIMLINK_ASSUMED_SPLIT"
 
 // carryMark starts an error of the edited linker that names a symbol
 // whose package the plugin must carry.
@@ -257,6 +282,13 @@ func (l *Loader) HotfixUndefine(s Sym) {
 }
 `
 
+// abi0CallMark starts a listed undefined symbol that Go code calls
+// directly with the ABI0 convention, an assembly function: the plugin
+// names it NAME.abi0, as the release names its ABI0 entry when the
+// function also has an ABIInternal wrapper (symtab.go, mangleABIName);
+// without a wrapper in the release, the function is not left to it.
+const abi0CallMark = "abi0call:"
+
 // abi0Mark starts a listed undefined symbol that assembly refers to: an
 // ABI0 function, whose ELF name in the release is NAME.abi0, or a
 // variable. The plugin's reference names it without the suffix, which the
@@ -288,11 +320,20 @@ func hotfixNoteUndefined(ldr *loader.Loader, from loader.Sym, r loader.Reloc) {
 		return
 	}
 	name := ldr.SymName(s)
-	if ldr.IsFromAssembly(from) && ldr.SymVersion(s) == sym.SymVerABI0 {
+	switch {
+	case ldr.SymVersion(s) != sym.SymVerABI0:
+	case ldr.IsFromAssembly(from):
 		name = "` + abi0Mark + `" + name
+	case r.Type().IsDirectCallOrJump():
+		hotfixABI0Calls[s] = true
+		name = "` + abi0CallMark + `" + name
 	}
 	hotfixUndefined[name] = true
 }
+
+// hotfixABI0Calls holds the undefined assembly functions Go code calls
+// directly: their ELF name is NAME.abi0 (mangleABIName).
+var hotfixABI0Calls = map[loader.Sym]bool{}
 
 func hotfixIsUndefined(k sym.SymKind) bool { return k == sym.Sxxx || k == sym.SUNDEFEXT }
 
@@ -397,16 +438,35 @@ func hotfixKept(name string, keep map[string]bool) bool {
 	return keep[name]
 }
 
+var hotfixAssumedSplit = map[string]bool{}
+
+// hotfixAssumeSplittable takes s, a function left undefined that a
+// nosplit function calls, to check its own stack when it is Go code (its
+// ABIInternal symbol), and lists it for the check of the release's copy.
+func hotfixAssumeSplittable(ldr *loader.Loader, s loader.Sym) bool {
+	if ldr.SymVersion(s) != sym.SymVerABIInternal || os.Getenv("` + assumedSplitEnv + `") == "" {
+		return false
+	}
+	hotfixAssumedSplit[ldr.SymName(s)] = true
+	return true
+}
+
 func hotfixWriteUndefined() {
-	if f := os.Getenv("` + undefinedEnv + `"); f != "" {
-		names := make([]string, 0, len(hotfixUndefined))
-		for name := range hotfixUndefined {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		if err := os.WriteFile(f, []byte(strings.Join(names, "\n")), 0o644); err != nil {
-			Exitf("%v", err)
-		}
+	hotfixWriteNames(os.Getenv("` + undefinedEnv + `"), hotfixUndefined)
+	hotfixWriteNames(os.Getenv("` + assumedSplitEnv + `"), hotfixAssumedSplit)
+}
+
+func hotfixWriteNames(f string, set map[string]bool) {
+	if f == "" {
+		return
+	}
+	names := make([]string, 0, len(set))
+	for name := range set {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if err := os.WriteFile(f, []byte(strings.Join(names, "\n")), 0o644); err != nil {
+		Exitf("%v", err)
 	}
 }
 `

@@ -5,8 +5,11 @@ import (
 	"debug/elf"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+
+	"github.com/gohotfix/hotfix/patcher/prologue"
 )
 
 // mangle is the name the linker writes into a plugin's or a plugin
@@ -66,11 +69,16 @@ func exported(path string) (map[string]bool, error) {
 }
 
 // missing returns the undefined symbols (as the linker names them) that
-// the release does not export.
+// the release does not export: for a direct call to an assembly function
+// (abi0CallMark), its ABI0 entry NAME.abi0.
 func missing(undefined []string, release map[string]bool) []string {
 	var out []string
 	for _, name := range undefined {
-		if strings.HasPrefix(name, abi0Mark) || !release[mangle(name)] {
+		elfName := mangle(name)
+		if fn, ok := strings.CutPrefix(name, abi0CallMark); ok {
+			elfName = mangle(fn) + ".abi0"
+		}
+		if strings.HasPrefix(name, abi0Mark) || !release[elfName] {
 			out = append(out, name)
 		}
 	}
@@ -80,7 +88,7 @@ func missing(undefined []string, release map[string]bool) []string {
 // packageOf returns the import path of the package that defines the Go
 // symbol name, "" when the name shows none (a linker-made or C symbol).
 func packageOf(name string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(name, abi0Mark), "type:")
+	s := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(name, abi0Mark), abi0CallMark), "type:")
 	s = strings.TrimLeft(s, "*")
 	if s == "" || strings.HasPrefix(s, "go:") || strings.HasPrefix(s, "_") {
 		return ""
@@ -116,4 +124,59 @@ func Packages(soFile string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// notSplittable reads the functions the edited linker listed in the file
+// at path (assumedSplitEnv): the link took each to grow its own stack, and
+// only the release's code shows whether it does. It returns how many the
+// release's code shows to, and the others (also those the release does
+// not export).
+func notSplittable(path, release string) (int, []string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, nil, fmt.Errorf("slim link: the linker's list of functions taken to check their stack: %v", err)
+	}
+	names := symbolLines(b)
+	if len(names) == 0 {
+		return 0, nil, nil
+	}
+	f, err := elf.Open(release)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %v", release, err)
+	}
+	byName := make(map[string]elf.Symbol, len(syms))
+	for _, s := range syms {
+		if s.Section != elf.SHN_UNDEF && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			byName[s.Name] = s
+		}
+	}
+	var out []string
+	for _, name := range names {
+		s, ok := byName[mangle(name)]
+		if !ok || !prologue.StackChecked(f.Machine, codeAt(f, s.Value, 32)) {
+			out = append(out, name)
+		}
+	}
+	return len(names) - len(out), out, nil
+}
+
+// codeAt returns up to n bytes of the executable section that holds addr,
+// nil when none does.
+func codeAt(f *elf.File, addr uint64, n int) []byte {
+	for _, sec := range f.Sections {
+		if sec.Flags&elf.SHF_EXECINSTR == 0 || sec.Type != elf.SHT_PROGBITS || addr < sec.Addr || addr >= sec.Addr+sec.Size {
+			continue
+		}
+		buf := make([]byte, min(uint64(n), sec.Addr+sec.Size-addr))
+		if _, err := sec.ReadAt(buf, int64(addr-sec.Addr)); err != nil {
+			return nil
+		}
+		return buf
+	}
+	return nil
 }

@@ -61,11 +61,20 @@ func TestPackageOf(t *testing.T) {
 }
 
 func TestMissing(t *testing.T) {
-	release := map[string]bool{"syscall.Syscall": true, "syscall.Syscall.abi0": true, "example.com/lib.V": true, mangle("type:*net/http.Request"): true}
-	got := missing([]string{"syscall.Syscall", abi0Mark + "syscall.Syscall", "example.com/lib.V", "type:*net/http.Request", "example.com/lib.gone"}, release)
-	want := []string{abi0Mark + "syscall.Syscall", "example.com/lib.gone"}
+	release := map[string]bool{"syscall.Syscall": true, "syscall.Syscall.abi0": true, "example.com/lib.V": true, mangle("type:*net/http.Request"): true,
+		"example.com/sum.Mix.abi0": true, "example.com/sum.Add": true}
+	got := missing([]string{"syscall.Syscall", abi0Mark + "syscall.Syscall", "example.com/lib.V", "type:*net/http.Request", "example.com/lib.gone",
+		abi0CallMark + "example.com/sum.Mix", abi0CallMark + "example.com/sum.Add"}, release)
+	// A direct call to an assembly function binds to the release's ABI0
+	// entry (sum.Mix.abi0); where the release names no such entry, the
+	// name it has is the ABIInternal wrapper's (sum.Add), which takes
+	// the arguments in registers: not left to it.
+	want := []string{abi0Mark + "syscall.Syscall", "example.com/lib.gone", abi0CallMark + "example.com/sum.Add"}
 	if !slices.Equal(got, want) {
-		t.Errorf("missing = %q, want %q: a symbol assembly refers to is never left to the release", got, want)
+		t.Errorf("missing = %q, want %q: a symbol assembly refers to is never left to the release, an assembly function called from Go only by its ABI0 entry", got, want)
+	}
+	if p := packageOf(abi0CallMark + "example.com/sum.Add"); p != "example.com/sum" {
+		t.Errorf("packageOf(%s) = %q", abi0CallMark+"example.com/sum.Add", p)
 	}
 }
 
@@ -81,6 +90,7 @@ func TestCarryFor(t *testing.T) {
 		{lacking: []string{"example.com/fix.helper"}, kept: []string{"example.com/fix.helper"}},
 		{lacking: []string{"example.com/fix.helper"}, keep: []string{"example.com/fix.helper"}, why: "example.com/fix.helper"},
 		{lacking: []string{abi0Mark + "runtime.memmove"}, why: "runtime.memmove"},
+		{lacking: []string{abi0CallMark + "example.com/fix.asmHelper"}, why: "example.com/fix.asmHelper"},
 		// Neither hollow nor carried: named at once, not kept.
 		{lacking: []string{"example.com/other.F"}, why: "example.com/other.F"},
 	}
@@ -105,9 +115,7 @@ func TestMangleMatchesRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a host")
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+	bin := buildHost(t, `package main
 
 import (
 	"fmt"
@@ -123,13 +131,7 @@ func main() {
 	slices.Sort(s)
 	fmt.Println(plugin.Open, &Long{}, s, http.Header{})
 }
-`), 0o644)
-	bin := filepath.Join(dir, "host")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+`)
 	dyn, err := exported(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +140,64 @@ func main() {
 		if !dyn[mangle(name)] {
 			t.Errorf("%s: %s not in the host's dynamic symbols", name, mangle(name))
 		}
+	}
+}
+
+// buildHost builds main.go's source as a plugin host (it must import
+// plugin) and returns the binary.
+func buildHost(t *testing.T, main string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644)
+	bin := filepath.Join(dir, "host")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestNotSplittable: a function the slim link took to check its own stack
+// stands only if the release's copy starts with the check; a //go:nosplit
+// one, a leaf the compiler made nosplit, and one the release does not
+// export do not.
+func TestNotSplittable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a host")
+	}
+	bin := buildHost(t, `package main
+
+import (
+	"fmt"
+	"plugin"
+)
+
+//go:noinline
+func Grows(n int) []int { return make([]int, n) }
+
+//go:noinline
+//go:nosplit
+func Fixed(n int) int { return n * 3 }
+
+//go:noinline
+func Leaf(n int) int { return n + 1 }
+
+func main() { fmt.Println(plugin.Open, Grows(2), Fixed(3), Leaf(4)) }
+`)
+	list := filepath.Join(t.TempDir(), "assumed")
+	os.WriteFile(list, []byte("main.Grows\nmain.Fixed\nmain.Leaf\nmain.Absent\n"), 0o644)
+	n, not, err := notSplittable(list, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"main.Fixed", "main.Leaf", "main.Absent"}; n != 1 || !slices.Equal(not, want) {
+		t.Fatalf("notSplittable = %d, %q; want 1, %q", n, not, want)
+	}
+	os.WriteFile(list, nil, 0o644)
+	if n, not, err := notSplittable(list, "/nonexistent"); n != 0 || not != nil || err != nil {
+		t.Fatalf("empty list: %d, %q, %v; want nothing read", n, not, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,10 @@ type Config struct {
 	Keep    []string // functions the plugin carries as its own (the targets), by linker symbol
 	Release string   // the release binary, whose exported symbols the plugin binds to
 	Report  string   // where the link writes its Report
+	// Exports: the go command compiles the plugin's packages as a whole
+	// plugin's are, for their fingerprints; only the assembler is
+	// wrapped (assemble), and nothing is linked.
+	Exports bool
 }
 
 // Report says how the plugin was linked.
@@ -30,6 +35,8 @@ type Report struct {
 	Slim    bool     // linked against the release; false: linked whole
 	Carried []string // packages carried beyond Config.Carry: the release lacks a symbol of theirs
 	Hollow  int      // packages left to the release
+	Links   int      // links made
+	Splits  int      // functions the link took to check their stack, as their release copies do
 	Why     string   // why not slim, when not
 }
 
@@ -45,16 +52,18 @@ func ToolExec(args []string) int {
 		fmt.Fprintln(os.Stderr, "hotfix toolexec: no tool")
 		return 2
 	}
-	if isCompile(args) {
-		return compile(args)
-	}
-	if !isPluginLink(args) {
-		return run(args[0], args[1:], nil)
-	}
 	cfg, err := readConfig(os.Getenv(ConfigEnv))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
 		return 2
+	}
+	switch {
+	case isTool(args, "compile") && !cfg.Exports:
+		return compile(args)
+	case isTool(args, "asm"):
+		return assemble(args)
+	case !isPluginLink(args):
+		return run(args[0], args[1:], nil)
 	}
 	rep, err := cfg.link(args[0], args[1:])
 	if err != nil {
@@ -62,6 +71,12 @@ func ToolExec(args []string) int {
 		return 2
 	}
 	if !rep.Slim {
+		// Linked whole, every package is read: one whose assembly only
+		// a hollow package's could skip fails here, named.
+		if err := linkable(args[1:], func(string) bool { return true }); err != nil {
+			fmt.Fprintf(os.Stderr, "hotfix toolexec: not linked against the release (%s), and linked whole: %v\n", rep.Why, err)
+			return 1
+		}
 		if code := run(args[0], args[1:], nil); code != 0 {
 			return code
 		}
@@ -79,8 +94,8 @@ func ToolExec(args []string) int {
 // for one compiled without it.
 const compileID = " +hotfix-slimlink-linkshared-1"
 
-func isCompile(args []string) bool {
-	return strings.TrimSuffix(filepath.Base(args[0]), ".exe") == "compile"
+func isTool(args []string, name string) bool {
+	return strings.TrimSuffix(filepath.Base(args[0]), ".exe") == name
 }
 
 // compile runs the compiler with -linkshared: the package then refers to
@@ -145,6 +160,15 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 		if err != nil {
 			return Report{Why: err.Error()}, nil
 		}
+		rep.Links++
+		if len(lacking) == 0 {
+			// What the linker took on trust is checked before the link
+			// counts: a release copy that does not check its stack
+			// is carried or kept like a symbol the release lacks.
+			if rep.Splits, lacking, err = notSplittable(filepath.Join(dir, "assumed-split"), cfg.Release); err != nil {
+				return Report{}, err
+			}
+		}
 		if len(lacking) == 0 {
 			if why := ownCopiesWhy(args, release); why != "" {
 				return Report{Why: why}, nil
@@ -169,6 +193,9 @@ func (cfg Config) link(tool string, args []string) (Report, error) {
 // linkOnce links with every package not in carry hollow, and returns the
 // undefined symbols the release does not export, and the hollow packages.
 func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empty []byte, dir string, release map[string]bool) ([]string, []string, error) {
+	if err := linkable(args, func(p string) bool { return carry[p] }); err != nil {
+		return nil, nil, err
+	}
 	slim, hollow, err := hollowConfig(args[cfgAt+1], func(p string) bool { return carry[p] }, empty, dir)
 	if err != nil {
 		return nil, nil, err
@@ -182,9 +209,15 @@ func (cfg Config) linkOnce(args []string, cfgAt int, carry map[string]bool, empt
 	// With no DWARF there is nothing to compress, but the linker asks
 	// the C compiler whether it can (a quarter of a second) unless told.
 	linkArgs = append([]string{"-compressdwarf=false"}, linkArgs...)
-	undefFile := filepath.Join(dir, "undefined")
+	undefFile, assumedFile := filepath.Join(dir, "undefined"), filepath.Join(dir, "assumed-split")
+	for _, f := range []string{undefFile, assumedFile} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+	}
 	cmd := exec.Command(cfg.Linker, linkArgs...)
-	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, releaseSymbolsEnv+"="+filepath.Join(dir, "release-symbols"), trimEnv+"="+filepath.Join(dir, "trim"))
+	cmd.Env = append(os.Environ(), undefinedEnv+"="+undefFile, assumedSplitEnv+"="+assumedFile,
+		releaseSymbolsEnv+"="+filepath.Join(dir, "release-symbols"), trimEnv+"="+filepath.Join(dir, "trim"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if need := carryNamed(out); len(need) > 0 {
 			return need, hollow, nil
@@ -223,7 +256,7 @@ func carryFor(lacking, hollow, keep []string, carry map[string]bool) (pkgs, kept
 			if !slices.Contains(pkgs, pkg) {
 				pkgs = append(pkgs, pkg)
 			}
-		case carry[pkg] && !slices.Contains(keep, sym) && !strings.HasPrefix(sym, abi0Mark):
+		case carry[pkg] && !slices.Contains(keep, sym) && !strings.HasPrefix(sym, abi0Mark) && !strings.HasPrefix(sym, abi0CallMark):
 			kept = append(kept, sym)
 		default:
 			return nil, nil, fmt.Sprintf("the release does not export %s, which no package of the plugin can carry", sym)
@@ -252,16 +285,7 @@ func run(tool string, args, env []string) int {
 	cmd := exec.Command(tool, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.ExitCode()
-	}
-	fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
-	return 2
+	return exitCode(cmd.Run())
 }
 
 func readConfig(path string) (Config, error) {
