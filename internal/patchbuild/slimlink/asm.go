@@ -158,7 +158,7 @@ func linkable(args []string, read func(pkg string) bool) error {
 		if bad, err := unlinkableMembers(ar); err != nil {
 			return fmt.Errorf("%s: %v", pkg, err)
 		} else if len(bad) > 0 {
-			return fmt.Errorf("%s: the plugin must link its assembly (%s), and %s, -dynlink rejects it: R15 used after a global variable's address is loaded", pkg, strings.Join(bad, ", "), dynlinkRejects)
+			return fmt.Errorf("%s: the plugin must link its assembly (%s), which -dynlink rejects (%q: R15 used after a global variable's address is loaded); a patch that leaves the package to the release does not link it", pkg, strings.Join(bad, ", "), dynlinkRejects+", R15 is clobbered by a global variable access")
 		}
 	}
 	return sc.Err()

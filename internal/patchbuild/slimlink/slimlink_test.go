@@ -1,6 +1,7 @@
 package slimlink
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,6 +260,44 @@ int *ref = &desc;
 		}
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("gcc %v: ownCopies = %q, want %q", tt.flags, got, tt.want)
+		}
+	}
+}
+
+// TestAssembleMarksRejected: assembly -dynlink rejects is assembled
+// without it and its object marked unlinkable, which an archive check
+// finds by member; assembly -dynlink takes stays as the assembler made it.
+func TestAssembleMarksRejected(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("amd64 assembly")
+	}
+	out, err := exec.Command("go", "env", "GOROOT", "GOTOOLDIR").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Fields(string(out))
+	asm := filepath.Join(env[1], "asm")
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"rejected": "MOVQ $3, R15\n\tMOVQ ·seed(SB), AX\n\tADDQ R15, AX",
+		"clean":    "MOVQ ·seed(SB), AX\n\tADDQ $3, AX",
+	} {
+		src := filepath.Join(dir, name+".s")
+		os.WriteFile(src, []byte("#include \"textflag.h\"\n\nTEXT ·Mix(SB), NOSPLIT, $0-8\n\t"+body+"\n\tMOVQ AX, ret+0(FP)\n\tRET\n"), 0o644)
+		obj := filepath.Join(dir, name+".o")
+		args := []string{asm, "-p", "example.com/sum", "-I", filepath.Join(env[0], "pkg", "include"), "-dynlink", "-o", obj, src}
+		if code := assemble(args); code != 0 {
+			t.Fatalf("%s: assemble exit %d", name, code)
+		}
+		b, err := os.ReadFile(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ar := append([]byte("!<arch>\n"), fmt.Sprintf("%-16s%-12s%-6s%-6s%-8s%-10d`\n", name+".o", "0", "0", "0", "644", len(b))...)
+		ar = append(ar, b...)
+		bad, err := unlinkableMembers(ar)
+		if want := name == "rejected"; err != nil || (len(bad) == 1) != want {
+			t.Errorf("%s: unlinkable members %q, %v; want marked: %v", name, bad, err, want)
 		}
 	}
 }

@@ -74,7 +74,11 @@ func ToolExec(args []string) int {
 		// Linked whole, every package is read: one whose assembly only
 		// a hollow package's could skip fails here, named.
 		if err := linkable(args[1:], func(string) bool { return true }); err != nil {
-			fmt.Fprintf(os.Stderr, "hotfix toolexec: not linked against the release (%s), and linked whole: %v\n", rep.Why, err)
+			msg := err.Error()
+			if rep.Why != msg {
+				msg = fmt.Sprintf("not linked against the release (%s); linked whole: %s", rep.Why, msg)
+			}
+			fmt.Fprintln(os.Stderr, "hotfix toolexec:", msg)
 			return 1
 		}
 		if code := run(args[0], args[1:], nil); code != 0 {
