@@ -472,6 +472,7 @@ type pluginBuild struct {
 	targets    []loader.Target
 	plan       *Plan  // nil when the targets were named with -func
 	mainPkg    string // the release's main package, for plan.sources
+	prep       <-chan slimPrep
 }
 
 // finish builds the plugin, adds the manifest, checks the result against
@@ -490,13 +491,16 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the background go commands, if the build stops early
+	if opt.Slim {
+		b.prep = b.startSlimPrep(ctx, opt, env)
+	}
 	adopt, err := b.toAdopt(ctx, opt, files)
 	if err != nil {
 		return nil, err
 	}
 	soFile := filepath.Join(b.tmp, "patch.so")
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // the no-op check's compile, if the build stops early
 	listed := startListing(ctx, b.dir, env, opt.Flags, overlayFile, noopPackages(b.targets))
 	fingerprints, err := b.build(ctx, opt, env, overlayFile, soFile, adopt)
 	if err != nil {

@@ -24,18 +24,17 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 		fmt.Fprintf(opt.Log, "slim link not possible, the plugin carries every package: %s\n", why)
 		return false, nil
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return notSlim(err.Error())
+	if b.prep == nil {
+		b.prep = b.startSlimPrep(ctx, opt, env)
 	}
-	linker, err := slimlink.Linker(ctx, append(os.Environ(), env...), filepath.Join(cache, "hotfix", "slimlink"))
-	if err != nil {
-		return notSlim(err.Error())
+	prep := <-b.prep
+	if prep.linkerErr != nil {
+		return notSlim(prep.linkerErr.Error())
 	}
-	runtimeDeps, err := goOut(ctx, b.dir, env, append(append([]string{"list", "-deps"}, opt.Flags...), "runtime", "runtime/cgo")...)
-	if err != nil {
-		return false, err
+	if prep.err != nil {
+		return false, prep.err
 	}
+	linker, runtimeDeps := prep.linker, prep.runtimeDeps
 	release, err := filepath.Abs(b.host.bin.Path) // the tools run in the go command's directories
 	if err != nil {
 		return false, err
@@ -75,6 +74,30 @@ func (b *pluginBuild) slimBuild(ctx context.Context, opt Options, env []string, 
 	}
 	fmt.Fprintln(opt.Log)
 	return true, nil
+}
+
+// slimPrep is what a slim link needs that no change to the plan alters:
+// the edited linker and the runtime's packages.
+type slimPrep struct {
+	linker, runtimeDeps string
+	linkerErr, err      error // linkerErr: no slim link; err: no build
+}
+
+// startSlimPrep finds the edited linker (building it the first time) and
+// lists the runtime's packages in the background, beside the escape check.
+func (b *pluginBuild) startSlimPrep(ctx context.Context, opt Options, env []string) <-chan slimPrep {
+	c := make(chan slimPrep, 1)
+	go func() {
+		var p slimPrep
+		cache, err := os.UserCacheDir()
+		if err == nil {
+			p.linker, err = slimlink.Linker(ctx, append(os.Environ(), env...), filepath.Join(cache, "hotfix", "slimlink"))
+		}
+		p.linkerErr = err
+		p.runtimeDeps, p.err = goOut(ctx, b.dir, env, append(append([]string{"list", "-deps"}, opt.Flags...), "runtime", "runtime/cgo")...)
+		c <- p
+	}()
+	return c
 }
 
 // carried returns the packages whose code the patch carries: the

@@ -20,14 +20,11 @@ import (
 // on PATH, with the environment env, names the toolchain: the one that
 // built the release.
 func Linker(ctx context.Context, env []string, cacheDir string) (string, error) {
-	goroot, err := goEnv(ctx, env, "GOROOT")
+	vars, err := goEnv(ctx, env, "GOROOT", "GOVERSION")
 	if err != nil {
 		return "", err
 	}
-	version, err := goEnv(ctx, env, "GOVERSION")
-	if err != nil {
-		return "", err
-	}
+	goroot, version := vars[0], vars[1]
 	files, err := editedSources(goroot)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", version, err)
@@ -77,14 +74,20 @@ func overlayHash(files map[string][]byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func goEnv(ctx context.Context, env []string, name string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "env", name)
+// goEnv returns the go command's values of the variables names, one go
+// command for all.
+func goEnv(ctx context.Context, env []string, names ...string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"env"}, names...)...)
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	b, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go env %s: %v: %s", name, err, stderr.Bytes())
+		return nil, fmt.Errorf("go env %s: %v: %s", strings.Join(names, " "), err, stderr.Bytes())
 	}
-	return strings.TrimSpace(string(b)), nil
+	vals := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(vals) != len(names) {
+		return nil, fmt.Errorf("go env %s: %d values: %q", strings.Join(names, " "), len(vals), b)
+	}
+	return vals, nil
 }
