@@ -537,18 +537,9 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		Host:         loader.Host{BuildID: b.host.bin.BuildID(), MainPath: b.host.bin.BuildInfo().Path},
 		Built:        time.Now().UTC().Truncate(time.Second),
 	}
-	out, err := loader.Encode(elfBytes, man, opt.Key)
+	out, err := b.signChecked(opt, elfBytes, man)
 	if err != nil {
 		return nil, err
-	}
-	// A checked build: the patch must pass every offline check against
-	// the host it was built for before anyone copies it anywhere.
-	f, err := loader.Decode(out)
-	if err != nil {
-		return nil, fmt.Errorf("self-check: %w", err)
-	}
-	if _, err := (admit.Checks{Binary: b.host.bin, Policy: opt.Policy, Shape: admit.FileShape(b.host.bin)}).Admit(f, opt.Out); err != nil {
-		return nil, fmt.Errorf("self-check against %s: %w", b.host.bin.Path, err)
 	}
 	if noop != nil {
 		return nil, noop
@@ -557,6 +548,25 @@ func finish(ctx context.Context, opt Options, b pluginBuild) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: man, Out: opt.Out, Size: len(out)}, nil
+}
+
+// signChecked adds the manifest and signature to the plugin's bytes, and
+// checks the result as the agent would: the patch must pass every offline
+// check against the host it was built for before anyone copies it
+// anywhere.
+func (b *pluginBuild) signChecked(opt Options, elfBytes []byte, man loader.Manifest) ([]byte, error) {
+	out, err := loader.Encode(elfBytes, man, opt.Key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := loader.Decode(out)
+	if err != nil {
+		return nil, fmt.Errorf("self-check: %w", err)
+	}
+	if _, err := (admit.Checks{Binary: b.host.bin, Policy: opt.Policy, Shape: admit.FileShape(b.host.bin)}).Admit(f, opt.Out); err != nil {
+		return nil, fmt.Errorf("self-check against %s: %w", b.host.bin.Path, err)
+	}
+	return out, nil
 }
 
 // build builds the plugin into soFile, slim when asked and possible, and
