@@ -19,7 +19,8 @@ import (
 // argument from the wrong place). The assembler's objects made without
 // -dynlink for sum never reach a link that reads them: the same fix
 // linked whole is refused naming the rule, a fix to sum itself (which the
-// plugin must carry) is refused naming sum, and a plain plugin build that
+// plugin must carry), or one whose nosplit function calls a function of
+// sum that does not check its stack, is refused naming sum, and a plain plugin build that
 // imports sum still fails: the go command's cache keeps those objects apart.
 func TestSlimLeavesRejectedAssemblyHollow(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
@@ -62,6 +63,17 @@ func TestSlimLeavesRejectedAssemblyHollow(t *testing.T) {
 	waitAnswer(t, h, path, "v2 mix=15 fn=15")
 	t.Logf("%d calls over HTTP through apply, revert and re-apply, 0 wrong", load.finish(t))
 	h.stop()
+
+	// A nosplit function of the fix calls sum.Label, whose release copy
+	// is a leaf the compiler made nosplit: the link cannot take it to
+	// check its own stack, so the plugin must carry sum, and its
+	// assembly refuses that.
+	replaceOnce(t, reportGo, "// Line reports", "//go:noinline\n//go:nosplit\nfunc tag() string { return sum.Label() }\n\n// Line reports")
+	replaceOnce(t, reportGo, "sum.Label(), sum.Mix(x)", "tag(), sum.Mix(x)")
+	nosplit, err := run(src, f.hotfix, "build", "-binary", host, "-o", filepath.Join(t.TempDir(), "nosplit.so"))
+	if err == nil || !strings.Contains(nosplit, "example.com/hostapp/sum: the plugin must link its assembly") {
+		t.Errorf("a nosplit caller of a release leaf in sum: %v, want sum carried, and refused for its assembly:\n%s", err, nosplit)
+	}
 
 	sumGo := filepath.Join(src, "sum", "sum.go")
 	replaceOnce(t, sumGo, `return "mix"`, `return "sum"`)

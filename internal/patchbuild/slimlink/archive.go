@@ -14,29 +14,59 @@ import (
 // (cmd/internal/goobj.Magic); the 8-byte linker fingerprint follows it.
 const goobjMagic = "\x00go120ld"
 
-// fingerprintAt returns the offset of the linker fingerprint of the Go
-// object in the archive ar (the go command's _pkg_.a: a __.PKGDEF member
-// with the export data, then _go_.o).
-func fingerprintAt(ar []byte) (int, error) {
+// member is one member of an ar archive: its name, and its bytes at off.
+type member struct {
+	name string
+	off  int
+	body []byte
+}
+
+// members splits the archive ar into its members.
+func members(ar []byte) ([]member, error) {
 	const magic, hdrLen = "!<arch>\n", 60
 	if !bytes.HasPrefix(ar, []byte(magic)) {
-		return 0, errors.New("not an archive")
+		return nil, errors.New("not an archive")
 	}
+	var out []member
 	for off := len(magic); off+hdrLen <= len(ar); {
 		hdr := ar[off : off+hdrLen]
 		size, err := strconv.Atoi(strings.TrimSpace(string(hdr[48:58])))
 		if err != nil || size < 0 || off+hdrLen+size > len(ar) {
-			return 0, fmt.Errorf("bad archive member header at %d", off)
+			return nil, fmt.Errorf("bad archive member header at %d", off)
 		}
-		body := ar[off+hdrLen : off+hdrLen+size]
-		if strings.TrimSpace(string(hdr[:16])) == "_go_.o" {
-			i := bytes.Index(body, []byte("\n!\n"+goobjMagic))
-			if i < 0 || i+3+len(goobjMagic)+8 > len(body) {
+		out = append(out, member{strings.TrimSpace(string(hdr[:16])), off + hdrLen, ar[off+hdrLen : off+hdrLen+size]})
+		off += hdrLen + size + size&1
+	}
+	return out, nil
+}
+
+// headerAt returns the offset in the Go object obj (a text header, then
+// cmd/internal/goobj's) just past the magic, where n bytes of the header
+// must follow: the 8-byte fingerprint, then the flags.
+func headerAt(obj []byte, n int) (int, error) {
+	i := bytes.Index(obj, []byte("\n!\n"+goobjMagic))
+	if i < 0 || i+3+len(goobjMagic)+n > len(obj) {
+		return 0, errors.New("no Go object")
+	}
+	return i + 3 + len(goobjMagic), nil
+}
+
+// fingerprintAt returns the offset of the linker fingerprint of the Go
+// object in the archive ar (the go command's _pkg_.a: a __.PKGDEF member
+// with the export data, then _go_.o).
+func fingerprintAt(ar []byte) (int, error) {
+	ms, err := members(ar)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if m.name == "_go_.o" {
+			at, err := headerAt(m.body, 8)
+			if err != nil {
 				return 0, errors.New("_go_.o holds no Go object")
 			}
-			return off + hdrLen + i + 3 + len(goobjMagic), nil
+			return m.off + at, nil
 		}
-		off += hdrLen + size + size&1
 	}
 	return 0, errors.New("no _go_.o member")
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -98,35 +97,24 @@ func markUnlinkable(path string) error {
 }
 
 // objFlagsAt returns the offset of the flags in the Go object obj: after
-// its text header, the magic and the 8-byte fingerprint
-// (cmd/internal/goobj.Header).
+// the magic and the 8-byte fingerprint (cmd/internal/goobj.Header).
 func objFlagsAt(obj []byte) (int, error) {
-	i := bytes.Index(obj, []byte("\n!\n"+goobjMagic))
-	if i < 0 || i+3+len(goobjMagic)+8+4 > len(obj) {
-		return 0, errors.New("not a Go object")
-	}
-	return i + 3 + len(goobjMagic) + 8, nil
+	at, err := headerAt(obj, 8+4)
+	return at + 8, err
 }
 
 // unlinkableMembers returns the members of the archive ar that are Go
 // objects marked unlinkable.
 func unlinkableMembers(ar []byte) ([]string, error) {
-	const magic, hdrLen = "!<arch>\n", 60
-	if !bytes.HasPrefix(ar, []byte(magic)) {
-		return nil, errors.New("not an archive")
+	ms, err := members(ar)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for off := len(magic); off+hdrLen <= len(ar); {
-		hdr := ar[off : off+hdrLen]
-		size, err := strconv.Atoi(strings.TrimSpace(string(hdr[48:58])))
-		if err != nil || size < 0 || off+hdrLen+size > len(ar) {
-			return nil, fmt.Errorf("bad archive member header at %d", off)
+	for _, m := range ms {
+		if at, err := objFlagsAt(m.body); err == nil && binary.LittleEndian.Uint32(m.body[at:])&objFlagUnlinkable != 0 {
+			out = append(out, m.name)
 		}
-		body := ar[off+hdrLen : off+hdrLen+size]
-		if at, err := objFlagsAt(body); err == nil && binary.LittleEndian.Uint32(body[at:])&objFlagUnlinkable != 0 {
-			out = append(out, strings.TrimSpace(string(hdr[:16])))
-		}
-		off += hdrLen + size + size&1
 	}
 	return out, nil
 }

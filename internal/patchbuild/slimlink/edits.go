@@ -131,13 +131,13 @@ var edits = []edit{
 		new: `	if info := ldr.FuncInfo(sym); !info.Valid() { // also external
 		if hotfixIsUndefined(ldr.SymType(sym)) {
 			if hotfixAssumeSplittable(ldr, sym) {
-				return sc.callSize, []stackCheckEdge{{sc.callSize, sc.morestack}}
+				return sc.callSize + hotfixStackSmall, []stackCheckEdge{{sc.callSize + hotfixStackSmall, sc.morestack}}
 			}
 			sc.ctxt.Errorf(0, "` + carryMark + `%s", ldr.SymName(sym))
 		}
 		return 0, nil
 	}`,
-		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height from the plugin: a Go function is taken to grow its own stack, as the release's copy must show (assumedSplitEnv: the link is not used unless it does); an assembly one has its package carried, and the linker checks the chain",
+		why: "a nosplit function calling one the plugin does not carry cannot be given its stack height from the plugin: a Go function is taken to grow its own stack, as the release's copy must show (assumedSplitEnv: the link is not used unless it does), after at most StackSmall bytes: an earlier patch may have replaced it with a leaf the compiler made nosplit, whose frame is smaller (a fix cannot add //go:nosplit: a changed directive is refused); an assembly one has its package carried, and the linker checks the chain",
 	},
 	{
 		file: "cmd/link/internal/ld/deadcode.go",
@@ -284,9 +284,10 @@ func (l *Loader) HotfixUndefine(s Sym) {
 
 // abi0CallMark starts a listed undefined symbol that Go code calls
 // directly with the ABI0 convention, an assembly function: the plugin
-// names it NAME.abi0, as the release names its ABI0 entry when the
-// function also has an ABIInternal wrapper (symtab.go, mangleABIName);
-// without a wrapper in the release, the function is not left to it.
+// names it NAME.abi0, as the release names its ABI0 entry (symtab.go,
+// mangleABIName: the compiler emits an ABIInternal wrapper for every
+// assembly function, so the release's NAME, when exported, is that
+// wrapper); a release that exports no NAME.abi0 does not get it.
 const abi0CallMark = "abi0call:"
 
 // abi0Mark starts a listed undefined symbol that assembly refers to: an
@@ -300,6 +301,7 @@ const addedSource = `package ld
 
 import (
 	"cmd/internal/goobj"
+	"internal/abi"
 	"os"
 	"sort"
 	"strings"
@@ -439,6 +441,12 @@ func hotfixKept(name string, keep map[string]bool) bool {
 }
 
 var hotfixAssumedSplit = map[string]bool{}
+
+// hotfixStackSmall is the most a function taken to check its own stack
+// may use before it does: the release's copy checks at its entry, and a
+// leaf the compiler made nosplit in its place (an earlier patch's) has a
+// frame smaller than StackSmall (cmd/internal/obj/x86/obj6.go).
+const hotfixStackSmall = abi.StackSmall
 
 // hotfixAssumeSplittable takes s, a function left undefined that a
 // nosplit function calls, to check its own stack when it is Go code (its

@@ -1,6 +1,7 @@
 package slimlink
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -67,9 +68,9 @@ func TestMissing(t *testing.T) {
 	got := missing([]string{"syscall.Syscall", abi0Mark + "syscall.Syscall", "example.com/lib.V", "type:*net/http.Request", "example.com/lib.gone",
 		abi0CallMark + "example.com/sum.Mix", abi0CallMark + "example.com/sum.Add"}, release)
 	// A direct call to an assembly function binds to the release's ABI0
-	// entry (sum.Mix.abi0); where the release names no such entry, the
-	// name it has is the ABIInternal wrapper's (sum.Add), which takes
-	// the arguments in registers: not left to it.
+	// entry (sum.Mix.abi0), never to a name without the suffix, which is
+	// the ABIInternal wrapper's (sum.Add), taking the arguments in
+	// registers: a release that exports no NAME.abi0 does not get it.
 	want := []string{abi0Mark + "syscall.Syscall", "example.com/lib.gone", abi0CallMark + "example.com/sum.Add"}
 	if !slices.Equal(got, want) {
 		t.Errorf("missing = %q, want %q: a symbol assembly refers to is never left to the release, an assembly function called from Go only by its ABI0 entry", got, want)
@@ -292,6 +293,11 @@ func TestAssembleMarksRejected(t *testing.T) {
 		b, err := os.ReadFile(obj)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The flags are where the assembler wrote them: its own
+		// ObjFlagFromAssembly (1<<2) is set there.
+		if at, err := objFlagsAt(b); err != nil || binary.LittleEndian.Uint32(b[at:])&(1<<2) == 0 {
+			t.Fatalf("%s: no FromAssembly flag at the flags' offset (%v): the header is misread", name, err)
 		}
 		ar := append([]byte("!<arch>\n"), fmt.Sprintf("%-16s%-12s%-6s%-6s%-8s%-10d`\n", name+".o", "0", "0", "0", "644", len(b))...)
 		ar = append(ar, b...)
