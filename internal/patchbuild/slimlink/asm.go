@@ -53,6 +53,10 @@ func assemble(args []string) int {
 		os.Stderr.Write(again)
 		return exitCode(err)
 	}
+	// Said on success too: when a later step of the same go command
+	// fails (linkable's refusal), it shows this under the package's
+	// name. (A cached package's is not shown again.)
+	fmt.Fprintf(os.Stderr, "hotfix toolexec: assembled without -dynlink, which rejects it; no plugin can link this object:\n%s", out)
 	if slices.Contains(plain, "-gensymabis") {
 		return 0 // symbol ABIs, not an object: the same either way
 	}
