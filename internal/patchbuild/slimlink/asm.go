@@ -34,13 +34,7 @@ const objFlagUnlinkable = 1 << 3
 // does read the object fails (linkable names the package first).
 func assemble(args []string) int {
 	if slices.Contains(args[1:], "-V=full") {
-		out, err := exec.Command(args[0], args[1:]...).Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
-			return 2
-		}
-		fmt.Println(strings.TrimSpace(string(out)) + asmID)
-		return 0
+		return markedVersion(args, asmID)
 	}
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err == nil || !bytes.Contains(out, []byte(dynlinkRejects)) || !slices.Contains(args[1:], "-dynlink") {

@@ -110,15 +110,22 @@ func isTool(args []string, name string) bool {
 // information, which the agent compares with the release's.
 func compile(args []string) int {
 	if slices.Contains(args[1:], "-V=full") {
-		out, err := exec.Command(args[0], args[1:]...).Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
-			return 2
-		}
-		fmt.Println(strings.TrimSpace(string(out)) + compileID)
-		return 0
+		return markedVersion(args, compileID)
 	}
 	return run(args[0], append([]string{"-linkshared"}, args[1:]...), nil)
+}
+
+// markedVersion prints the tool's -V=full line, by which the go command
+// keys its cache, with mark added: what the tool makes under this
+// program is never taken for what it makes without it.
+func markedVersion(args []string, mark string) int {
+	out, err := exec.Command(args[0], args[1:]...).Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotfix toolexec:", err)
+		return 2
+	}
+	fmt.Println(strings.TrimSpace(string(out)) + mark)
+	return 0
 }
 
 func isPluginLink(args []string) bool {
